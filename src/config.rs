@@ -1,0 +1,326 @@
+//! Settings, read once at start-up from the environment (12-factor) with an optional `chief.toml`.
+//!
+//! The environment wins over the file so that a container can override a checked-in file. Nothing
+//! deeper in the code reads environment variables: everything it needs is in [`Config`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// A setting is missing or unreadable: one line, naming it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing required setting {0}")]
+    Missing(&'static str),
+    #[error("setting {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot read {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+}
+
+/// One model deployment (an OpenAI-compatible endpoint), as listed under `[[llm.deployments]]`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DeploymentConfig {
+    /// A short name used in logs, accounting and metrics.
+    pub name: String,
+    /// Base URL up to and including `/v1` (OpenAI, vLLM, Ollama, llama.cpp) or the Azure deployment
+    /// URL (`https://…/openai/deployments/NAME`).
+    pub base_url: String,
+    #[serde(default)]
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    /// Azure OpenAI: sends `api-key` instead of a bearer token and adds `api-version`.
+    #[serde(default)]
+    pub azure_api_version: Option<String>,
+    /// Requests per minute this deployment allows us.
+    #[serde(default = "default_rpm")]
+    pub rpm: u32,
+    /// Tokens per minute this deployment allows us.
+    #[serde(default = "default_tpm")]
+    pub tpm: u32,
+    /// Relative share of the load when several deployments have spare quota.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Context window in tokens; longer inputs are chunked by the tasks.
+    #[serde(default = "default_context_tokens")]
+    pub context_tokens: u32,
+}
+
+fn default_rpm() -> u32 {
+    600
+}
+fn default_tpm() -> u32 {
+    200_000
+}
+fn default_weight() -> u32 {
+    1
+}
+fn default_context_tokens() -> u32 {
+    16_000
+}
+
+/// The model side of chief. With no deployment, the built-in extractive engine does every task.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct LlmConfig {
+    #[serde(default)]
+    pub deployments: Vec<DeploymentConfig>,
+    /// Seconds one model call may take before it is abandoned and retried elsewhere.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Tokens a team may spend per UTC day (0 = unlimited).
+    #[serde(default)]
+    pub team_daily_tokens: Option<u64>,
+    /// Tokens the whole deployment may spend per UTC day (0 = unlimited).
+    #[serde(default)]
+    pub global_daily_tokens: Option<u64>,
+    /// How long a cached model answer stays valid, in seconds.
+    #[serde(default)]
+    pub cache_ttl_secs: Option<u64>,
+}
+
+/// The shape of `chief.toml`; every field is optional and the environment overrides it.
+#[derive(Debug, Default, Deserialize)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<String>,
+    slack_api_url: Option<String>,
+    public_url: Option<String>,
+    ingest_bot_messages: Option<bool>,
+    backfill_days: Option<u32>,
+    retention_days: Option<u32>,
+    #[serde(default)]
+    llm: LlmConfig,
+}
+
+/// Everything chief needs to run, resolved once.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `sqlite://…` (default `sqlite://chief.db`) or `postgres://…`.
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// Verifies every request from Slack. Required by `serve` (see [`Config::require_signing_secret`]).
+    pub signing_secret: Option<SecretString>,
+    /// Single-workspace mode: the bot token of the one workspace chief serves.
+    pub bot_token: Option<SecretString>,
+    /// Socket Mode when set (an `xapp-` token).
+    pub app_token: Option<SecretString>,
+    /// Slack Web API base, without a trailing slash.
+    pub slack_api_url: String,
+    /// OAuth v2 multi-workspace install (client id and secret), optional.
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    /// The URL Slack reaches chief at, used for the OAuth redirect.
+    pub public_url: Option<String>,
+    /// Key for encrypting tokens at rest (32 bytes, base64).
+    pub secret_key: Option<SecretString>,
+    /// Store messages from other bots too (chief's own are always ignored).
+    pub ingest_bot_messages: bool,
+    /// How many days of history a backfill fetches.
+    pub backfill_days: u32,
+    /// Message text older than this many days is purged.
+    pub retention_days: u32,
+    pub llm: LlmConfig,
+}
+
+impl Config {
+    /// Reads `chief.toml` (or the file named by `CHIEF_CONFIG`) if present, then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::load`] but with an explicit variable lookup, so tests do not touch the process
+    /// environment.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file = match var("CHIEF_CONFIG") {
+            Some(path) => read_file(Path::new(&path))?,
+            None if Path::new("chief.toml").exists() => read_file(Path::new("chief.toml"))?,
+            None => FileConfig::default(),
+        };
+        let non_empty = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let secret = |name: &str| non_empty(name).map(SecretString::from);
+
+        let listen_raw = non_empty("CHIEF_LISTEN")
+            .or(file.listen)
+            .unwrap_or_else(|| "0.0.0.0:3000".into());
+        let listen = listen_raw.parse().map_err(|e| ConfigError::Invalid {
+            name: "CHIEF_LISTEN",
+            reason: format!("{listen_raw:?} is not host:port ({e})"),
+        })?;
+
+        let slack_api_url = non_empty("SLACK_API_URL")
+            .or(file.slack_api_url)
+            .unwrap_or_else(|| "https://slack.com/api/".into());
+        url::Url::parse(&slack_api_url).map_err(|e| ConfigError::Invalid {
+            name: "SLACK_API_URL",
+            reason: e.to_string(),
+        })?;
+
+        let mut llm = file.llm;
+        if let Some(base_url) = non_empty("OPENAI_BASE_URL").or_else(|| {
+            // An API key alone means OpenAI itself.
+            non_empty("OPENAI_API_KEY").map(|_| "https://api.openai.com/v1".to_string())
+        }) {
+            llm.deployments.insert(
+                0,
+                DeploymentConfig {
+                    name: "default".into(),
+                    base_url,
+                    api_key: secret("OPENAI_API_KEY"),
+                    model: non_empty("CHIEF_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+                    azure_api_version: non_empty("AZURE_OPENAI_API_VERSION"),
+                    rpm: parse_num(&var, "CHIEF_LLM_RPM")?.unwrap_or_else(default_rpm),
+                    tpm: parse_num(&var, "CHIEF_LLM_TPM")?.unwrap_or_else(default_tpm),
+                    weight: 1,
+                    context_tokens: parse_num(&var, "CHIEF_LLM_CONTEXT_TOKENS")?
+                        .unwrap_or_else(default_context_tokens),
+                },
+            );
+        }
+
+        Ok(Config {
+            database_url: non_empty("DATABASE_URL")
+                .or(file.database_url)
+                .unwrap_or_else(|| "sqlite://chief.db".into()),
+            listen,
+            signing_secret: secret("SLACK_SIGNING_SECRET"),
+            bot_token: secret("SLACK_BOT_TOKEN"),
+            app_token: secret("SLACK_APP_TOKEN"),
+            slack_api_url: slack_api_url.trim_end_matches('/').to_string(),
+            client_id: non_empty("SLACK_CLIENT_ID"),
+            client_secret: secret("SLACK_CLIENT_SECRET"),
+            public_url: non_empty("CHIEF_PUBLIC_URL").or(file.public_url),
+            secret_key: secret("CHIEF_SECRET_KEY"),
+            ingest_bot_messages: parse_bool(&var, "CHIEF_INGEST_BOT_MESSAGES")?
+                .or(file.ingest_bot_messages)
+                .unwrap_or(false),
+            backfill_days: parse_num(&var, "CHIEF_BACKFILL_DAYS")?
+                .or(file.backfill_days)
+                .unwrap_or(7),
+            retention_days: parse_num(&var, "CHIEF_RETENTION_DAYS")?
+                .or(file.retention_days)
+                .unwrap_or(90),
+            llm,
+        })
+    }
+
+    /// `serve` cannot verify Slack's requests without the signing secret.
+    pub fn require_signing_secret(&self) -> Result<&SecretString, ConfigError> {
+        self.signing_secret
+            .as_ref()
+            .ok_or(ConfigError::Missing("SLACK_SIGNING_SECRET"))
+    }
+
+    /// A configuration for tests and one-shot CLI commands: defaults, a given database.
+    pub fn for_database(database_url: &str) -> Self {
+        let mut config =
+            Self::from_lookup(|_| None).expect("the built-in defaults are always valid");
+        config.database_url = database_url.to_string();
+        config
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::File {
+        path: path.into(),
+        reason: e.to_string(),
+    })
+}
+
+fn parse_num<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    var(name)
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
+fn parse_bool(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<bool>, ConfigError> {
+    match var(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
+        Some("0" | "false" | "no" | "off") => Ok(Some(false)),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            reason: format!("{other:?} is not a boolean"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://chief.db");
+        assert_eq!(c.listen.to_string(), "0.0.0.0:3000");
+        assert_eq!(c.slack_api_url, "https://slack.com/api");
+        assert!(c.llm.deployments.is_empty(), "extractive engine by default");
+        assert_eq!(c.backfill_days, 7);
+        assert_eq!(c.retention_days, 90);
+    }
+
+    #[test]
+    fn serve_names_the_missing_signing_secret() {
+        let err = config(&[]).unwrap().require_signing_secret().unwrap_err();
+        assert_eq!(err.to_string(), "missing required setting SLACK_SIGNING_SECRET");
+    }
+
+    #[test]
+    fn openai_settings_make_a_default_deployment() {
+        let c = config(&[
+            ("OPENAI_BASE_URL", "http://127.0.0.1:8081/v1"),
+            ("OPENAI_API_KEY", "sk-test"),
+            ("CHIEF_LLM_MODEL", "smollm2"),
+        ])
+        .unwrap();
+        let d = &c.llm.deployments[0];
+        assert_eq!(d.base_url, "http://127.0.0.1:8081/v1");
+        assert_eq!(d.model, "smollm2");
+        assert_eq!(d.api_key.as_ref().unwrap().expose_secret(), "sk-test");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = config(&[("CHIEF_LISTEN", "nope")]).unwrap_err();
+        assert!(err.to_string().starts_with("setting CHIEF_LISTEN is invalid"));
+        let err = config(&[("CHIEF_BACKFILL_DAYS", "x")]).unwrap_err();
+        assert!(err.to_string().contains("CHIEF_BACKFILL_DAYS"));
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let c = config(&[("SLACK_BOT_TOKEN", "xoxb-very-secret")]).unwrap();
+        assert!(!format!("{c:?}").contains("xoxb-very-secret"));
+    }
+}

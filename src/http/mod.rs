@@ -1,0 +1,42 @@
+//! The HTTP edge: Slack's request URLs, health and metrics.
+
+mod error;
+mod health;
+mod slack;
+
+pub use error::HttpError;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::trace::TraceLayer;
+
+use crate::context::Context;
+use crate::slack::signature::Verifier;
+
+/// Slack never sends more than a few kilobytes; anything over this is refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Shared by every route.
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Arc<Context>,
+    pub verifier: Verifier,
+    /// The clock used for the signature's replay window; tests freeze it.
+    pub clock: fn() -> i64,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(slack::router())
+        .merge(health::router())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // The route template, never the query string (OAuth codes travel there).
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}

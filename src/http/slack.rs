@@ -1,0 +1,96 @@
+//! Slack's three request URLs. Each verifies the signature on the raw body, stores the request in
+//! the inbox and acknowledges; nothing here waits on Slack or a model.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::{AppState, HttpError};
+use crate::intake;
+use crate::slack::envelope::{self, Envelope};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/slack/events", post(events))
+        .route("/slack/interactions", post(interactions))
+        .route("/slack/commands", post(commands))
+}
+
+/// Checks `X-Slack-Signature` against the raw body; any failure is a 401 and nothing is stored.
+fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), HttpError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    state
+        .verifier
+        .verify(
+            header("x-slack-signature"),
+            header("x-slack-request-timestamp"),
+            body,
+            (state.clock)(),
+        )
+        .map_err(|e| HttpError::Unauthorized(e.to_string()))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    verify(&state, &headers, &body)?;
+    match envelope::parse_event(&body).map_err(|e| HttpError::BadRequest(e.to_string()))? {
+        Envelope::UrlVerification { challenge } => {
+            Ok(Json(json!({ "challenge": challenge })).into_response())
+        }
+        Envelope::EventCallback(inbound) => {
+            if let Some(retry) = headers.get("x-slack-retry-num") {
+                info!(retry = ?retry, key = %inbound.dedupe_key, "Slack retry");
+            }
+            intake::accept(&state.ctx, &inbound).await?;
+            Ok(().into_response())
+        }
+        Envelope::AppRateLimited { team_id } => {
+            warn!(
+                team_id = team_id.as_deref().unwrap_or("-"),
+                "Slack dropped events for this team (app_rate_limited)"
+            );
+            Ok(().into_response())
+        }
+        Envelope::Other { kind } => {
+            warn!(%kind, "unknown Events API envelope acknowledged and skipped");
+            Ok(().into_response())
+        }
+    }
+}
+
+async fn interactions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    verify(&state, &headers, &body)?;
+    let inbound =
+        envelope::parse_interaction(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
+    intake::accept(&state.ctx, &inbound).await?;
+    Ok(().into_response())
+}
+
+async fn commands(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    verify(&state, &headers, &body)?;
+    let inbound =
+        envelope::parse_command(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
+    intake::accept(&state.ctx, &inbound).await?;
+    Ok(Json(json!({
+        "response_type": "ephemeral",
+        "text": "On it…"
+    }))
+    .into_response())
+}

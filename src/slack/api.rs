@@ -1,0 +1,125 @@
+//! The Slack Web API client: slack-morphism's, pointed at `SLACK_API_URL`, with its per-method rate
+//! control on (tiers, `Retry-After` honoured on 429).
+//!
+//! Errors are mapped once here into [`SlackError`], so the rest of chief reasons about Slack's
+//! answers (rate limited, not in channel, auth revoked…) without knowing slack-morphism's types.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use slack_morphism::errors::*;
+use slack_morphism::prelude::*;
+
+pub type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
+pub type Client = SlackClient<Connector>;
+
+/// One Slack Web API client for the whole process (it pools connections and holds rate state).
+#[derive(Clone)]
+pub struct SlackApi {
+    client: Arc<Client>,
+}
+
+impl std::fmt::Debug for SlackApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SlackApi")
+    }
+}
+
+impl SlackApi {
+    /// `api_url` is the Web API base without a trailing slash (`https://slack.com/api`, or a
+    /// local fake in tests, which is why plain HTTP is allowed).
+    pub fn new(api_url: &str) -> Self {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        let connector = Connector::from(https)
+            .with_slack_api_url(api_url.trim_end_matches('/'))
+            .with_rate_control(
+                SlackApiRateControlConfig::new()
+                    .with_max_retries(5)
+                    .with_max_delay_timeout(Duration::from_secs(120)),
+            );
+        SlackApi {
+            client: Arc::new(SlackClient::new(connector)),
+        }
+    }
+
+    pub fn client(&self) -> Arc<Client> {
+        self.client.clone()
+    }
+
+    /// A session bound to a bot token.
+    pub fn session<'a>(&'a self, token: &'a SlackApiToken) -> SlackClientSession<'a, Connector> {
+        self.client.open_session(token)
+    }
+}
+
+/// A Slack Web API failure, as chief acts on it.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    /// Still rate limited after the client's own retries.
+    #[error("rate limited by Slack (retry after {retry_after:?})")]
+    RateLimited { retry_after: Option<Duration> },
+    /// The token no longer works: stop working for this team.
+    #[error("Slack rejected the token ({code})")]
+    AuthRevoked { code: String },
+    /// Slack answered `ok: false` with this error code (`not_in_channel`, `channel_not_found`…).
+    #[error("Slack API error {code}")]
+    Api { code: String },
+    /// Network, HTTP 5xx or an unreadable answer: worth retrying later.
+    #[error("Slack unreachable: {0}")]
+    Transport(String),
+}
+
+impl SlackError {
+    /// Worth trying again later (as opposed to a permanent answer).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            SlackError::RateLimited { .. } | SlackError::Transport(_)
+        ) || matches!(self, SlackError::Api { code } if code == "ratelimited" || code == "internal_error" || code == "fatal_error" || code == "service_unavailable" || code == "request_timeout")
+    }
+
+    /// The Slack error code, when Slack gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SlackError::Api { code } | SlackError::AuthRevoked { code } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl From<SlackClientError> for SlackError {
+    fn from(err: SlackClientError) -> Self {
+        let error = match err {
+            SlackClientError::ApiError(api) => match api.code.as_str() {
+                "invalid_auth" | "account_inactive" | "token_revoked" | "token_expired"
+                | "not_authed" => SlackError::AuthRevoked { code: api.code },
+                "ratelimited" => SlackError::RateLimited { retry_after: None },
+                _ => SlackError::Api { code: api.code },
+            },
+            SlackClientError::RateLimitError(rate) => SlackError::RateLimited {
+                retry_after: rate.retry_after,
+            },
+            other => SlackError::Transport(other.to_string()),
+        };
+        metrics::counter!("chief_slack_api_errors_total", "kind" => error.kind()).increment(1);
+        error
+    }
+}
+
+impl SlackError {
+    fn kind(&self) -> &'static str {
+        match self {
+            SlackError::RateLimited { .. } => "rate_limited",
+            SlackError::AuthRevoked { .. } => "auth_revoked",
+            SlackError::Api { .. } => "api",
+            SlackError::Transport(_) => "transport",
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The Slack edge: everything that knows Slack's wire formats. Nothing outside this module (and the
+//! HTTP routes) sees a Slack type; the rest of chief works on domain structs.
+
+pub mod api;
+pub mod envelope;
+pub mod signature;
+pub mod socket;

@@ -1,0 +1,96 @@
+//! Drains the inbox: claims stored requests, hands each to its handler, records the outcome.
+//!
+//! A failed request is retried with exponential back-off and parked as `dead` after
+//! [`MAX_ATTEMPTS`], never dropped. A process that dies mid-request leaves a lease that expires, so
+//! another claim (or this process after a restart) picks the request up again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info_span, warn};
+
+use crate::context::Context;
+use crate::db::{Backend, DbError, inbox, now};
+use crate::handlers::{self, HandlerError};
+
+/// Attempts before a request is parked as `dead` for inspection.
+pub const MAX_ATTEMPTS: i32 = 8;
+/// How long a claim holds a request; longer than any handler should take.
+const LEASE_SECS: i64 = 120;
+const BATCH: i64 = 32;
+
+/// Runs until `shutdown` is cancelled.
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    if ctx.db.backend() == Backend::Sqlite {
+        // SQLite means one chief process, so every lease still held is a dead process's.
+        match inbox::release_all_leases(&ctx.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "resuming requests left by a previous run"),
+            Err(e) => error!(error = %e, "cannot release stale leases"),
+        }
+    }
+    loop {
+        let handled = match drain_once(&ctx).await {
+            Ok(n) => n,
+            Err(e) => {
+                error!(error = %e, "inbox unavailable");
+                0
+            }
+        };
+        if handled > 0 {
+            continue;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ctx.inbox_ready.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// Claims and handles one batch; returns how many requests it handled.
+pub async fn drain_once(ctx: &Context) -> Result<usize, DbError> {
+    let items = inbox::claim(&ctx.db, &ctx.instance_id, BATCH, LEASE_SECS).await?;
+    let n = items.len();
+    for item in items {
+        let span = info_span!("inbox", id = item.id, source = item.source.as_str(), kind = %item.kind,
+            team_id = item.team_id.as_deref().unwrap_or("-"), attempt = item.attempts);
+        async {
+            match handlers::handle(ctx, &item).await {
+                Ok(()) => inbox::complete(&ctx.db, item.id).await,
+                Err(HandlerError::Permanent(reason)) => {
+                    warn!(%reason, "request cannot be handled; parked");
+                    inbox::fail(&ctx.db, item.id, &reason, now(), true).await
+                }
+                Err(HandlerError::Transient(reason)) => {
+                    let give_up = item.attempts >= MAX_ATTEMPTS;
+                    let delay = backoff_secs(item.attempts);
+                    warn!(%reason, retry_in_secs = delay, give_up, "request failed");
+                    inbox::fail(&ctx.db, item.id, &reason, now() + delay, give_up).await
+                }
+            }
+        }
+        .instrument(span)
+        .await?;
+    }
+    metrics::counter!("chief_inbox_handled_total").increment(n as u64);
+    Ok(n)
+}
+
+/// 2, 4, 8 … seconds, capped at ten minutes.
+fn backoff_secs(attempt: i32) -> i64 {
+    2_i64.saturating_pow(attempt.clamp(1, 20) as u32).min(600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_secs;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff_secs(1), 2);
+        assert_eq!(backoff_secs(3), 8);
+        assert_eq!(backoff_secs(30), 600);
+    }
+}
