@@ -13,6 +13,7 @@ pub mod handlers;
 pub mod http;
 pub mod intake;
 pub mod slack;
+pub mod tasks;
 pub mod telemetry;
 pub mod worker;
 
