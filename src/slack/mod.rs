@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod envelope;
+pub mod fake_api;
 pub mod signature;
 pub mod socket;
