@@ -121,6 +121,9 @@ pub struct Config {
     pub backfill_days: u32,
     /// Message text older than this many days is purged.
     pub retention_days: u32,
+    /// How long a worker's claim on a stored request lasts without renewal. A crashed process's
+    /// requests are picked up again after at most this long (renewed while work is under way).
+    pub inbox_lease_secs: u32,
     pub llm: LlmConfig,
 }
 
@@ -201,6 +204,9 @@ impl Config {
             retention_days: parse_num(&var, "CHIEF_RETENTION_DAYS")?
                 .or(file.retention_days)
                 .unwrap_or(90),
+            inbox_lease_secs: parse_num(&var, "CHIEF_INBOX_LEASE_SECS")?
+                .unwrap_or(30)
+                .max(1),
             llm,
         })
     }
