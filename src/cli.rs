@@ -22,6 +22,8 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Exit 0 when the local `chief serve` answers /healthz (the container health check).
+    Healthcheck,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,6 +34,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             println!("database is up to date ({:?})", db.backend());
+            Ok(())
+        }
+        Command::Healthcheck => {
+            let port = config.listen.port();
+            let url = format!("http://127.0.0.1:{port}/healthz");
+            let res = reqwest::Client::new()
+                .get(&url)
+                .timeout(std::time::Duration::from_secs(3))
+                .send()
+                .await?;
+            anyhow::ensure!(res.status().is_success(), "{url} answered {}", res.status());
             Ok(())
         }
     }
