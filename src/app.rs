@@ -26,6 +26,10 @@ impl Application {
     /// required setting is missing.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let verifier = Verifier::new(config.require_signing_secret()?.clone());
+        config.token_cipher()?;
+        if config.oauth_enabled() && config.secret_key.is_none() {
+            anyhow::bail!(crate::config::ConfigError::Missing("CHIEF_SECRET_KEY"));
+        }
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {

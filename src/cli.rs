@@ -24,6 +24,11 @@ pub enum Command {
     Migrate,
     /// Exit 0 when the local `chief serve` answers /healthz (the container health check).
     Healthcheck,
+    /// Print a new random key for CHIEF_SECRET_KEY.
+    Keygen,
+    /// Re-encrypt every stored bot token with the current CHIEF_SECRET_KEY (after a rotation, with
+    /// the old key in CHIEF_SECRET_KEY_PREVIOUS).
+    RotateKey,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -34,6 +39,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             println!("database is up to date ({:?})", db.backend());
+            Ok(())
+        }
+        Command::Keygen => {
+            println!("{}", crate::secrets::generate_key());
+            Ok(())
+        }
+        Command::RotateKey => {
+            let cipher = config
+                .token_cipher()?
+                .ok_or(crate::config::ConfigError::Missing("CHIEF_SECRET_KEY"))?;
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let mut resealed = 0;
+            for (team_id, sealed) in crate::db::teams::sealed_tokens(&db).await? {
+                if cipher.is_current(&sealed) {
+                    continue;
+                }
+                let token = cipher
+                    .open(&sealed)
+                    .map_err(|e| anyhow::anyhow!("team {team_id}: {e}"))?;
+                crate::db::teams::set_sealed_token(&db, &team_id, &cipher.seal(&token)).await?;
+                resealed += 1;
+            }
+            println!("re-encrypted {resealed} token(s) with the current key");
             Ok(())
         }
         Command::Healthcheck => {

@@ -115,6 +115,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Key for encrypting tokens at rest (32 bytes, base64).
     pub secret_key: Option<SecretString>,
+    /// Keys used before a rotation, comma-separated; still accepted for reading.
+    pub secret_key_previous: Option<SecretString>,
     /// Store messages from other bots too (chief's own are always ignored).
     pub ingest_bot_messages: bool,
     /// How many days of history a backfill fetches.
@@ -195,6 +197,7 @@ impl Config {
             client_secret: secret("SLACK_CLIENT_SECRET"),
             public_url: non_empty("CHIEF_PUBLIC_URL").or(file.public_url),
             secret_key: secret("CHIEF_SECRET_KEY"),
+            secret_key_previous: secret("CHIEF_SECRET_KEY_PREVIOUS"),
             ingest_bot_messages: parse_bool(&var, "CHIEF_INGEST_BOT_MESSAGES")?
                 .or(file.ingest_bot_messages)
                 .unwrap_or(false),
@@ -216,6 +219,23 @@ impl Config {
         self.signing_secret
             .as_ref()
             .ok_or(ConfigError::Missing("SLACK_SIGNING_SECRET"))
+    }
+
+    /// The token cipher, when a key is configured; a malformed key is an error at start-up.
+    pub fn token_cipher(&self) -> Result<Option<crate::secrets::TokenCipher>, ConfigError> {
+        self.secret_key
+            .as_ref()
+            .map(|key| crate::secrets::TokenCipher::new(key, self.secret_key_previous.as_ref()))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                name: "CHIEF_SECRET_KEY",
+                reason: e.to_string(),
+            })
+    }
+
+    /// Multi-workspace install is on when the OAuth client credentials are set.
+    pub fn oauth_enabled(&self) -> bool {
+        self.client_id.is_some() && self.client_secret.is_some()
     }
 
     /// A configuration for tests and one-shot CLI commands: defaults, a given database.

@@ -4,5 +4,6 @@
 pub mod api;
 pub mod envelope;
 pub mod fake_api;
+pub mod oauth;
 pub mod signature;
 pub mod socket;
