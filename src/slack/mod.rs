@@ -2,6 +2,7 @@
 //! HTTP routes) sees a Slack type; the rest of chief works on domain structs.
 
 pub mod api;
+pub mod blocks;
 pub mod envelope;
 pub mod fake_api;
 pub mod oauth;
