@@ -4,6 +4,7 @@
 //! and is handled asynchronously (`worker`, `handlers`). See the README for the architecture.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod context;
