@@ -26,9 +26,46 @@ pub enum Command {
     Healthcheck,
     /// Print a new random key for CHIEF_SECRET_KEY.
     Keygen,
+    /// Benchmarks: print a table and write the figures as JSON (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
     /// Re-encrypt every stored bot token with the current CHIEF_SECRET_KEY (after a rotation, with
     /// the old key in CHIEF_SECRET_KEY_PREVIOUS).
     RotateKey,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Signed Events API load over loopback against `chief serve` (SQLite and PostgreSQL) and the
+    /// Bolt for Python peer (`bench/peer/setup.sh` installs it): acked events/s, ack latency, and
+    /// stored = acked.
+    Intake {
+        /// Requests per second of the fixed-rate phase.
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        /// Seconds of each phase.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Concurrent connections of the max-rate phase.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// PostgreSQL server to benchmark on (a scratch database is created there).
+        #[arg(long, env = "TEST_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres: String,
+        /// Skip PostgreSQL.
+        #[arg(long)]
+        no_postgres: bool,
+        /// Python of the peer's virtualenv.
+        #[arg(long, default_value = ".venv-bench/bin/python")]
+        peer_python: std::path::PathBuf,
+        /// Skip the Bolt peer.
+        #[arg(long)]
+        no_peer: bool,
+        #[arg(long, default_value = "bench-out/intake.json")]
+        out: std::path::PathBuf,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -41,6 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database is up to date ({:?})", db.backend());
             Ok(())
         }
+        Command::Bench { which } => run_bench(which).await,
         Command::Keygen => {
             println!("{}", crate::secrets::generate_key());
             Ok(())
@@ -74,6 +112,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .send()
                 .await?;
             anyhow::ensure!(res.status().is_success(), "{url} answered {}", res.status());
+            Ok(())
+        }
+    }
+}
+
+async fn run_bench(which: BenchCommand) -> anyhow::Result<()> {
+    match which {
+        BenchCommand::Intake {
+            rate,
+            seconds,
+            concurrency,
+            postgres,
+            no_postgres,
+            peer_python,
+            no_peer,
+            out,
+        } => {
+            let peer_python = (!no_peer).then_some(peer_python);
+            if let Some(python) = &peer_python {
+                anyhow::ensure!(
+                    python.exists(),
+                    "{} not found: run bench/peer/setup.sh first, or pass --no-peer",
+                    python.display()
+                );
+            }
+            crate::bench::intake::run(crate::bench::intake::Options {
+                rate,
+                seconds,
+                concurrency,
+                sqlite: true,
+                postgres: (!no_postgres).then_some(postgres),
+                peer_python,
+                out: Some(out),
+                chief_exe: std::env::current_exe()?,
+            })
+            .await?;
             Ok(())
         }
     }
