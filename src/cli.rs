@@ -22,6 +22,12 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Print model usage (calls, requests, cache hits, fallbacks, tokens) by day, team and task.
+    Usage {
+        /// How many UTC days to include, today included.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,6 +38,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             println!("database is up to date ({:?})", db.backend());
+            Ok(())
+        }
+        Command::Usage { days } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let rows = crate::llm::accounting::usage_report(&db, days).await?;
+            if rows.is_empty() {
+                println!("no model calls recorded in the last {days} day(s)");
+            } else {
+                print!("{}", crate::llm::accounting::usage_table(&rows));
+            }
             Ok(())
         }
     }

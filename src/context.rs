@@ -18,6 +18,8 @@ pub struct Context {
     pub instance_id: String,
     /// Woken when the edge stores a request, so the worker does not wait for its next poll.
     pub inbox_ready: Notify,
+    /// Every model call goes through here (the extractive engine answers when none is set up).
+    pub llm: crate::llm::Gateway,
 }
 
 /// No usable bot token for a team.
@@ -30,12 +32,14 @@ pub enum TokenError {
 impl Context {
     pub fn new(config: Config, db: Db) -> Arc<Self> {
         let slack = SlackApi::new(&config.slack_api_url);
+        let llm = crate::llm::Gateway::new(db.clone(), &config.llm);
         Arc::new(Context {
             config,
             db,
             slack,
             instance_id: uuid::Uuid::new_v4().to_string(),
             inbox_ready: Notify::new(),
+            llm,
         })
     }
 
