@@ -24,6 +24,12 @@ pub enum Command {
     Migrate,
     /// Exit 0 when the local `chief serve` answers /healthz (the container health check).
     Healthcheck,
+    /// Print model usage (calls, requests, cache hits, fallbacks, tokens) by day, team and task.
+    Usage {
+        /// How many UTC days to include, today included.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
     /// Print a new random key for CHIEF_SECRET_KEY.
     Keygen,
     /// Benchmarks: print a table and write the figures as JSON (see BENCHMARKS.md).
@@ -52,7 +58,11 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
         /// PostgreSQL server to benchmark on (a scratch database is created there).
-        #[arg(long, env = "TEST_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        #[arg(
+            long,
+            env = "TEST_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
         postgres: String,
         /// Skip PostgreSQL.
         #[arg(long)]
@@ -79,6 +89,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { which } => run_bench(which).await,
+        Command::Usage { days } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let rows = crate::llm::accounting::usage_report(&db, days).await?;
+            if rows.is_empty() {
+                println!("no model calls recorded in the last {days} day(s)");
+            } else {
+                print!("{}", crate::llm::accounting::usage_table(&rows));
+            }
+            Ok(())
+        }
         Command::Keygen => {
             println!("{}", crate::secrets::generate_key());
             Ok(())

@@ -46,6 +46,44 @@ pub struct DeploymentConfig {
     /// Context window in tokens; longer inputs are chunked by the tasks.
     #[serde(default = "default_context_tokens")]
     pub context_tokens: u32,
+    /// How the gateway asks this deployment for JSON (`json_schema`, `json_object` or `none`).
+    #[serde(default)]
+    pub json_mode: JsonMode,
+    /// Sampling temperature sent with every request; unset leaves the server's default (some
+    /// reasoning models accept no other value).
+    #[serde(default)]
+    pub temperature: Option<f32>,
+}
+
+/// The `response_format` a deployment understands. `json_schema` (the default) suits OpenAI, Azure
+/// (2024-08-01 and later), vLLM, llama.cpp's `llama-server`, Ollama and LM Studio;
+/// `json_object_schema` sends `{"type": "json_object", "schema": …}` (llama-cpp-python's server);
+/// `json_object` asks for any JSON; `none` sends no `response_format` (the schema is still in the
+/// prompt, and the gateway validates either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonMode {
+    #[default]
+    JsonSchema,
+    JsonObjectSchema,
+    JsonObject,
+    None,
+}
+
+impl std::str::FromStr for JsonMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "json_schema" => Ok(JsonMode::JsonSchema),
+            "json_object_schema" => Ok(JsonMode::JsonObjectSchema),
+            "json_object" => Ok(JsonMode::JsonObject),
+            "none" => Ok(JsonMode::None),
+            other => Err(format!(
+                "{other:?} is not one of json_schema, json_object_schema, json_object, none"
+            )),
+        }
+    }
 }
 
 fn default_rpm() -> u32 {
@@ -78,6 +116,24 @@ pub struct LlmConfig {
     /// How long a cached model answer stays valid, in seconds.
     #[serde(default)]
     pub cache_ttl_secs: Option<u64>,
+    /// Seconds a whole gateway call (queueing, retries, repair) may take before it gives up.
+    #[serde(default)]
+    pub deadline_secs: Option<u64>,
+    /// Retries of one deployment after a 429, 5xx, timeout or network error (default 2).
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    /// First back-off delay in milliseconds; doubled on each retry, with jitter (default 500).
+    #[serde(default)]
+    pub retry_base_ms: Option<u64>,
+    /// Seconds a background call may wait for rate-limit quota before falling back (default 60).
+    #[serde(default)]
+    pub background_wait_secs: Option<u64>,
+    /// Seconds an interactive call may wait for rate-limit quota (default 10).
+    #[serde(default)]
+    pub interactive_wait_secs: Option<u64>,
+    /// Share of every limit (RPM, TPM, daily budgets) kept for interactive calls (default 0.2).
+    #[serde(default)]
+    pub interactive_reserve: Option<f64>,
 }
 
 /// The shape of `chief.toml`; every field is optional and the environment overrides it.
@@ -180,8 +236,24 @@ impl Config {
                     weight: 1,
                     context_tokens: parse_num(&var, "CHIEF_LLM_CONTEXT_TOKENS")?
                         .unwrap_or_else(default_context_tokens),
+                    json_mode: parse_num(&var, "CHIEF_LLM_JSON_MODE")?.unwrap_or_default(),
+                    temperature: None,
                 },
             );
+        }
+
+        // The scalar model settings can come from the environment too (12-factor).
+        if let Some(v) = parse_num(&var, "CHIEF_LLM_TIMEOUT_SECS")? {
+            llm.timeout_secs = Some(v);
+        }
+        if let Some(v) = parse_num(&var, "CHIEF_LLM_TEAM_DAILY_TOKENS")? {
+            llm.team_daily_tokens = Some(v);
+        }
+        if let Some(v) = parse_num(&var, "CHIEF_LLM_GLOBAL_DAILY_TOKENS")? {
+            llm.global_daily_tokens = Some(v);
+        }
+        if let Some(v) = parse_num(&var, "CHIEF_LLM_CACHE_TTL_SECS")? {
+            llm.cache_ttl_secs = Some(v);
         }
 
         Ok(Config {

@@ -21,6 +21,8 @@ pub struct Context {
     pub inbox_ready: Notify,
     /// Opens the bot tokens stored by OAuth installs (`None` without `CHIEF_SECRET_KEY`).
     pub cipher: Option<TokenCipher>,
+    /// Every model call goes through here (the extractive engine answers when none is set up).
+    pub llm: crate::llm::Gateway,
 }
 
 /// No usable bot token for a team.
@@ -41,6 +43,7 @@ impl Context {
         let slack = SlackApi::new(&config.slack_api_url);
         // Application::build has validated the key already; a bad one means no cipher here.
         let cipher = config.token_cipher().ok().flatten();
+        let llm = crate::llm::Gateway::new(db.clone(), &config.llm);
         Arc::new(Context {
             config,
             db,
@@ -48,6 +51,7 @@ impl Context {
             instance_id: uuid::Uuid::new_v4().to_string(),
             inbox_ready: Notify::new(),
             cipher,
+            llm,
         })
     }
 

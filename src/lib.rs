@@ -13,6 +13,7 @@ pub mod domain;
 pub mod handlers;
 pub mod http;
 pub mod intake;
+pub mod llm;
 pub mod secrets;
 pub mod slack;
 pub mod tasks;

@@ -5,6 +5,7 @@
 //! locking) the schema lives in `migrations/<backend>/` and [`Db::backend`] picks the statement.
 
 pub mod inbox;
+pub mod llm;
 pub mod oauth;
 pub mod scratch;
 pub mod teams;
