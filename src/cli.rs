@@ -22,6 +22,11 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Inspect durable runs: each step's input, output, verdict, tokens and source.
+    Runs {
+        #[command(subcommand)]
+        command: crate::runs::inspect::RunsCommand,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,6 +37,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             println!("database is up to date ({:?})", db.backend());
+            Ok(())
+        }
+        Command::Runs { command } => {
+            let db = Db::connect(&config.database_url).await?;
+            print!("{}", crate::runs::inspect::execute(&db, command).await?);
             Ok(())
         }
     }

@@ -12,6 +12,8 @@ pub mod domain;
 pub mod handlers;
 pub mod http;
 pub mod intake;
+pub mod jobs;
+pub mod runs;
 pub mod slack;
 pub mod tasks;
 pub mod telemetry;

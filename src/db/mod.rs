@@ -5,6 +5,8 @@
 //! locking) the schema lives in `migrations/<backend>/` and [`Db::backend`] picks the statement.
 
 pub mod inbox;
+pub mod jobs;
+pub mod runs;
 pub mod scratch;
 pub mod teams;
 
