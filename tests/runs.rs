@@ -530,7 +530,8 @@ struct BriefUser {
 struct BriefingJob {
     calls: Calls,
     hang: Arc<AtomicBool>,
-    summarized: Arc<tokio::sync::Notify>,
+    /// Signalled when the post step has started (the moment process A is killed).
+    posting: Arc<tokio::sync::Notify>,
 }
 
 impl Job for BriefingJob {
@@ -553,11 +554,11 @@ impl Job for BriefingJob {
                 ))
             })
             .await?;
-        self.summarized.notify_one();
         let _posted: String = run
             .step("post", &summary, |_| async {
                 self.calls.hit("post");
                 if self.hang.load(Ordering::SeqCst) {
+                    self.posting.notify_one();
                     futures::future::pending::<()>().await;
                 }
                 Ok::<_, StepError>(("1714550000.000100".to_string(), StepMeta::default()))
@@ -598,11 +599,27 @@ async fn a_run_carried_by_a_job_resumes_after_its_worker_dies(scratch: &ScratchD
     let handler = registry.get(BriefingJob::NAME).unwrap();
     tokio::select! {
         _ = handler.run_record(&ctx, &claimed) => panic!("the post step hangs"),
-        _ = job.summarized.notified() => {}
+        _ = job.posting.notified() => {} // process A is killed here: its future is dropped
     }
-    // Let the hanging post step start, then "kill" process A (drop its future).
-    tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(job.calls.get("model"), 1);
+    let run_id = store::list(
+        db,
+        &store::RunFilter {
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()[0]
+        .run
+        .id;
+    let steps = store::steps(db, run_id).await.unwrap();
+    let states: Vec<_> = steps.iter().map(|s| (s.name.as_str(), s.status)).collect();
+    assert_eq!(
+        states,
+        [("summarize", StepStatus::Ok), ("post", StepStatus::Running)],
+        "the inspector shows where the dead process stopped"
+    );
 
     // Process B: the expired lease makes the job claimable; the run resumes.
     job.hang.store(false, Ordering::SeqCst);
