@@ -59,11 +59,17 @@ impl Application {
         self.ctx.clone()
     }
 
-    /// Serves HTTP, drains the inbox and (with an app token) listens over Socket Mode, until
-    /// `shutdown` is cancelled.
+    /// Serves HTTP, drains the inbox, runs queued jobs and (with an app token) listens over Socket
+    /// Mode, until `shutdown` is cancelled.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ctx = self.ctx.clone();
+        let registry = Arc::new(crate::jobs::registry()?);
         let worker = tokio::spawn(crate::worker::run(ctx.clone(), shutdown.clone()));
+        let jobs = tokio::spawn(crate::jobs::worker::run(
+            ctx.clone(),
+            registry,
+            shutdown.clone(),
+        ));
         let socket = ctx.config.app_token.clone().map(|token| {
             let ctx = ctx.clone();
             let shutdown = shutdown.clone();
@@ -86,6 +92,7 @@ impl Application {
             .await?;
         shutdown.cancel();
         let _ = worker.await;
+        let _ = jobs.await;
         if let Some(socket) = socket {
             let _ = socket.await;
         }

@@ -30,6 +30,11 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
+    /// Inspect durable runs: each step's input, output, verdict, tokens and source.
+    Runs {
+        #[command(subcommand)]
+        command: crate::runs::inspect::RunsCommand,
+    },
     /// Print a new random key for CHIEF_SECRET_KEY.
     Keygen,
     /// Benchmarks: print a table and write the figures as JSON (see BENCHMARKS.md).
@@ -89,6 +94,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { which } => run_bench(which).await,
+        Command::Runs { command } => {
+            let db = Db::connect(&config.database_url).await?;
+            print!("{}", crate::runs::inspect::execute(&db, command).await?);
+            Ok(())
+        }
         Command::Usage { days } => {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;

@@ -5,8 +5,10 @@
 //! locking) the schema lives in `migrations/<backend>/` and [`Db::backend`] picks the statement.
 
 pub mod inbox;
+pub mod jobs;
 pub mod llm;
 pub mod oauth;
+pub mod runs;
 pub mod scratch;
 pub mod teams;
 
