@@ -5,6 +5,7 @@
 //! locking) the schema lives in `migrations/<backend>/` and [`Db::backend`] picks the statement.
 
 pub mod inbox;
+pub mod profile;
 pub mod scratch;
 pub mod teams;
 
