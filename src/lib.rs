@@ -3,8 +3,10 @@
 //! Slack traffic enters at the edge (`http`, `slack`), is stored in the durable inbox (`intake`),
 //! and is handled asynchronously (`worker`, `handlers`). See the README for the architecture.
 
+pub mod activity;
 pub mod app;
 pub mod bench;
+pub mod chief_command;
 pub mod cli;
 pub mod config;
 pub mod context;
@@ -13,10 +15,12 @@ pub mod domain;
 pub mod handlers;
 pub mod http;
 pub mod intake;
+pub mod interest;
 pub mod jobs;
 pub mod llm;
 pub mod runs;
 pub mod secrets;
+pub mod settings;
 pub mod slack;
 pub mod tasks;
 pub mod telemetry;

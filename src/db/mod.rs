@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod llm;
 pub mod oauth;
+pub mod profile;
 pub mod runs;
 pub mod scratch;
 pub mod teams;
