@@ -60,6 +60,10 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ctx = self.ctx.clone();
         let worker = tokio::spawn(crate::worker::run(ctx.clone(), shutdown.clone()));
+        let background = [
+            tokio::spawn(crate::retention::run(ctx.clone(), shutdown.clone())),
+            tokio::spawn(crate::backfill::run_jobs(ctx.clone(), shutdown.clone())),
+        ];
         let socket = ctx.config.app_token.clone().map(|token| {
             let ctx = ctx.clone();
             let shutdown = shutdown.clone();
@@ -82,6 +86,9 @@ impl Application {
             .await?;
         shutdown.cancel();
         let _ = worker.await;
+        for task in background {
+            let _ = task.await;
+        }
         if let Some(socket) = socket {
             let _ = socket.await;
         }

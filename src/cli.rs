@@ -22,6 +22,26 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Load a Slack export (a folder or a .zip) into the store; importing twice adds nothing.
+    Import {
+        /// The export: the unzipped folder or the .zip Slack produced.
+        path: std::path::PathBuf,
+        /// Workspace id to store it under (default: the export's own, else T0IMPORT).
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Fetch recent history of the channels chief is in (or one channel) from Slack.
+    Backfill {
+        /// Only this channel id.
+        #[arg(long)]
+        channel: Option<String>,
+        /// Days of history (default: CHIEF_BACKFILL_DAYS, 7).
+        #[arg(long)]
+        days: Option<u32>,
+        /// Workspace id (default: the bot token's, from auth.test).
+        #[arg(long)]
+        team: Option<String>,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -34,5 +54,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database is up to date ({:?})", db.backend());
             Ok(())
         }
+        Command::Import { path, team } => crate::import::run_cli(config, &path, team).await,
+        Command::Backfill {
+            channel,
+            days,
+            team,
+        } => crate::backfill::run_cli(config, channel, days, team).await,
     }
 }

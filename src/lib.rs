@@ -4,17 +4,24 @@
 //! and is handled asynchronously (`worker`, `handlers`). See the README for the architecture.
 
 pub mod app;
+pub mod backfill;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod directory;
 pub mod domain;
+pub mod events;
 pub mod handlers;
 pub mod http;
+pub mod import;
 pub mod intake;
+pub mod retention;
 pub mod slack;
 pub mod tasks;
 pub mod telemetry;
+pub mod text;
 pub mod worker;
 
 /// Process-wide set-up that must happen before any TLS or metrics use: choose rustls's *ring*

@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod envelope;
+pub mod events;
 pub mod fake_api;
 pub mod signature;
 pub mod socket;
+pub mod web;
