@@ -357,3 +357,84 @@ mod tests {
         concurrent_replicas(&scratch.db).await;
     }
 }
+
+#[cfg(test)]
+mod subscriber_tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::db::scratch::ScratchDb;
+    use std::sync::Mutex;
+
+    /// The loop helper delivers in order, retries a failed event without skipping it, and acks.
+    #[tokio::test]
+    async fn run_subscriber_retries_and_acks() {
+        let scratch = ScratchDb::test_sqlite().await;
+        let ctx = Context::new(Config::for_database(&scratch.url), scratch.db.clone());
+        for name in ["a", "b", "c"] {
+            publish(
+                ctx.db.pool(),
+                "T1",
+                &DomainEvent::ChannelRenamed {
+                    channel_id: "C1".into(),
+                    name: name.into(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        publish(
+            ctx.db.pool(),
+            "T1",
+            &DomainEvent::ChannelArchived {
+                channel_id: "C1".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let failed_once = Arc::new(Mutex::new(false));
+        let shutdown = CancellationToken::new();
+        let task = {
+            let (seen, failed_once, shutdown) =
+                (seen.clone(), failed_once.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                run_subscriber(
+                    ctx.clone(),
+                    "renames",
+                    &[EventKind::ChannelRenamed],
+                    move |_ctx, event| {
+                        let (seen, failed_once) = (seen.clone(), failed_once.clone());
+                        async move {
+                            let DomainEvent::ChannelRenamed { name, .. } = event.event else {
+                                anyhow::bail!("a kind it did not ask for");
+                            };
+                            if name == "b"
+                                && !std::mem::replace(&mut *failed_once.lock().unwrap(), true)
+                            {
+                                anyhow::bail!("transient failure");
+                            }
+                            seen.lock().unwrap().push(name);
+                            Ok(())
+                        }
+                    },
+                    shutdown,
+                )
+                .await
+            })
+        };
+        for _ in 0..200 {
+            if seen.lock().unwrap().len() >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        shutdown.cancel();
+        task.await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec!["a", "b", "c"]);
+        let last = store::cursor(&scratch.db, "renames")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(last, 4, "acked past the last event, the archive included");
+    }
+}

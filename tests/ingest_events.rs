@@ -457,3 +457,40 @@ async fn a_rejected_token_suspends_the_team() {
         "no Slack call for a suspended team"
     );
 }
+
+/// A channel seen for the first time is fetched once, members across every page.
+#[tokio::test]
+async fn channel_members_follow_the_cursor() {
+    let scratch = ScratchDb::test_postgres().await;
+    let fake = fake_slack().await;
+    fake.script(
+        "conversations.members",
+        [
+            Reply::ok(json!({"members": ["U1", "U2"], "response_metadata": {"next_cursor": "m2"}})),
+            Reply::ok(json!({"members": ["U3"], "response_metadata": {"next_cursor": ""}})),
+        ],
+    );
+    let ctx = context(&scratch, &fake).await;
+    chief::directory::ensure_channel(&ctx, "T1", "C0PAGED", None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        directory::members(&scratch.db, "T1", "C0PAGED")
+            .await
+            .unwrap(),
+        vec!["U1", "U2", "U3"]
+    );
+    let calls = fake.calls("conversations.members");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].param("cursor").as_deref(), Some("m2"));
+    // Known now: not fetched again unless asked.
+    chief::directory::ensure_channel(&ctx, "T1", "C0PAGED", None, false)
+        .await
+        .unwrap();
+    assert_eq!(fake.calls("conversations.info").len(), 1);
+    assert!(
+        messages::may_see_channel(&scratch.db, "T1", "U3", "C0PAGED")
+            .await
+            .unwrap()
+    );
+}

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use tracing::debug;
+use tracing::{debug, info};
 
 use crate::domain::ts_to_epoch;
 use crate::events::{Channel, DomainEvent, PostedMessage, User};
@@ -569,8 +569,10 @@ pub fn convert(envelope: &Value, options: &Options<'_>, names: &dyn Names) -> Ve
             };
             vec![DomainEvent::TokensRevoked { bot }]
         }
+        // The message event of the same mention carries everything.
+        "app_mention" => Vec::new(),
         other => {
-            debug!(event_type = other, "event type not ingested");
+            info!(event_type = other, "event type not ingested; skipped");
             Vec::new()
         }
     }
