@@ -70,6 +70,10 @@ impl Application {
             registry,
             shutdown.clone(),
         ));
+        let background = [
+            tokio::spawn(crate::retention::run(ctx.clone(), shutdown.clone())),
+            tokio::spawn(crate::backfill::run_jobs(ctx.clone(), shutdown.clone())),
+        ];
         let socket = ctx.config.app_token.clone().map(|token| {
             let ctx = ctx.clone();
             let shutdown = shutdown.clone();
@@ -93,6 +97,9 @@ impl Application {
         shutdown.cancel();
         let _ = worker.await;
         let _ = jobs.await;
+        for task in background {
+            let _ = task.await;
+        }
         if let Some(socket) = socket {
             let _ = socket.await;
         }

@@ -30,6 +30,26 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
+    /// Load a Slack export (a folder or a .zip) into the store; importing twice adds nothing.
+    Import {
+        /// The export: the unzipped folder or the .zip Slack produced.
+        path: std::path::PathBuf,
+        /// Workspace id to store it under (default: the export's own, else T0IMPORT).
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Fetch recent history of the channels chief is in (or one channel) from Slack.
+    Backfill {
+        /// Only this channel id.
+        #[arg(long)]
+        channel: Option<String>,
+        /// Days of history (default: CHIEF_BACKFILL_DAYS, 7).
+        #[arg(long)]
+        days: Option<u32>,
+        /// Workspace id (default: the bot token's, from auth.test).
+        #[arg(long)]
+        team: Option<String>,
+    },
     /// Inspect durable runs: each step's input, output, verdict, tokens and source.
     Runs {
         #[command(subcommand)]
@@ -94,6 +114,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { which } => run_bench(which).await,
+        Command::Import { path, team } => crate::import::run_cli(config, &path, team).await,
+        Command::Backfill {
+            channel,
+            days,
+            team,
+        } => crate::backfill::run_cli(config, channel, days, team).await,
         Command::Runs { command } => {
             let db = Db::connect(&config.database_url).await?;
             print!("{}", crate::runs::inspect::execute(&db, command).await?);

@@ -5,25 +5,32 @@
 
 pub mod activity;
 pub mod app;
+pub mod backfill;
 pub mod bench;
+pub mod bus;
 pub mod chief_command;
 pub mod cli;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod directory;
 pub mod domain;
+pub mod events;
 pub mod handlers;
 pub mod http;
+pub mod import;
 pub mod intake;
 pub mod interest;
 pub mod jobs;
 pub mod llm;
+pub mod retention;
 pub mod runs;
 pub mod secrets;
 pub mod settings;
 pub mod slack;
 pub mod tasks;
 pub mod telemetry;
+pub mod text;
 pub mod worker;
 
 /// Process-wide set-up that must happen before any TLS or metrics use: choose rustls's *ring*

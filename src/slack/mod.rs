@@ -4,7 +4,9 @@
 pub mod api;
 pub mod blocks;
 pub mod envelope;
+pub mod events;
 pub mod fake_api;
 pub mod oauth;
 pub mod signature;
 pub mod socket;
+pub mod web;
