@@ -383,9 +383,11 @@ async fn uninstall_leaves_nothing(db: &Db, ctx: &Context) {
             .unwrap();
         sqlx::Row::try_get::<i64, _>(&row, "n").unwrap()
     };
-    for table in &tables {
+    // Ingestion's own tables must hold rows (so the check below means something); the other
+    // features' tables are covered by the whole-product uninstall test.
+    for table in ["messages", "reactions", "channels", "channel_members", "users", "inbox", "teams"] {
         assert!(
-            rows(table.clone()).await > 0,
+            rows(table.to_string()).await > 0,
             "no {table} row to purge: the test would prove nothing"
         );
     }

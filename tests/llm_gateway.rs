@@ -798,6 +798,7 @@ async fn repository_stores_cache_entries_and_accounting(db: &Db) {
         completion_tokens: 2,
         created_at: 1_000,
         expires_at: 2_000,
+        team_id: Some("T1".into()),
     };
     repo::cache_put(db, &entry).await.unwrap();
     assert_eq!(

@@ -22,12 +22,15 @@ pub struct CachedAnswer {
     pub completion_tokens: i64,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The team whose content produced it (purged with the team or a deleted message).
+    pub team_id: Option<String>,
 }
 
 /// The answer cached under `key`, unless it expired before `now`.
 pub async fn cache_get(db: &Db, key: &str, now: i64) -> Result<Option<CachedAnswer>, DbError> {
     let row = sqlx::query(
-        "SELECT cache_key, task, model, output, prompt_tokens, completion_tokens, created_at, expires_at
+        "SELECT cache_key, task, model, output, prompt_tokens, completion_tokens, created_at, expires_at,
+                team_id
          FROM llm_cache WHERE cache_key = $1 AND expires_at > $2",
     )
     .bind(key)
@@ -44,6 +47,7 @@ pub async fn cache_get(db: &Db, key: &str, now: i64) -> Result<Option<CachedAnsw
             completion_tokens: row.try_get("completion_tokens")?,
             created_at: row.try_get("created_at")?,
             expires_at: row.try_get("expires_at")?,
+            team_id: row.try_get("team_id")?,
         })
     })
     .transpose()
@@ -53,10 +57,12 @@ pub async fn cache_get(db: &Db, key: &str, now: i64) -> Result<Option<CachedAnsw
 pub async fn cache_put(db: &Db, answer: &CachedAnswer) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO llm_cache
-            (cache_key, task, model, output, prompt_tokens, completion_tokens, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            (cache_key, task, model, output, prompt_tokens, completion_tokens, created_at, expires_at,
+             team_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (cache_key) DO UPDATE SET
             output = excluded.output,
+            team_id = excluded.team_id,
             prompt_tokens = excluded.prompt_tokens,
             completion_tokens = excluded.completion_tokens,
             created_at = excluded.created_at,
@@ -70,6 +76,7 @@ pub async fn cache_put(db: &Db, answer: &CachedAnswer) -> Result<(), DbError> {
     .bind(answer.completion_tokens)
     .bind(answer.created_at)
     .bind(answer.expires_at)
+    .bind(&answer.team_id)
     .execute(db.pool())
     .await?;
     Ok(())

@@ -48,6 +48,16 @@ pub const TEAM_TABLES: &[TeamTable] = &[
     table("backfill_jobs", Some("channel_id"), None),
     table("channels", Some("channel_id"), None),
     // Per team.
+    table("llm_cache", None, None),
+    table("llm_calls", None, None),
+    table("jobs", None, None),
+    table("job_teams", None, None),
+    table("runs", None, None),
+    table("user_agents", None, None),
+    table("user_settings", None, None),
+    table("user_activity", None, None),
+    table("interest_scores", None, None),
+    table("interest_signals_applied", None, None),
     table("users", None, None),
     table("inbox", None, None),
     table("teams", None, None),
@@ -74,6 +84,16 @@ pub async fn delete_message_derivatives_in(
             .bind(team_id)
             .bind(channel_id)
             .bind(ts)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    // Cached model answers do not say which messages they read; any written since the message was
+    // posted may hold its text, so those go (they are recomputed on demand).
+    if let Some(posted_at) = crate::domain::ts_to_epoch(ts) {
+        deleted += sqlx::query("DELETE FROM llm_cache WHERE team_id = $1 AND created_at >= $2")
+            .bind(team_id)
+            .bind(posted_at)
             .execute(&mut *conn)
             .await?
             .rows_affected();
@@ -123,7 +143,14 @@ pub async fn purge_channel_in(
 /// tokens). One transaction: either all of it goes or nothing does.
 pub async fn purge_team(db: &Db, team_id: &str) -> Result<u64, DbError> {
     let mut tx = db.begin_write().await?;
-    let mut deleted = 0;
+    // Run steps hang off runs (no team column of their own).
+    let mut deleted = sqlx::query(
+        "DELETE FROM run_steps WHERE run_id IN (SELECT id FROM runs WHERE team_id = $1)",
+    )
+    .bind(team_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     for t in TEAM_TABLES {
         let sql = format!("DELETE FROM {} WHERE team_id = $1", t.table);
         deleted += sqlx::query(sqlx::AssertSqlSafe(sql))

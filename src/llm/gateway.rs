@@ -819,6 +819,7 @@ impl Gateway {
             completion_tokens: progress.tokens.completion as i64,
             created_at: now,
             expires_at: now.saturating_add(ttl),
+            team_id: options.team_id.clone(),
         };
         if let Err(e) = repo::cache_put(&self.inner.db, &entry).await {
             warn!(error = %e, "could not cache a model answer");
