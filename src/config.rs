@@ -293,7 +293,10 @@ mod tests {
     #[test]
     fn serve_names_the_missing_signing_secret() {
         let err = config(&[]).unwrap().require_signing_secret().unwrap_err();
-        assert_eq!(err.to_string(), "missing required setting SLACK_SIGNING_SECRET");
+        assert_eq!(
+            err.to_string(),
+            "missing required setting SLACK_SIGNING_SECRET"
+        );
     }
 
     #[test]
@@ -313,7 +316,10 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let err = config(&[("CHIEF_LISTEN", "nope")]).unwrap_err();
-        assert!(err.to_string().starts_with("setting CHIEF_LISTEN is invalid"));
+        assert!(
+            err.to_string()
+                .starts_with("setting CHIEF_LISTEN is invalid")
+        );
         let err = config(&[("CHIEF_BACKFILL_DAYS", "x")]).unwrap_err();
         assert!(err.to_string().contains("CHIEF_BACKFILL_DAYS"));
     }

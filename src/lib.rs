@@ -12,6 +12,7 @@ pub mod domain;
 pub mod handlers;
 pub mod http;
 pub mod intake;
+pub mod segment;
 pub mod slack;
 pub mod tasks;
 pub mod telemetry;
