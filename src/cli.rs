@@ -69,6 +69,22 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Discussion segmentation on human-annotated IRC chat (Kummerfeld et al., ACL 2019):
+    /// the segmenter against time-gap and previous-message baselines.
+    Segmentation {
+        /// Split to report; both dev and test when omitted (dev always tunes the baseline).
+        #[arg(long, value_enum)]
+        split: Option<crate::segment::eval::Split>,
+        /// The corpus's data/ folder (default: found in shared/fixtures above this directory).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "bench-out/segmentation.json")]
+        out: std::path::PathBuf,
+        /// Tune the segmenter's weights on dev (coordinate ascent), print them, and exit.
+        #[arg(long)]
+        tune: bool,
+    },
     /// Signed Events API load over loopback against `chief serve` (SQLite and PostgreSQL) and the
     /// Bolt for Python peer (`bench/peer/setup.sh` installs it): acked events/s, ack latency, and
     /// stored = acked.
@@ -176,6 +192,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn run_bench(which: BenchCommand) -> anyhow::Result<()> {
     match which {
+        BenchCommand::Segmentation {
+            split,
+            data,
+            out,
+            tune,
+        } => {
+            use crate::segment::eval;
+            let data = data
+                .or_else(eval::find_default_data_dir)
+                .ok_or(eval::BenchError::NoData)?;
+            if tune {
+                let dev = crate::segment::irc::load_dir(&eval::Split::Dev.folder(&data))?;
+                let (params, score) = eval::tune_segmenter(&dev, Default::default(), 10);
+                println!("dev objective {score:.4}");
+                println!("{}", serde_json::to_string_pretty(&params)?);
+                return Ok(());
+            }
+            let splits = match split {
+                Some(split) => vec![split],
+                None => vec![eval::Split::Dev, eval::Split::Test],
+            };
+            let report = eval::run(&eval::BenchOptions {
+                data,
+                splits,
+                params: Default::default(),
+            })?;
+            print!("{}", eval::render_table(&report));
+            eval::write_report(&report, &out)?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
         BenchCommand::Intake {
             rate,
             seconds,

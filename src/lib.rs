@@ -26,6 +26,7 @@ pub mod llm;
 pub mod retention;
 pub mod runs;
 pub mod secrets;
+pub mod segment;
 pub mod settings;
 pub mod slack;
 pub mod tasks;

@@ -385,7 +385,15 @@ async fn uninstall_leaves_nothing(db: &Db, ctx: &Context) {
     };
     // Ingestion's own tables must hold rows (so the check below means something); the other
     // features' tables are covered by the whole-product uninstall test.
-    for table in ["messages", "reactions", "channels", "channel_members", "users", "inbox", "teams"] {
+    for table in [
+        "messages",
+        "reactions",
+        "channels",
+        "channel_members",
+        "users",
+        "inbox",
+        "teams",
+    ] {
         assert!(
             rows(table.to_string()).await > 0,
             "no {table} row to purge: the test would prove nothing"
