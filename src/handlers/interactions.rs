@@ -1,14 +1,42 @@
-//! Handles stored interactions.
+//! Handles stored interactions: the shortcut goes to click-to-context, story buttons to the
+//! briefing's feedback, Home controls to the Home tab.
 
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::HandlerError;
 use crate::context::Context;
 use crate::db::inbox::Item;
+use crate::slack::blocks::actions;
+use crate::slack::interactions::{self, Interaction};
 
-pub async fn handle(_ctx: &Context, item: &Item) -> Result<(), HandlerError> {
-    let _: serde_json::Value = serde_json::from_str(&item.payload)
+pub async fn handle(ctx: &Context, item: &Item) -> Result<(), HandlerError> {
+    let payload: serde_json::Value = serde_json::from_str(&item.payload)
         .map_err(|e| HandlerError::Permanent(format!("stored payload is not JSON: {e}")))?;
-    debug!(kind = %item.kind, "no handler yet");
-    Ok(())
+    let interaction = match interactions::parse(&payload) {
+        Ok(interaction) => interaction,
+        Err(reason) => {
+            warn!(%reason, kind = %item.kind, "interaction skipped");
+            return Ok(());
+        }
+    };
+    match interaction {
+        Interaction::Explain(shortcut) => crate::explain::on_shortcut(ctx, &shortcut).await,
+        Interaction::Actions(clicks) => {
+            for click in clicks {
+                match click.action_id.as_str() {
+                    actions::MORE_LIKE_THIS | actions::LESS_LIKE_THIS | actions::STORY_MENU => {
+                        crate::briefing::feedback::on_action(ctx, &click).await?
+                    }
+                    actions::TRY_AGAIN => crate::explain::on_retry(ctx, &click).await?,
+                    id if id.starts_with("home_") => crate::home::on_action(ctx, &click).await?,
+                    other => debug!(action_id = other, "not one of chief's controls"),
+                }
+            }
+            Ok(())
+        }
+        Interaction::Other { kind } => {
+            debug!(%kind, "interaction acknowledged, nothing to do");
+            Ok(())
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod envelope;
 pub mod events;
 pub mod fake_api;
+pub mod interactions;
 pub mod oauth;
 pub mod signature;
 pub mod socket;

@@ -1,0 +1,30 @@
+//! The personal daily briefing (the flagship): each morning, each person gets a DM with the three
+//! most important, time-sensitive stories for them.
+//!
+//! (Interface fixed by the lead; the briefing agent fills it in.)
+
+pub mod feedback;
+
+use crate::context::Context;
+use crate::domain::Briefing;
+use crate::handlers::HandlerError;
+
+/// `/chief briefing` and the App Home button: prepare today's briefing for `user_id` now and DM it.
+pub async fn request_now(
+    _ctx: &Context,
+    _team_id: &str,
+    _user_id: &str,
+) -> Result<(), HandlerError> {
+    Err(HandlerError::Permanent(
+        "briefings are not available yet".into(),
+    ))
+}
+
+/// The user's most recent briefing, for the App Home.
+pub async fn latest(
+    _ctx: &Context,
+    _team_id: &str,
+    _user_id: &str,
+) -> Result<Option<Briefing>, HandlerError> {
+    Ok(None)
+}
