@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod domain;
+pub mod extractive;
 pub mod handlers;
 pub mod http;
 pub mod intake;

@@ -47,3 +47,8 @@ pub trait Task: Send + Sync {
         Ok(())
     }
 }
+
+pub mod propositions;
+pub mod types;
+
+pub use propositions::{ExtractPropositions, PropositionsInput, PropositionsOutput};
