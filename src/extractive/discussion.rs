@@ -146,14 +146,25 @@ pub fn analyse(
                 0 => 0.2,
                 1 => 0.6,
                 2 => 0.8,
-                3..=25 => 1.0,
-                _ => 0.85,
+                3..=16 => 1.0,
+                17..=24 => 0.8,
+                _ => 0.6,
+            };
+            // The opening message usually states what the discussion is about.
+            let opening = if claim.utterances.first() == Some(&0) {
+                1.3
+            } else {
+                1.0
             };
             let topical = topic_stems
                 .iter()
                 .filter(|stems| stems.iter().all(|s| terms.contains(s)))
                 .count() as f64;
-            (c + 0.01) * modality_weight(claim.statement.modality) * length * (1.0 + 0.2 * topical)
+            (c + 0.01)
+                * modality_weight(claim.statement.modality)
+                * length
+                * opening
+                * (1.0 + 0.2 * topical)
         })
         .collect();
 

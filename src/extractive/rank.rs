@@ -153,10 +153,22 @@ pub fn keyphrases(docs: &[&str], lang: Lang, exclude: &[String], k: usize) -> Ve
             } else {
                 1.0
             };
+            // A lone past-tense verb ("updated") is an action, not a topic.
+            let verb_penalty = if c.words == 1
+                && capital_share < 0.5
+                && c.surfaces
+                    .keys()
+                    .all(|s| s.ends_with("ed") && !s.ends_with("eed"))
+            {
+                0.4
+            } else {
+                1.0
+            };
             let score = df
                 * (1.0 + 0.6 * (c.words as f64 - 1.0))
                 * (1.0 + 0.5 * capital_share)
-                * short_penalty;
+                * short_penalty
+                * verb_penalty;
             (key, c, score)
         })
         .collect();

@@ -332,11 +332,12 @@ fn resolve_first_person(words: &[String], author: &str) -> Vec<String> {
         .iter()
         .map(|w| {
             let (core, tail) = split_trailing_punct(w);
-            let replaced = match core.to_lowercase().as_str() {
-                "my" | "mine" => format!("{author}'s"),
+            // Case matters: "US" is a country, "ME" a state.
+            let replaced = match core {
+                "my" | "My" | "mine" => format!("{author}'s"),
                 "me" | "myself" => author.to_string(),
-                "i" => author.to_string(),
-                "our" | "ours" => "the team's".to_string(),
+                "I" | "i" => author.to_string(),
+                "our" | "Our" | "ours" => "the team's".to_string(),
                 "us" => "the team".to_string(),
                 _ => core.to_string(),
             };

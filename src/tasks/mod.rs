@@ -52,3 +52,12 @@ pub mod propositions;
 pub mod types;
 
 pub use propositions::{ExtractPropositions, PropositionsInput, PropositionsOutput};
+pub mod summarize;
+
+pub use summarize::{Discussion, SummarizeDiscussion};
+pub mod consolidate;
+
+pub use consolidate::{ChannelSummary, ConsolidateInput, ConsolidateOutput, ConsolidateTopics};
+pub mod rank;
+
+pub use rank::{Interest, InterestProfile, RankForUser, RankInput, RankOutput, RankedStory};
