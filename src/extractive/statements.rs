@@ -640,6 +640,13 @@ pub fn statements(message: &str, speaker: &Speaker) -> Vec<Statement> {
     let addressee = (addressees.len() == 1).then(|| addressees[0].clone());
     let mut out = Vec::new();
     for sentence in text::sentences(&body) {
+        // "Sure. @Carol could you …": a sentence may address someone of its own.
+        let (own, sentence) = leading_addressees(&sentence, speaker.known_people);
+        let addressee = if own.len() == 1 {
+            Some(own[0].clone())
+        } else {
+            addressee.clone()
+        };
         let is_question = sentence.trim_end().ends_with('?');
         let parts = clauses(&sentence);
         let count = parts.len();

@@ -329,7 +329,7 @@ fn story_of(input: &ConsolidateInput, group: &[usize]) -> Story {
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     let mut picked: Vec<usize> = Vec::new();
     for &i in &order {
-        if picked.len() >= 3 || picked.len() >= members.len().max(2) {
+        if picked.len() >= 3 {
             break;
         }
         let new_member = !picked.iter().any(|&p| candidates[p].0 == candidates[i].0);
@@ -339,10 +339,11 @@ fn story_of(input: &ConsolidateInput, group: &[usize]) -> Story {
         }
     }
     for &i in &order {
-        if picked.len() >= 2.min(candidates.len()) {
+        if picked.len() >= 3 {
             break;
         }
-        if !picked.contains(&i) {
+        let redundant = picked.iter().any(|&p| vectors[p].cosine(&vectors[i]) > 0.5);
+        if !picked.contains(&i) && !redundant {
             picked.push(i);
         }
     }

@@ -61,3 +61,9 @@ pub use consolidate::{ChannelSummary, ConsolidateInput, ConsolidateOutput, Conso
 pub mod rank;
 
 pub use rank::{Interest, InterestProfile, RankForUser, RankInput, RankOutput, RankedStory};
+pub mod guardrail;
+
+pub use guardrail::{Guardrail, GuardrailInput, GuardrailReport, SlackLimits, Violation};
+pub mod briefing;
+
+pub use briefing::{Briefing, BriefingInput, BriefingItem, BriefingStory, GenerateBriefing};
