@@ -499,7 +499,7 @@ fn resolve_dates(text: &str, speaker: &Speaker) -> (String, Option<NaiveDate>) {
             None if lower.contains("week") => format!("the week of {formatted}"),
             None if matches!(
                 previous_word.as_str(),
-                "on" | "by" | "until" | "till" | "before" | "after" | "from"
+                "on" | "by" | "until" | "till" | "before" | "after" | "from" | "for" | "since"
             ) =>
             {
                 formatted
@@ -599,9 +599,10 @@ fn strip_interjections(clause: &str) -> &str {
     let mut rest = clause;
     loop {
         let word_end = rest.find(' ').unwrap_or(rest.len());
-        let word = rest[..word_end]
-            .trim_end_matches([',', '!', '.', ':'])
-            .to_lowercase();
+        let raw = &rest[..word_end];
+        let word = raw.trim_end_matches([',', '!', '.', ':']).to_lowercase();
+        let punctuated = raw.len() != word.len();
+        let next = rest[word_end..].trim_start();
         let filler = matches!(
             word.as_str(),
             "ok" | "okay"
@@ -624,9 +625,26 @@ fn strip_interjections(clause: &str) -> &str {
                 | "sure"
                 | "alright"
                 | "right"
+                | "-"
+                | "—"
+                | "–"
         );
-        if filler && word_end < rest.len() {
-            rest = rest[word_end..].trim_start();
+        // Praise opens a reply ("fantastic - would be good to …") only when set off.
+        let praise = matches!(
+            word.as_str(),
+            "fantastic"
+                | "great"
+                | "perfect"
+                | "nice"
+                | "cool"
+                | "awesome"
+                | "thanks"
+                | "excellent"
+                | "sweet"
+                | "agreed"
+        ) && (punctuated || next.starts_with(['-', '—', '–']));
+        if (filler || praise) && word_end < rest.len() {
+            rest = next;
         } else {
             return rest;
         }
@@ -791,11 +809,14 @@ fn english(
             .join(" ");
             let rest = with_project(&rest, speaker.project);
             let (rest, time) = resolve_dates(&rest, speaker);
-            let (predicate, text) = if c[1].eq_ignore_ascii_case("to") {
-                ("would like to", format!("{author} would like to {rest}"))
-            } else {
-                ("suggests that", format!("{author} suggests that {rest}"))
-            };
+            let (predicate, text) =
+                if let (true, Some(to)) = (c[1].eq_ignore_ascii_case("to"), addressee) {
+                    ("asks to", format!("{author} asks {to} to {rest}"))
+                } else if c[1].eq_ignore_ascii_case("to") {
+                    ("would like to", format!("{author} would like to {rest}"))
+                } else {
+                    ("suggests that", format!("{author} suggests that {rest}"))
+                };
             return Some(Statement {
                 subject: author.to_string(),
                 predicate: predicate.into(),
@@ -931,6 +952,12 @@ fn english(
     // pronoun subject ("it's broken") cannot be resolved, so the clause is attributed.
     let starts_with_pronoun = SUBJECT_PRONOUNS.contains(&first);
     let (rendered, time) = resolve_dates(&with_project(&body, speaker.project), speaker);
+    let plain_subject = |words: &[String]| {
+        words.iter().all(|w| {
+            w.chars()
+                .all(|c| c.is_alphanumeric() || c == '\'' || c == '.')
+        })
+    };
     if !starts_with_pronoun && raw.len() >= 3 {
         let split = raw
             .iter()
@@ -940,7 +967,7 @@ fn english(
                     || w.ends_with("ed")
                     || IRREGULAR_PAST.contains(&w.as_str())
             })
-            .filter(|&p| p > 0 && p <= 4);
+            .filter(|&p| p > 0 && p <= 4 && plain_subject(&raw[..p]));
         if let Some(p) = split {
             let subject = raw[..p].join(" ");
             let rest = raw[p..].join(" ");
@@ -957,13 +984,17 @@ fn english(
             });
         }
     }
+    let text = match addressee {
+        Some(to) => format!("{author} told {to}: {rendered}"),
+        None => format!("{author} said: {rendered}"),
+    };
     Some(Statement {
         subject: author.to_string(),
-        predicate: "said".into(),
+        predicate: if addressee.is_some() { "told" } else { "said" }.into(),
         object: rendered.clone(),
         time,
         modality,
-        text: format!("{author} said: {rendered}"),
+        text,
         addressee: None,
     })
 }

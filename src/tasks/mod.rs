@@ -67,3 +67,6 @@ pub use guardrail::{Guardrail, GuardrailInput, GuardrailReport, SlackLimits, Vio
 pub mod briefing;
 
 pub use briefing::{Briefing, BriefingInput, BriefingItem, BriefingStory, GenerateBriefing};
+pub mod explain;
+
+pub use explain::{ExplainContext, ExplainInput, Explainer};
