@@ -118,9 +118,16 @@ pub fn analyse(
     known.extend(settings.known_people.iter().cloned());
 
     let claims = given.unwrap_or_else(|| claims_of(utterances, settings, lang));
+    // Names are in every attributed statement ("Ann said: …"): they say who, not what.
+    let name_terms: BTreeSet<String> = known.iter().flat_map(|k| text::terms(k, lang)).collect();
     let docs: Vec<Vec<String>> = claims
         .iter()
-        .map(|c| text::terms(&c.statement.text, lang))
+        .map(|c| {
+            text::terms(&c.statement.text, lang)
+                .into_iter()
+                .filter(|t| !name_terms.contains(t))
+                .collect()
+        })
         .collect();
     let (_, vectors) = TfIdf::vectors(&docs);
     let centrality = rank::centrality(&vectors);
@@ -152,7 +159,7 @@ pub fn analyse(
             };
             // The opening message usually states what the discussion is about.
             let opening = if claim.utterances.first() == Some(&0) {
-                1.3
+                1.8
             } else {
                 1.0
             };
@@ -164,6 +171,7 @@ pub fn analyse(
                 * modality_weight(claim.statement.modality)
                 * length
                 * opening
+                * (1.0 + 0.05 * terms.len().min(10) as f64)
                 * (1.0 + 0.2 * topical)
         })
         .collect();
@@ -206,7 +214,14 @@ pub fn analyse(
 impl Analysis {
     /// Up to `k` central, mutually different claims, in the order they were said.
     pub fn central(&self, k: usize) -> Vec<usize> {
-        let mut chosen = rank::select_diverse(&self.scores, &self.vectors, k, 0.5);
+        // Reactions ("that's so cool") carry no content: prefer claims with two or more terms.
+        let informative: Vec<f64> = self
+            .scores
+            .iter()
+            .zip(&self.vectors)
+            .map(|(s, v)| if v.len() >= 2 { *s + 1.0 } else { *s })
+            .collect();
+        let mut chosen = rank::select_diverse(&informative, &self.vectors, k, 0.5);
         chosen.sort_by_key(|&i| (self.claims[i].utterances.first().copied(), i));
         chosen
     }

@@ -86,9 +86,10 @@ const SYSTEM_LEXICON: &[&str] = &[
 
 /// Upper-case words that are chat abbreviations, not systems.
 const NOT_SYSTEMS: &[&str] = &[
-    "AFAIK", "AM", "ASAP", "BTW", "CEO", "CTO", "DM", "EOD", "ETA", "FAQ", "FYI", "IIRC", "IMO",
-    "IMHO", "LGTM", "LOL", "OK", "OMG", "OOO", "PM", "PR", "PTO", "Q&A", "TBD", "TIL", "TL", "DR",
-    "TODO", "UK", "US", "USA", "WFH", "WIP",
+    "AFAIK", "AFAICT", "AM", "FWIW", "IIUC", "IOW", "OTOH", "NB", "PS", "RSVP", "TBH", "YMMV",
+    "AKA", "ASAP", "BTW", "CEO", "CTO", "DM", "EOD", "ETA", "FAQ", "FYI", "IIRC", "IMO", "IMHO",
+    "LGTM", "LOL", "OK", "OMG", "OOO", "PM", "PR", "PTO", "Q&A", "TBD", "TIL", "TL", "DR", "TODO",
+    "UK", "US", "USA", "WFH", "WIP",
 ];
 
 /// Projects, systems and channels found in a set of texts (people are resolved separately, from
@@ -204,9 +205,8 @@ fn is_system_shaped(word: &str) -> bool {
         .chars()
         .zip(word.chars().skip(1))
         .any(|(a, b)| a.is_lowercase() && b.is_uppercase());
-    let acronym = letters >= 2
-        && letters <= 6
-        && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+    let acronym =
+        (2..=6).contains(&letters) && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
     let alnum = letters >= 1 && digits >= 1 && !word.chars().all(|c| c.is_ascii_digit());
     camel || acronym || alnum
 }
@@ -255,7 +255,6 @@ pub fn extract(texts: &[&str], known_people: &[String], channel_name: Option<&st
         for sentence in text::sentences(&no_urls) {
             let mut run: Vec<&str> = Vec::new();
             let words = text::words(&sentence);
-            let first_word = words.first().copied();
             let mentioned: Vec<String> = mentions(&sentence)
                 .iter()
                 .map(|m| m.to_lowercase())
@@ -275,7 +274,7 @@ pub fn extract(texts: &[&str], known_people: &[String], channel_name: Option<&st
                 }
                 let is_capital = word.chars().next().is_some_and(char::is_uppercase);
                 let eligible = is_capital
-                    && !(i == 0 && Some(*word) == first_word)
+                    && i != 0
                     && !is_stop_word(&lower)
                     && !is_calendar_word(&lower)
                     && !people_words.contains(&lower)

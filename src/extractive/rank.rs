@@ -54,6 +54,12 @@ pub fn select_diverse(
     chosen
 }
 
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "this", "that", "these", "those", "my", "our", "your", "their", "his", "her",
+    "its", "some", "any", "each", "every", "no", "le", "la", "les", "un", "une", "der", "die",
+    "das", "ein", "eine", "el", "los", "las", "una",
+];
+
 /// A topic phrase found in a set of documents.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Keyphrase {
@@ -87,14 +93,25 @@ pub fn keyphrases(docs: &[&str], lang: Lang, exclude: &[String], k: usize) -> Ve
         .map(str::to_lowercase)
         .collect();
     let mut candidates: HashMap<String, Candidate> = HashMap::new();
+    let mut noun_evidence: HashMap<String, usize> = HashMap::new();
     let mut order = 0usize;
     for (doc_index, doc) in docs.iter().enumerate() {
         let stripped = text::strip_urls(&text::clean(doc));
         for fragment in stripped.split(|c: char| ",;:()[]{}!?\"“”.\n/|•*_`<>=".contains(c)) {
             let mut run: Vec<&str> = Vec::new();
             let mut runs: Vec<Vec<&str>> = Vec::new();
+            let mut previous = String::new();
             for word in text::words(fragment) {
+                let word = word
+                    .strip_suffix("'s")
+                    .or_else(|| word.strip_suffix("’s"))
+                    .unwrap_or(word);
                 let lower = word.to_lowercase();
+                // A determiner before a word is evidence that it is a noun, i.e. a topic.
+                if DETERMINERS.contains(&previous.as_str()) {
+                    *noun_evidence.entry(lower.clone()).or_default() += 1;
+                }
+                previous = lower.clone();
                 let breaks = lower.chars().count() < 2
                     || is_stop_word(&lower)
                     || is_calendar_word(&lower)
@@ -145,11 +162,35 @@ pub fn keyphrases(docs: &[&str], lang: Lang, exclude: &[String], k: usize) -> Ve
     let mut scored: Vec<(String, Candidate, f64)> = candidates
         .into_iter()
         .filter(|(_, c)| c.words == 1 || c.docs.len() >= 2)
+        // A lone lower-case past participle ("attended") is an action, never a topic.
+        .filter(|(_, c)| {
+            let verb_like = c.words == 1
+                && c.capitalised == 0
+                && c.surfaces
+                    .keys()
+                    .all(|s| s.ends_with("ed") && !s.ends_with("eed"))
+                && !c
+                    .surfaces
+                    .keys()
+                    .any(|s| noun_evidence.contains_key(&s.to_lowercase()));
+            !verb_like
+        })
         .map(|(key, c)| {
             let df = c.docs.len() as f64;
             let capital_share = c.capitalised as f64 / c.occurrences.max(1) as f64;
             let short_penalty = if key.chars().count() <= 3 && capital_share < 0.5 {
                 0.5
+            } else {
+                1.0
+            };
+            // A lone lower-case word never seen after a determiner ("mind", "explore") is
+            // rarely a topic; one seen as "the package" usually is.
+            let noun_factor = if c.words == 1 && capital_share < 0.5 {
+                let seen_as_noun = c
+                    .surfaces
+                    .keys()
+                    .any(|s| noun_evidence.get(&s.to_lowercase()).copied().unwrap_or(0) > 0);
+                if seen_as_noun { 1.2 } else { 0.5 }
             } else {
                 1.0
             };
@@ -168,7 +209,8 @@ pub fn keyphrases(docs: &[&str], lang: Lang, exclude: &[String], k: usize) -> Ve
                 * (1.0 + 0.6 * (c.words as f64 - 1.0))
                 * (1.0 + 0.5 * capital_share)
                 * short_penalty
-                * verb_penalty;
+                * verb_penalty
+                * noun_factor;
             (key, c, score)
         })
         .collect();

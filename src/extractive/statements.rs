@@ -565,6 +565,55 @@ fn predicate_object(rest: &str) -> (String, String) {
     (words[..end].join(" "), words[end..].join(" "))
 }
 
+/// "Ann would like to share Ann's setup" → "Ann would like to share their setup": once the
+/// author is the subject, their possessive is "their".
+fn their(text: &str, author: &str) -> String {
+    let possessive = format!("{author}'s");
+    match text.strip_prefix(author) {
+        Some(rest) if !rest.starts_with("'s") && rest.contains(&possessive) => {
+            format!("{author}{}", rest.replace(&possessive, "their"))
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// Code is not prose: fenced blocks are dropped and punctuation inside inline `code` is hidden
+/// from the sentence splitter (restored by [`unmask_code`]).
+fn mask_code(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split("```").enumerate() {
+        if i % 2 == 0 {
+            out.push_str(part);
+        } else {
+            out.push_str(" (code) ");
+        }
+    }
+    let mut masked = String::with_capacity(out.len());
+    let mut inside = false;
+    for c in out.chars() {
+        if c == '`' {
+            inside = !inside;
+        }
+        masked.push(match (inside, c) {
+            (true, '.') => '\u{E000}',
+            (true, '?') => '\u{E001}',
+            (true, '!') => '\u{E002}',
+            (true, ' ') => '\u{E003}',
+            (true, ',') => '\u{E004}',
+            _ => c,
+        });
+    }
+    masked
+}
+
+fn unmask_code(text: &str) -> String {
+    text.replace('\u{E000}', ".")
+        .replace('\u{E001}', "?")
+        .replace('\u{E002}', "!")
+        .replace('\u{E003}', " ")
+        .replace('\u{E004}', ",")
+}
+
 /// Splits `@Ann, @Bob Smith: text` into the addressees and the text.
 fn leading_addressees(text: &str, known: &[String]) -> (Vec<String>, String) {
     let mut known: Vec<&String> = known.iter().collect();
@@ -654,7 +703,8 @@ fn strip_interjections(clause: &str) -> &str {
 /// The statements of one message.
 pub fn statements(message: &str, speaker: &Speaker) -> Vec<Statement> {
     let cleaned = text::clean(message);
-    let (addressees, body) = leading_addressees(&cleaned, speaker.known_people);
+    let masked = mask_code(&cleaned);
+    let (addressees, body) = leading_addressees(&masked, speaker.known_people);
     let addressee = (addressees.len() == 1).then(|| addressees[0].clone());
     let mut out = Vec::new();
     for sentence in text::sentences(&body) {
@@ -690,6 +740,8 @@ pub fn statements(message: &str, speaker: &Speaker) -> Vec<Statement> {
             };
             if let Some(mut s) = statement {
                 s.addressee = addressee.clone();
+                s.text = their(&unmask_code(&s.text), speaker.author);
+                s.object = unmask_code(&s.object);
                 out.push(s);
             }
         }
@@ -919,14 +971,8 @@ fn english(
         *subject_memory = Some(author.to_string());
         let (_, time) = resolve_dates(&body, speaker);
         if let Some(c) = QUESTION_ANYONE.captures(&body) {
-            let rest = resolve_first_person(
-                &c[1]
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>(),
-                author,
-            )
-            .join(" ");
+            let words: Vec<String> = c[1].split_whitespace().map(str::to_string).collect();
+            let rest = resolve_first_person(&conjugate_rest(&words), author).join(" ");
             return Some(Statement {
                 subject: author.to_string(),
                 predicate: "asks whether anyone".into(),
@@ -1079,14 +1125,14 @@ mod tests {
         assert_eq!(
             texts("Does anyone know where the staging logs are?"),
             [(
-                "Bob asks whether anyone know where the staging logs are".into(),
+                "Bob asks whether anyone knows where the staging logs are".into(),
                 Modality::Question
             )]
         );
         assert_eq!(
             texts("@carol could you review my PR please?"),
             [(
-                "Bob asks carol to review Bob's PR".into(),
+                "Bob asks carol to review their PR".into(),
                 Modality::Request
             )]
         );

@@ -13,6 +13,11 @@ impl SparseVec {
         self.0.is_empty()
     }
 
+    /// Number of distinct terms.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// Terms by descending weight.
     pub fn top_terms(&self, n: usize) -> Vec<(&str, f64)> {
         let mut terms: Vec<(&str, f64)> = self.0.iter().map(|(t, w)| (t.as_str(), *w)).collect();

@@ -501,7 +501,7 @@ mod tests {
                 .iter()
                 .any(|s| s.sources.iter().any(|r| r.channel_id == "C2"))
         );
-        assert_eq!(migration.title, "Postgres migration and billing");
+        assert_eq!(migration.title, "Postgres migration and invoices");
         assert!(migration.urgency >= input.summaries[0].summary.urgency);
         assert_eq!(migration.decisions.len(), 1);
         assert_eq!(out.stories[1].channels[0].name, "random");

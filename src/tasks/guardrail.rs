@@ -205,7 +205,7 @@ fn evidence(input: &GuardrailInput) -> Evidence {
     let mut words: HashSet<String> = HashSet::new();
     let mut dates_seen: HashSet<(u32, u32)> = HashSet::new();
     let mut people: Vec<String> = Vec::new();
-    let mut add_words = |t: &str, words: &mut HashSet<String>| {
+    let add_words = |t: &str, words: &mut HashSet<String>| {
         for w in t.split_word_bounds() {
             let lower = w.to_lowercase();
             if lower.chars().any(char::is_alphanumeric) {
@@ -323,7 +323,7 @@ impl Guardrail {
             .map(|t| local_date(t, input.utc_offset_secs))
             .unwrap_or_default();
         let mut violations: Vec<Violation> = Vec::new();
-        let mut push = |v: Violation, list: &mut Vec<Violation>| {
+        let push = |v: Violation, list: &mut Vec<Violation>| {
             if !list.contains(&v) {
                 list.push(v);
             }

@@ -170,6 +170,8 @@ pub fn merge_summaries(channel: &ChannelInfo, parts: Vec<DiscussionSummary>) -> 
     let lang = lang::detect_many(all_text.iter().copied());
 
     // Topics: round-robin over the parts, deduplicated, so each part contributes.
+    // At most three per part: a part's minor topics are summary detail, its sources stay.
+    let cap = TOPICS.max(3 * parts.len());
     let mut topics: Vec<String> = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let longest = parts.iter().map(|p| p.topics.len()).max().unwrap_or(0);
@@ -182,7 +184,7 @@ pub fn merge_summaries(channel: &ChannelInfo, parts: Vec<DiscussionSummary>) -> 
                 } else {
                     key
                 };
-                if seen.insert(key) {
+                if topics.len() < cap && seen.insert(key) {
                     topics.push(t.clone());
                 }
             }
@@ -423,11 +425,13 @@ fn summarize_one(input: &Discussion) -> DiscussionSummary {
         .into_iter()
         .map(|i| cite(input, &a, i))
         .collect();
-    let open_questions: Vec<CitedSentence> = a
-        .open_questions
-        .iter()
-        .map(|&i| cite(input, &a, i))
-        .collect();
+    // The five most central open questions, in order: a monologue of rhetorical questions
+    // should not drown the summary.
+    let mut open: Vec<usize> = a.open_questions.clone();
+    open.sort_by(|&x, &y| a.scores[y].total_cmp(&a.scores[x]).then(x.cmp(&y)));
+    open.truncate(5);
+    open.sort_unstable();
+    let open_questions: Vec<CitedSentence> = open.iter().map(|&i| cite(input, &a, i)).collect();
 
     let mut sources: Vec<MessageRef> = Vec::new();
     for s in summary.iter().chain(&decisions).chain(&open_questions) {

@@ -332,7 +332,13 @@ pub(crate) mod testkit {
     /// One channel-day of the houston export as task messages: real people's names from
     /// users.json, Slack markup left as exported (the engine cleans it), joins and bots skipped.
     pub fn houston_day(channel: &str, date: &str) -> (ChannelInfo, Vec<ChatMessage>) {
-        let dir = exports_dir().join("houston");
+        export_day("houston", channel, date)
+    }
+
+    /// One channel-day of any export folder under `slack-exports` (e.g.
+    /// `racket/export-2020-12-07-to-2021-03-14`).
+    pub fn export_day(export: &str, channel: &str, date: &str) -> (ChannelInfo, Vec<ChatMessage>) {
+        let dir = exports_dir().join(export);
         let read = |p: PathBuf| -> Value {
             serde_json::from_str(
                 &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}")),
@@ -346,6 +352,7 @@ pub(crate) mod testkit {
             .map(|u| {
                 let name = u["real_name"]
                     .as_str()
+                    .or(u["profile"]["real_name"].as_str())
                     .filter(|n| !n.is_empty())
                     .or(u["name"].as_str())
                     .unwrap_or("someone");
