@@ -628,6 +628,61 @@ mod tests {
     }
 
     #[test]
+    fn a_french_discussion_is_summarized_in_french() {
+        let input = Discussion {
+            channel: ChannelInfo {
+                id: "C9".into(),
+                name: "equipe".into(),
+            },
+            messages: vec![
+                message(
+                    0,
+                    "Amélie",
+                    "La migration de la base de données est bloquée depuis ce matin",
+                ),
+                message(
+                    1,
+                    "Bruno",
+                    "Je regarde la migration de la base de données cet après-midi",
+                ),
+                message(2, "Amélie", "Merci, la livraison dépend de cette migration"),
+            ],
+            propositions: vec![],
+            utc_offset_secs: 0,
+        };
+        let s = SummarizeDiscussion::default().extractive(&input);
+        assert!(
+            s.summary[0].text.starts_with("Sujet abordé dans #equipe"),
+            "{:?}",
+            s.summary
+        );
+        assert!(
+            s.topics.iter().any(|t| t.contains("migration")),
+            "{:?}",
+            s.topics
+        );
+        assert!(
+            s.summary[1..].iter().all(|x| x.text.contains(':')),
+            "{:?}",
+            s.summary
+        );
+    }
+
+    #[test]
+    fn a_summary_citing_unknown_messages_is_sent_back() {
+        let input = houston("datajam", "2015-06-19");
+        let mut s = SummarizeDiscussion::default().extractive(&input);
+        s.summary[1].sources = vec![MessageRef {
+            channel_id: "C0".into(),
+            ts: "1.0".into(),
+        }];
+        let err = SummarizeDiscussion::default()
+            .validate(&input, &s)
+            .unwrap_err();
+        assert!(err.contains("not in the input"), "{err}");
+    }
+
+    #[test]
     fn given_propositions_are_the_statements() {
         let mut input = Discussion {
             channel: ChannelInfo {
