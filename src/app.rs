@@ -26,6 +26,10 @@ impl Application {
     /// required setting is missing.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let verifier = Verifier::new(config.require_signing_secret()?.clone());
+        config.token_cipher()?;
+        if config.oauth_enabled() && config.secret_key.is_none() {
+            anyhow::bail!(crate::config::ConfigError::Missing("CHIEF_SECRET_KEY"));
+        }
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen).await.map_err(|e| {
@@ -55,11 +59,21 @@ impl Application {
         self.ctx.clone()
     }
 
-    /// Serves HTTP, drains the inbox and (with an app token) listens over Socket Mode, until
-    /// `shutdown` is cancelled.
+    /// Serves HTTP, drains the inbox, runs queued jobs and (with an app token) listens over Socket
+    /// Mode, until `shutdown` is cancelled.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ctx = self.ctx.clone();
+        let registry = Arc::new(crate::jobs::registry()?);
         let worker = tokio::spawn(crate::worker::run(ctx.clone(), shutdown.clone()));
+        let jobs = tokio::spawn(crate::jobs::worker::run(
+            ctx.clone(),
+            registry,
+            shutdown.clone(),
+        ));
+        let background = [
+            tokio::spawn(crate::retention::run(ctx.clone(), shutdown.clone())),
+            tokio::spawn(crate::backfill::run_jobs(ctx.clone(), shutdown.clone())),
+        ];
         let socket = ctx.config.app_token.clone().map(|token| {
             let ctx = ctx.clone();
             let shutdown = shutdown.clone();
@@ -82,6 +96,10 @@ impl Application {
             .await?;
         shutdown.cancel();
         let _ = worker.await;
+        let _ = jobs.await;
+        for task in background {
+            let _ = task.await;
+        }
         if let Some(socket) = socket {
             let _ = socket.await;
         }

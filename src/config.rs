@@ -46,6 +46,44 @@ pub struct DeploymentConfig {
     /// Context window in tokens; longer inputs are chunked by the tasks.
     #[serde(default = "default_context_tokens")]
     pub context_tokens: u32,
+    /// How the gateway asks this deployment for JSON (`json_schema`, `json_object` or `none`).
+    #[serde(default)]
+    pub json_mode: JsonMode,
+    /// Sampling temperature sent with every request; unset leaves the server's default (some
+    /// reasoning models accept no other value).
+    #[serde(default)]
+    pub temperature: Option<f32>,
+}
+
+/// The `response_format` a deployment understands. `json_schema` (the default) suits OpenAI, Azure
+/// (2024-08-01 and later), vLLM, llama.cpp's `llama-server`, Ollama and LM Studio;
+/// `json_object_schema` sends `{"type": "json_object", "schema": …}` (llama-cpp-python's server);
+/// `json_object` asks for any JSON; `none` sends no `response_format` (the schema is still in the
+/// prompt, and the gateway validates either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonMode {
+    #[default]
+    JsonSchema,
+    JsonObjectSchema,
+    JsonObject,
+    None,
+}
+
+impl std::str::FromStr for JsonMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "json_schema" => Ok(JsonMode::JsonSchema),
+            "json_object_schema" => Ok(JsonMode::JsonObjectSchema),
+            "json_object" => Ok(JsonMode::JsonObject),
+            "none" => Ok(JsonMode::None),
+            other => Err(format!(
+                "{other:?} is not one of json_schema, json_object_schema, json_object, none"
+            )),
+        }
+    }
 }
 
 fn default_rpm() -> u32 {
@@ -78,6 +116,24 @@ pub struct LlmConfig {
     /// How long a cached model answer stays valid, in seconds.
     #[serde(default)]
     pub cache_ttl_secs: Option<u64>,
+    /// Seconds a whole gateway call (queueing, retries, repair) may take before it gives up.
+    #[serde(default)]
+    pub deadline_secs: Option<u64>,
+    /// Retries of one deployment after a 429, 5xx, timeout or network error (default 2).
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    /// First back-off delay in milliseconds; doubled on each retry, with jitter (default 500).
+    #[serde(default)]
+    pub retry_base_ms: Option<u64>,
+    /// Seconds a background call may wait for rate-limit quota before falling back (default 60).
+    #[serde(default)]
+    pub background_wait_secs: Option<u64>,
+    /// Seconds an interactive call may wait for rate-limit quota (default 10).
+    #[serde(default)]
+    pub interactive_wait_secs: Option<u64>,
+    /// Share of every limit (RPM, TPM, daily budgets) kept for interactive calls (default 0.2).
+    #[serde(default)]
+    pub interactive_reserve: Option<f64>,
 }
 
 /// The shape of `chief.toml`; every field is optional and the environment overrides it.
@@ -115,12 +171,17 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Key for encrypting tokens at rest (32 bytes, base64).
     pub secret_key: Option<SecretString>,
+    /// Keys used before a rotation, comma-separated; still accepted for reading.
+    pub secret_key_previous: Option<SecretString>,
     /// Store messages from other bots too (chief's own are always ignored).
     pub ingest_bot_messages: bool,
     /// How many days of history a backfill fetches.
     pub backfill_days: u32,
     /// Message text older than this many days is purged.
     pub retention_days: u32,
+    /// How long a worker's claim on a stored request lasts without renewal. A crashed process's
+    /// requests are picked up again after at most this long (renewed while work is under way).
+    pub inbox_lease_secs: u32,
     pub llm: LlmConfig,
 }
 
@@ -175,8 +236,24 @@ impl Config {
                     weight: 1,
                     context_tokens: parse_num(&var, "CHIEF_LLM_CONTEXT_TOKENS")?
                         .unwrap_or_else(default_context_tokens),
+                    json_mode: parse_num(&var, "CHIEF_LLM_JSON_MODE")?.unwrap_or_default(),
+                    temperature: None,
                 },
             );
+        }
+
+        // The scalar model settings can come from the environment too (12-factor).
+        if let Some(v) = parse_num(&var, "CHIEF_LLM_TIMEOUT_SECS")? {
+            llm.timeout_secs = Some(v);
+        }
+        if let Some(v) = parse_num(&var, "CHIEF_LLM_TEAM_DAILY_TOKENS")? {
+            llm.team_daily_tokens = Some(v);
+        }
+        if let Some(v) = parse_num(&var, "CHIEF_LLM_GLOBAL_DAILY_TOKENS")? {
+            llm.global_daily_tokens = Some(v);
+        }
+        if let Some(v) = parse_num(&var, "CHIEF_LLM_CACHE_TTL_SECS")? {
+            llm.cache_ttl_secs = Some(v);
         }
 
         Ok(Config {
@@ -192,6 +269,7 @@ impl Config {
             client_secret: secret("SLACK_CLIENT_SECRET"),
             public_url: non_empty("CHIEF_PUBLIC_URL").or(file.public_url),
             secret_key: secret("CHIEF_SECRET_KEY"),
+            secret_key_previous: secret("CHIEF_SECRET_KEY_PREVIOUS"),
             ingest_bot_messages: parse_bool(&var, "CHIEF_INGEST_BOT_MESSAGES")?
                 .or(file.ingest_bot_messages)
                 .unwrap_or(false),
@@ -201,6 +279,9 @@ impl Config {
             retention_days: parse_num(&var, "CHIEF_RETENTION_DAYS")?
                 .or(file.retention_days)
                 .unwrap_or(90),
+            inbox_lease_secs: parse_num(&var, "CHIEF_INBOX_LEASE_SECS")?
+                .unwrap_or(30)
+                .max(1),
             llm,
         })
     }
@@ -210,6 +291,23 @@ impl Config {
         self.signing_secret
             .as_ref()
             .ok_or(ConfigError::Missing("SLACK_SIGNING_SECRET"))
+    }
+
+    /// The token cipher, when a key is configured; a malformed key is an error at start-up.
+    pub fn token_cipher(&self) -> Result<Option<crate::secrets::TokenCipher>, ConfigError> {
+        self.secret_key
+            .as_ref()
+            .map(|key| crate::secrets::TokenCipher::new(key, self.secret_key_previous.as_ref()))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                name: "CHIEF_SECRET_KEY",
+                reason: e.to_string(),
+            })
+    }
+
+    /// Multi-workspace install is on when the OAuth client credentials are set.
+    pub fn oauth_enabled(&self) -> bool {
+        self.client_id.is_some() && self.client_secret.is_some()
     }
 
     /// A configuration for tests and one-shot CLI commands: defaults, a given database.
@@ -293,7 +391,10 @@ mod tests {
     #[test]
     fn serve_names_the_missing_signing_secret() {
         let err = config(&[]).unwrap().require_signing_secret().unwrap_err();
-        assert_eq!(err.to_string(), "missing required setting SLACK_SIGNING_SECRET");
+        assert_eq!(
+            err.to_string(),
+            "missing required setting SLACK_SIGNING_SECRET"
+        );
     }
 
     #[test]
@@ -313,7 +414,10 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let err = config(&[("CHIEF_LISTEN", "nope")]).unwrap_err();
-        assert!(err.to_string().starts_with("setting CHIEF_LISTEN is invalid"));
+        assert!(
+            err.to_string()
+                .starts_with("setting CHIEF_LISTEN is invalid")
+        );
         let err = config(&[("CHIEF_BACKFILL_DAYS", "x")]).unwrap_err();
         assert!(err.to_string().contains("CHIEF_BACKFILL_DAYS"));
     }

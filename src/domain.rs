@@ -54,3 +54,59 @@ mod tests {
         assert_eq!(ts_to_epoch("garbage"), None);
     }
 }
+
+/// A link to one source message, as shown to a reader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLink {
+    /// Channel id.
+    pub channel: String,
+    /// Channel name without `#`, when known.
+    pub channel_name: Option<String>,
+    pub ts: String,
+    pub permalink: String,
+}
+
+/// One story of a briefing, ready to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BriefingStory {
+    /// Stable within the briefing; buttons refer to it.
+    pub id: String,
+    pub title: String,
+    /// Two or three sentences, in the second person, in the reader's language.
+    pub summary: String,
+    /// One line: why the reader sees this ("you reacted to this topic").
+    pub why: String,
+    /// The topics and entities the story is about (feedback buttons adjust these interests).
+    pub topics: Vec<String>,
+    pub sources: Vec<SourceLink>,
+}
+
+/// A personal briefing for one reader and one day.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Briefing {
+    pub team_id: String,
+    pub user_id: String,
+    /// Local date of the reader, `YYYY-MM-DD`.
+    pub date: String,
+    pub stories: Vec<BriefingStory>,
+}
+
+/// An explanation of the conversation around a message, for one reader.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub title: String,
+    /// Paragraphs in the reader's language, second person.
+    pub paragraphs: Vec<String>,
+    /// The key messages, linked.
+    pub sources: Vec<SourceLink>,
+}
+
+/// The canonical Slack permalink of a message (no API call needed).
+pub fn permalink(workspace_url: &str, channel: &str, ts: &str, thread_ts: Option<&str>) -> String {
+    let base = workspace_url.trim_end_matches('/');
+    let mut link = format!("{base}/archives/{channel}/p{}", ts.replace('.', ""));
+    if let Some(thread) = thread_ts.filter(|t| *t != ts) {
+        link.push_str(&format!("?thread_ts={thread}&cid={channel}"));
+    }
+    link
+}

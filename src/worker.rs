@@ -16,8 +16,6 @@ use crate::handlers::{self, HandlerError};
 
 /// Attempts before a request is parked as `dead` for inspection.
 pub const MAX_ATTEMPTS: i32 = 8;
-/// How long a claim holds a request; longer than any handler should take.
-const LEASE_SECS: i64 = 120;
 const BATCH: i64 = 32;
 
 /// Runs until `shutdown` is cancelled.
@@ -51,8 +49,32 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
 
 /// Claims and handles one batch; returns how many requests it handled.
 pub async fn drain_once(ctx: &Context) -> Result<usize, DbError> {
-    let items = inbox::claim(&ctx.db, &ctx.instance_id, BATCH, LEASE_SECS).await?;
+    let lease = i64::from(ctx.config.inbox_lease_secs);
+    let items = inbox::claim(&ctx.db, &ctx.instance_id, BATCH, lease).await?;
     let n = items.len();
+    if n == 0 {
+        return Ok(0);
+    }
+    // Keep the claim alive while the batch is worked on; a crash stops the renewals and another
+    // process takes over once the lease lapses.
+    let renewing = async {
+        let period = Duration::from_millis((lease as u64 * 1000 / 3).max(200));
+        loop {
+            tokio::time::sleep(period).await;
+            if let Err(e) = inbox::renew_leases(&ctx.db, &ctx.instance_id, lease).await {
+                warn!(error = %e, "cannot renew inbox leases");
+            }
+        }
+    };
+    tokio::select! {
+        result = handle_batch(ctx, items) => result?,
+        _ = renewing => {}
+    }
+    metrics::counter!("chief_inbox_handled_total").increment(n as u64);
+    Ok(n)
+}
+
+async fn handle_batch(ctx: &Context, items: Vec<inbox::Item>) -> Result<(), DbError> {
     for item in items {
         let span = info_span!("inbox", id = item.id, source = item.source.as_str(), kind = %item.kind,
             team_id = item.team_id.as_deref().unwrap_or("-"), attempt = item.attempts);
@@ -74,8 +96,7 @@ pub async fn drain_once(ctx: &Context) -> Result<usize, DbError> {
         .instrument(span)
         .await?;
     }
-    metrics::counter!("chief_inbox_handled_total").increment(n as u64);
-    Ok(n)
+    Ok(())
 }
 
 /// 2, 4, 8 … seconds, capped at ten minutes.

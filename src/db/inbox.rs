@@ -137,6 +137,18 @@ pub async fn claim(
     Ok(items)
 }
 
+/// Extends every lease `owner` holds: called while a claimed batch is being worked on.
+pub async fn renew_leases(db: &Db, owner: &str, lease_secs: i64) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE inbox SET lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'",
+    )
+    .bind(owner)
+    .bind(now() + lease_secs)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Marks a row handled.
 pub async fn complete(db: &Db, id: i64) -> Result<(), DbError> {
     sqlx::query(

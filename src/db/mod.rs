@@ -4,7 +4,17 @@
 //! integer times, INTEGER booleans and TEXT JSON. Where the SQL must differ (identity columns, row
 //! locking) the schema lives in `migrations/<backend>/` and [`Db::backend`] picks the statement.
 
+pub mod backfill;
+pub mod bus;
+pub mod directory;
 pub mod inbox;
+pub mod jobs;
+pub mod llm;
+pub mod messages;
+pub mod oauth;
+pub mod profile;
+pub mod purge;
+pub mod runs;
 pub mod scratch;
 pub mod teams;
 
@@ -104,6 +114,16 @@ impl Db {
     /// True when a trivial query succeeds: what `/readyz` reports.
     pub async fn is_reachable(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes queues behind other
+    /// writers instead of failing with "database is locked" when it tries to upgrade.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub async fn close(&self) {

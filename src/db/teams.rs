@@ -108,3 +108,24 @@ pub async fn delete(db: &Db, team_id: &str) -> Result<(), DbError> {
         .await?;
     Ok(())
 }
+
+/// Every stored (sealed) bot token, for key rotation.
+pub async fn sealed_tokens(db: &Db) -> Result<Vec<(String, Vec<u8>)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT team_id, bot_token_enc FROM teams WHERE bot_token_enc IS NOT NULL ORDER BY team_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("team_id")?, r.try_get("bot_token_enc")?)))
+        .collect()
+}
+
+pub async fn set_sealed_token(db: &Db, team_id: &str, sealed: &[u8]) -> Result<(), DbError> {
+    sqlx::query("UPDATE teams SET bot_token_enc = $2 WHERE team_id = $1")
+        .bind(team_id)
+        .bind(sealed)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

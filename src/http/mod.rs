@@ -2,6 +2,7 @@
 
 mod error;
 mod health;
+mod oauth;
 mod slack;
 
 pub use error::HttpError;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(slack::router())
         .merge(health::router())
+        .merge(oauth::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

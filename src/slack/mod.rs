@@ -2,6 +2,11 @@
 //! HTTP routes) sees a Slack type; the rest of chief works on domain structs.
 
 pub mod api;
+pub mod blocks;
 pub mod envelope;
+pub mod events;
+pub mod fake_api;
+pub mod oauth;
 pub mod signature;
 pub mod socket;
+pub mod web;

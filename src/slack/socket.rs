@@ -20,7 +20,13 @@ type Callback<T> = UserCallbackResult<T>;
 
 fn context(states: &SlackClientEventsUserState) -> impl Future<Output = Option<Arc<Context>>> {
     let states = states.clone();
-    async move { states.read().await.get_user_state::<Arc<Context>>().cloned() }
+    async move {
+        states
+            .read()
+            .await
+            .get_user_state::<Arc<Context>>()
+            .cloned()
+    }
 }
 
 fn system_error(message: String) -> Box<dyn std::error::Error + Send + Sync> {
@@ -103,8 +109,7 @@ pub async fn run(
         .with_interaction_events(on_interaction)
         .with_command_events(on_command);
     let environment = Arc::new(
-        SlackClientEventsListenerEnvironment::new(ctx.slack.client())
-            .with_user_state(ctx.clone()),
+        SlackClientEventsListenerEnvironment::new(ctx.slack.client()).with_user_state(ctx.clone()),
     );
     let listener = SlackClientSocketModeListener::new(
         &SlackClientSocketModeConfig::new(),

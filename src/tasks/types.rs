@@ -319,8 +319,12 @@ pub(crate) mod testkit {
     use super::{ChannelInfo, ChatMessage, MessageRef};
     use crate::tasks::Prompt;
 
-    /// `shared/fixtures/slack-exports`, found above the crate (worktrees sit deeper than /work/main).
+    /// `shared/fixtures/slack-exports`: under `CHIEF_FIXTURES` when set (as CI does), else found
+    /// above the crate (a worktree sits deeper than the main checkout).
     pub fn exports_dir() -> PathBuf {
+        if let Ok(dir) = std::env::var("CHIEF_FIXTURES") {
+            return PathBuf::from(dir).join("slack-exports");
+        }
         let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         manifest
             .ancestors()

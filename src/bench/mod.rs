@@ -1,0 +1,6 @@
+//! `chief bench …`: benchmarks that print a table and write the same figures as JSON. Targets live
+//! here and in BENCHMARKS.md, never in timed tests; the test suite runs each benchmark small, for
+//! correctness only.
+
+pub mod intake;
+pub mod report;

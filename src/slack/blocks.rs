@@ -1,0 +1,298 @@
+//! Block Kit: how chief's domain results look in Slack. Pure functions from domain structs to
+//! Block Kit JSON, parsed into slack-morphism's block types at the edge (which validates the shape).
+//!
+//! Slack's limits are enforced here: at most 50 blocks a message and 3,000 characters a section.
+
+use serde_json::{Value, json};
+use slack_morphism::prelude::SlackBlock;
+
+use crate::domain::{Briefing, BriefingStory, Explanation, SourceLink};
+
+pub const MAX_BLOCKS: usize = 50;
+pub const MAX_SECTION_CHARS: usize = 3000;
+
+/// `action_id`s of chief's buttons, read back by the interaction handler.
+pub mod actions {
+    pub const MORE_LIKE_THIS: &str = "story_more";
+    pub const LESS_LIKE_THIS: &str = "story_less";
+    pub const STORY_MENU: &str = "story_menu";
+    pub const TRY_AGAIN: &str = "explain_retry";
+    pub const BRIEFING_NOW: &str = "home_briefing_now";
+    pub const SET_TIME: &str = "home_set_time";
+    pub const SET_MUTES: &str = "home_set_mutes";
+    pub const TOGGLE_PAUSE: &str = "home_toggle_pause";
+}
+
+/// Cuts text to `max` characters on a character boundary, marking the cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Escapes the three characters Slack's mrkdwn treats as control characters.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn section(text: &str) -> Value {
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_CHARS)}})
+}
+
+fn context(text: &str) -> Value {
+    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION_CHARS)}]})
+}
+
+fn source_line(sources: &[SourceLink]) -> String {
+    let links: Vec<String> = sources
+        .iter()
+        .take(8)
+        .map(|s| {
+            let label = s
+                .channel_name
+                .as_deref()
+                .map(|n| format!("#{n}"))
+                .unwrap_or_else(|| format!("<#{}>", s.channel));
+            format!("<{}|{}>", s.permalink, escape(&label))
+        })
+        .collect();
+    format!("Sources: {}", links.join(" · "))
+}
+
+fn story_blocks(story: &BriefingStory) -> Vec<Value> {
+    let value = |action: &str| json!({"story": story.id, "action": action}).to_string();
+    let mut options = Vec::new();
+    let mut channels: Vec<&SourceLink> = Vec::new();
+    for source in &story.sources {
+        if !channels.iter().any(|c| c.channel == source.channel) {
+            channels.push(source);
+        }
+    }
+    for source in channels.iter().take(5) {
+        let name = source
+            .channel_name
+            .clone()
+            .unwrap_or_else(|| source.channel.clone());
+        options.push(json!({
+            "text": {"type": "plain_text", "text": clip(&format!("Mute #{name}"), 75)},
+            "value": json!({"mute": source.channel}).to_string()
+        }));
+    }
+    let mut actions = vec![
+        json!({"type": "button", "action_id": actions::MORE_LIKE_THIS,
+               "text": {"type": "plain_text", "text": "More like this"}, "value": value("more")}),
+        json!({"type": "button", "action_id": actions::LESS_LIKE_THIS,
+               "text": {"type": "plain_text", "text": "Less like this"}, "value": value("less")}),
+    ];
+    if !options.is_empty() {
+        actions.push(
+            json!({"type": "overflow", "action_id": actions::STORY_MENU, "options": options}),
+        );
+    }
+    vec![
+        section(&format!(
+            "*{}*\n{}",
+            escape(&story.title),
+            escape(&story.summary)
+        )),
+        context(&format!(
+            "{}\n_{}_",
+            source_line(&story.sources),
+            escape(&story.why)
+        )),
+        json!({"type": "actions", "block_id": format!("story:{}", story.id), "elements": actions}),
+    ]
+}
+
+/// The briefing DM: a header with the date, then per story its text, sources, why, and feedback.
+pub fn briefing_blocks(briefing: &Briefing) -> Vec<Value> {
+    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text",
+        "text": clip(&format!("Your briefing for {}", briefing.date), 150)}})];
+    if briefing.stories.is_empty() {
+        blocks.push(section("Nothing needs you today. Enjoy the quiet."));
+    }
+    for (i, story) in briefing.stories.iter().enumerate() {
+        if i > 0 {
+            blocks.push(json!({"type": "divider"}));
+        }
+        blocks.extend(story_blocks(story));
+    }
+    blocks.truncate(MAX_BLOCKS);
+    blocks
+}
+
+/// The notification text of a briefing (shown where blocks are not, e.g. push notifications).
+pub fn briefing_text(briefing: &Briefing) -> String {
+    if briefing.stories.is_empty() {
+        return format!(
+            "Your briefing for {}: nothing needs you today.",
+            briefing.date
+        );
+    }
+    let titles: Vec<&str> = briefing.stories.iter().map(|s| s.title.as_str()).collect();
+    clip(
+        &format!("Your briefing for {}: {}", briefing.date, titles.join("; ")),
+        3000,
+    )
+}
+
+/// Blocks of an explanation.
+pub fn explanation_blocks(explanation: &Explanation) -> Vec<Value> {
+    let mut blocks: Vec<Value> = explanation
+        .paragraphs
+        .iter()
+        .map(|p| section(&escape(p)))
+        .collect();
+    if !explanation.sources.is_empty() {
+        blocks.push(context(&source_line(&explanation.sources)));
+    }
+    blocks.truncate(MAX_BLOCKS);
+    blocks
+}
+
+/// A modal: the shell of click-to-context's views.
+pub fn modal(title: &str, blocks: Vec<Value>, private_metadata: &str) -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": "explain_in_context",
+        "title": {"type": "plain_text", "text": clip(title, 24)},
+        "close": {"type": "plain_text", "text": "Close"},
+        "private_metadata": clip(private_metadata, 3000),
+        "blocks": blocks,
+    })
+}
+
+/// The first view of click-to-context, opened within Slack's 3-second `trigger_id` window.
+pub fn loading_modal(private_metadata: &str) -> Value {
+    modal(
+        "Explain in context",
+        vec![section(
+            ":hourglass_flowing_sand: Reading the conversation…",
+        )],
+        private_metadata,
+    )
+}
+
+/// One sentence saying what went wrong, and a way to try again.
+pub fn failure_blocks(sentence: &str, retry_value: &str) -> Vec<Value> {
+    vec![
+        section(&escape(sentence)),
+        json!({"type": "actions", "elements": [{"type": "button", "action_id": actions::TRY_AGAIN,
+            "text": {"type": "plain_text", "text": "Try again"}, "value": clip(retry_value, 2000)}]}),
+    ]
+}
+
+/// Help (and the answer to an unknown `/chief` command).
+pub fn help_blocks(help_markdown: &str, error: Option<&str>) -> Vec<Value> {
+    let mut blocks = Vec::new();
+    if let Some(error) = error {
+        blocks.push(section(&format!(":warning: {}", escape(error))));
+    }
+    blocks.push(section(help_markdown));
+    blocks
+}
+
+/// Parses Block Kit JSON into slack-morphism's types; an invalid shape is a bug, reported as such.
+pub fn to_slack(blocks: &[Value]) -> Result<Vec<SlackBlock>, serde_json::Error> {
+    blocks
+        .iter()
+        .map(|b| serde_json::from_value(b.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::permalink;
+
+    fn story(id: &str) -> BriefingStory {
+        BriefingStory {
+            id: id.into(),
+            title: "Release <v2> slips".into(),
+            summary: "You asked for a date; Ana says Friday.".into(),
+            why: "you reacted to this topic".into(),
+            topics: vec!["release".into()],
+            sources: vec![SourceLink {
+                channel: "C1".into(),
+                channel_name: Some("eng".into()),
+                ts: "1700000000.000100".into(),
+                permalink: permalink("https://acme.slack.com", "C1", "1700000000.000100", None),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_briefing_renders_valid_blocks_with_feedback_and_sources() {
+        let briefing = Briefing {
+            team_id: "T1".into(),
+            user_id: "U1".into(),
+            date: "2026-11-23".into(),
+            stories: vec![story("s1"), story("s2")],
+        };
+        let blocks = briefing_blocks(&briefing);
+        let parsed = to_slack(&blocks).expect("slack-morphism accepts the blocks");
+        assert_eq!(parsed.len(), blocks.len());
+        let text = serde_json::to_string(&blocks).unwrap();
+        assert!(text.contains("https://acme.slack.com/archives/C1/p1700000000000100"));
+        assert!(text.contains("More like this") && text.contains("Less like this"));
+        assert!(text.contains("Mute #eng"));
+        assert!(
+            text.contains("Release &lt;v2&gt; slips"),
+            "mrkdwn is escaped"
+        );
+        assert!(briefing_text(&briefing).contains("Release <v2> slips"));
+    }
+
+    #[test]
+    fn limits_hold_for_huge_inputs() {
+        let mut huge = story("s");
+        huge.summary = "x".repeat(10_000);
+        let briefing = Briefing {
+            team_id: "T".into(),
+            user_id: "U".into(),
+            date: "d".into(),
+            stories: vec![huge; 30],
+        };
+        let blocks = briefing_blocks(&briefing);
+        assert!(blocks.len() <= MAX_BLOCKS);
+        for b in &blocks {
+            if let Some(t) = b.pointer("/text/text").and_then(Value::as_str) {
+                assert!(t.chars().count() <= MAX_SECTION_CHARS);
+            }
+        }
+        to_slack(&blocks).unwrap();
+    }
+
+    #[test]
+    fn modals_and_failures_are_valid() {
+        let view: slack_morphism::prelude::SlackView =
+            serde_json::from_value(loading_modal("{}")).expect("a valid modal");
+        assert!(matches!(view, slack_morphism::prelude::SlackView::Modal(_)));
+        to_slack(&failure_blocks("I could not read this channel.", "C1:1.2")).unwrap();
+        to_slack(&help_blocks("*help*", Some("unknown command"))).unwrap();
+        let explanation = Explanation {
+            title: "t".into(),
+            paragraphs: vec!["You are asked to review.".into()],
+            sources: story("s").sources,
+        };
+        to_slack(&explanation_blocks(&explanation)).unwrap();
+    }
+
+    #[test]
+    fn permalinks_point_into_threads() {
+        assert_eq!(
+            permalink(
+                "https://acme.slack.com/",
+                "C1",
+                "1700000001.000200",
+                Some("1700000000.000100")
+            ),
+            "https://acme.slack.com/archives/C1/p1700000001000200?thread_ts=1700000000.000100&cid=C1"
+        );
+    }
+}
