@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Points at one Slack message: what every summary, story and sentence cites as its source.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct MessageRef {
     pub channel_id: String,
     /// Slack's message timestamp (`1700000000.000100`), unique within a channel.

@@ -18,6 +18,7 @@ pub mod directory;
 pub mod domain;
 pub mod events;
 pub mod explain;
+pub mod extractive;
 pub mod handlers;
 pub mod home;
 pub mod http;

@@ -19,7 +19,9 @@ pub async fn prepare(
     _user_id: &str,
     _date: chrono::NaiveDate,
 ) -> Result<Briefing, HandlerError> {
-    Err(HandlerError::Permanent("briefings are not available yet".into()))
+    Err(HandlerError::Permanent(
+        "briefings are not available yet".into(),
+    ))
 }
 
 /// DMs the prepared briefing of (team, user, date), once.
@@ -29,7 +31,9 @@ pub async fn deliver(
     _user_id: &str,
     _date: chrono::NaiveDate,
 ) -> Result<(), HandlerError> {
-    Err(HandlerError::Permanent("briefings are not available yet".into()))
+    Err(HandlerError::Permanent(
+        "briefings are not available yet".into(),
+    ))
 }
 
 /// `/chief briefing` and the App Home button: prepare today's briefing for `user_id` now and DM it.

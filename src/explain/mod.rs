@@ -16,7 +16,9 @@ pub async fn explain(
     _channel_id: &str,
     _ts: &str,
 ) -> Result<crate::domain::Explanation, HandlerError> {
-    Err(HandlerError::Permanent("click-to-context is not available yet".into()))
+    Err(HandlerError::Permanent(
+        "click-to-context is not available yet".into(),
+    ))
 }
 
 /// The shortcut was used: open the modal at once, then fill it with the explanation.

@@ -47,3 +47,47 @@ pub trait Task: Send + Sync {
         Ok(())
     }
 }
+
+pub mod briefing;
+pub mod consolidate;
+pub mod explain;
+pub mod guardrail;
+pub mod propositions;
+pub mod rank;
+pub mod summarize;
+pub mod types;
+
+pub use briefing::{Briefing, BriefingInput, BriefingItem, BriefingStory, GenerateBriefing};
+pub use consolidate::{ChannelSummary, ConsolidateInput, ConsolidateOutput, ConsolidateTopics};
+pub use explain::{ExplainContext, ExplainInput, Explainer};
+pub use guardrail::{Guardrail, GuardrailInput, GuardrailReport, SlackLimits, Violation};
+pub use propositions::{ExtractPropositions, PropositionsInput, PropositionsOutput};
+pub use rank::{Interest, InterestProfile, RankForUser, RankInput, RankOutput, RankedStory};
+pub use summarize::{Discussion, SummarizeDiscussion};
+pub use types::{
+    ChannelInfo, ChatMessage, CitedSentence, DiscussionSummary, Entities, MessageRef, Proposition,
+    Reader, Story, TextSection,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names key caches, metrics and run records: two tasks must never share one.
+    #[test]
+    fn task_names_are_unique() {
+        let mut names = vec![
+            ExtractPropositions.name(),
+            SummarizeDiscussion::default().name(),
+            ConsolidateTopics::default().name(),
+            RankForUser::default().name(),
+            GenerateBriefing.name(),
+            ExplainContext.name(),
+            Guardrail.name(),
+        ];
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+    }
+}

@@ -1,0 +1,326 @@
+//! Framing sentences in the reader's language (English, French, German, Spanish). Content
+//! sentences quoted from the sources stay in their own language; only chief's own words are
+//! translated. Templates are written to avoid grammatical agreement with the people they list
+//! (passive voice, "by X, Y and you"), and never contain numbers or the reader's name, so that they
+//! always pass the guardrail.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::lang::Lang;
+
+/// Where an interest of the reader comes from: decides how it is explained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InterestOrigin {
+    /// The reader reacted to messages about it.
+    Reacted,
+    /// The reader writes about it.
+    Wrote,
+    /// The reader opened stories or explanations about it.
+    Clicked,
+    /// The reader asked for more of it (feedback).
+    Feedback,
+    /// Declared or otherwise followed.
+    #[default]
+    Followed,
+}
+
+/// Why a story matters to a reader.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// The reader was @-mentioned or named.
+    Mentioned,
+    /// The reader wrote in the discussion.
+    TookPart,
+    /// A topic or entity the reader is interested in.
+    Interest {
+        term: String,
+        origin: InterestOrigin,
+    },
+    /// Someone the reader works with closely is involved.
+    ClosePerson { name: String },
+    /// It is in one of the channels the reader writes in most.
+    TopChannel { channel: String },
+    /// Deadlines, blockers or requests make it urgent.
+    Urgent,
+}
+
+/// "a, b and c" in the language.
+pub fn join_list(items: &[String], lang: Lang) -> String {
+    let and = match lang {
+        Lang::En => "and",
+        Lang::Fr => "et",
+        Lang::De => "und",
+        Lang::Es => "y",
+    };
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} {and} {last}", init.join(", ")),
+    }
+}
+
+fn hashes(channels: &[String]) -> Vec<String> {
+    channels
+        .iter()
+        .map(|c| format!("#{}", c.trim_start_matches('#')))
+        .collect()
+}
+
+/// The reader as the object of "by …" in the language.
+fn you_object(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "you",
+        Lang::Fr => "vous",
+        Lang::De => "dir",
+        Lang::Es => "ti",
+    }
+}
+
+/// "Postgres migration was discussed in #infra and #ops by Alice, Carol and you."
+pub fn discussed(
+    topics: &[String],
+    channels: &[String],
+    people: &[String],
+    reader_took_part: bool,
+    lang: Lang,
+) -> String {
+    let topic = if topics.is_empty() {
+        match lang {
+            Lang::En => "This".to_string(),
+            Lang::Fr => "Ce sujet".to_string(),
+            Lang::De => "Das Thema".to_string(),
+            Lang::Es => "Este tema".to_string(),
+        }
+    } else {
+        join_list(topics, lang)
+    };
+    let channels = join_list(&hashes(channels), lang);
+    let mut who: Vec<String> = people.to_vec();
+    if reader_took_part {
+        who.push(you_object(lang).to_string());
+    }
+    let who = join_list(&who, lang);
+    let capital = capitalise(&topic);
+    match (lang, who.is_empty()) {
+        (Lang::En, false) => format!("{capital} came up in {channels}, with {who}."),
+        (Lang::En, true) => format!("{capital} came up in {channels}."),
+        (Lang::Fr, false) => format!("Sujet abordé dans {channels} : {topic}, avec {who}."),
+        (Lang::Fr, true) => format!("Sujet abordé dans {channels} : {topic}."),
+        (Lang::De, false) => format!("Thema in {channels}: {topic}, mit {who}."),
+        (Lang::De, true) => format!("Thema in {channels}: {topic}."),
+        (Lang::Es, false) => format!("Tema tratado en {channels}: {topic}, con {who}."),
+        (Lang::Es, true) => format!("Tema tratado en {channels}: {topic}."),
+    }
+}
+
+/// One reason as a clause that fits after "because".
+pub fn reason_clause(reason: &Reason, lang: Lang) -> String {
+    use InterestOrigin as O;
+    match (lang, reason) {
+        (Lang::En, Reason::Mentioned) => "you were mentioned".into(),
+        (Lang::En, Reason::TookPart) => "you took part".into(),
+        (Lang::En, Reason::Interest { term, origin }) => match origin {
+            O::Reacted => format!("you reacted to {term}"),
+            O::Wrote => format!("you often write about {term}"),
+            O::Clicked => format!("you looked into {term}"),
+            O::Feedback => format!("you asked for more about {term}"),
+            O::Followed => format!("you follow {term}"),
+        },
+        (Lang::En, Reason::ClosePerson { name }) => {
+            format!("{name}, whom you work with, is involved")
+        }
+        (Lang::En, Reason::TopChannel { channel }) => {
+            format!("it is in #{channel}, a channel you write in most")
+        }
+        (Lang::En, Reason::Urgent) => "it is urgent".into(),
+
+        (Lang::Fr, Reason::Mentioned) => "on vous a mentionné".into(),
+        (Lang::Fr, Reason::TookPart) => "vous y avez participé".into(),
+        (Lang::Fr, Reason::Interest { term, origin }) => match origin {
+            O::Reacted => format!("vous avez réagi à {term}"),
+            O::Wrote => format!("vous écrivez souvent sur {term}"),
+            O::Clicked => format!("vous vous êtes intéressé à {term}"),
+            O::Feedback => format!("vous avez demandé plus sur {term}"),
+            O::Followed => format!("vous suivez {term}"),
+        },
+        (Lang::Fr, Reason::ClosePerson { name }) => {
+            format!("{name}, avec qui vous travaillez, y participe")
+        }
+        (Lang::Fr, Reason::TopChannel { channel }) => {
+            format!("c'est dans #{channel}, où vous écrivez le plus")
+        }
+        (Lang::Fr, Reason::Urgent) => "c'est urgent".into(),
+
+        (Lang::De, Reason::Mentioned) => "du erwähnt wurdest".into(),
+        (Lang::De, Reason::TookPart) => "du dich beteiligt hast".into(),
+        (Lang::De, Reason::Interest { term, origin }) => match origin {
+            O::Reacted => format!("du auf {term} reagiert hast"),
+            O::Wrote => format!("du oft über {term} schreibst"),
+            O::Clicked => format!("du dir {term} angesehen hast"),
+            O::Feedback => format!("du mehr über {term} wolltest"),
+            O::Followed => format!("du {term} folgst"),
+        },
+        (Lang::De, Reason::ClosePerson { name }) => {
+            format!("{name}, mit dem du eng arbeitest, beteiligt ist")
+        }
+        (Lang::De, Reason::TopChannel { channel }) => {
+            format!("es in #{channel} ist, wo du am meisten schreibst")
+        }
+        (Lang::De, Reason::Urgent) => "es dringend ist".into(),
+
+        (Lang::Es, Reason::Mentioned) => "te mencionaron".into(),
+        (Lang::Es, Reason::TookPart) => "participaste".into(),
+        (Lang::Es, Reason::Interest { term, origin }) => match origin {
+            O::Reacted => format!("reaccionaste a {term}"),
+            O::Wrote => format!("escribes a menudo sobre {term}"),
+            O::Clicked => format!("consultaste {term}"),
+            O::Feedback => format!("pediste más sobre {term}"),
+            O::Followed => format!("sigues {term}"),
+        },
+        (Lang::Es, Reason::ClosePerson { name }) => format!("participa {name}, con quien trabajas"),
+        (Lang::Es, Reason::TopChannel { channel }) => {
+            format!("está en #{channel}, donde más escribes")
+        }
+        (Lang::Es, Reason::Urgent) => "es urgente".into(),
+    }
+}
+
+/// "This is for you because you were mentioned and it is urgent." (`None` without reasons.)
+pub fn because(reasons: &[Reason], lang: Lang) -> Option<String> {
+    if reasons.is_empty() {
+        return None;
+    }
+    let clauses: Vec<String> = reasons.iter().map(|r| reason_clause(r, lang)).collect();
+    let list = join_list(&clauses, lang);
+    Some(match lang {
+        Lang::En => format!("This is for you because {list}."),
+        Lang::Fr => format!("C'est pour vous parce que {list}."),
+        Lang::De => format!("Das betrifft dich, weil {list}."),
+        Lang::Es => format!("Te concierne porque {list}."),
+    })
+}
+
+/// The briefing's opening line (no facts, no names).
+pub fn intro(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Here is what matters most to you today.",
+        Lang::Fr => "Voici ce qui compte le plus pour vous aujourd'hui.",
+        Lang::De => "Das ist heute für dich am wichtigsten.",
+        Lang::Es => "Esto es lo más importante para ti hoy.",
+    }
+    .to_string()
+}
+
+/// Said when there is nothing to brief.
+pub fn nothing_new(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Nothing needs your attention right now.",
+        Lang::Fr => "Rien ne demande votre attention pour le moment.",
+        Lang::De => "Im Moment braucht nichts deine Aufmerksamkeit.",
+        Lang::Es => "Ahora mismo nada requiere tu atención.",
+    }
+    .to_string()
+}
+
+/// "This discussion in #infra is about the Postgres migration and the billing service."
+pub fn about(topics: &[String], channel: &str, lang: Lang) -> String {
+    let channel = format!("#{}", channel.trim_start_matches('#'));
+    let topics = join_list(topics, lang);
+    match (lang, topics.is_empty()) {
+        (Lang::En, false) => format!("This discussion in {channel} is about {topics}."),
+        (Lang::En, true) => format!("This is a discussion in {channel}."),
+        (Lang::Fr, false) => format!("Cette discussion dans {channel} porte sur {topics}."),
+        (Lang::Fr, true) => format!("C'est une discussion dans {channel}."),
+        (Lang::De, false) => format!("In dieser Diskussion in {channel} geht es um {topics}."),
+        (Lang::De, true) => format!("Das ist eine Diskussion in {channel}."),
+        (Lang::Es, false) => format!("Esta conversación en {channel} trata de {topics}."),
+        (Lang::Es, true) => format!("Es una conversación en {channel}."),
+    }
+}
+
+/// Why a discussion matters to the reader through their interests.
+pub fn touches_interests(terms: &[String], lang: Lang) -> String {
+    let list = join_list(terms, lang);
+    match lang {
+        Lang::En => format!("It touches {list}, which you follow."),
+        Lang::Fr => format!("Elle touche à {list}, que vous suivez."),
+        Lang::De => format!("Es geht um {list}, dem du folgst."),
+        Lang::Es => format!("Toca {list}, que sigues."),
+    }
+}
+
+/// Said when nobody asks anything of the reader.
+pub fn nothing_asked(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Nothing here is asked of you directly.",
+        Lang::Fr => "Rien ne vous est demandé directement ici.",
+        Lang::De => "Hier wird nichts direkt von dir verlangt.",
+        Lang::Es => "Aquí no se te pide nada directamente.",
+    }
+    .to_string()
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn framing_sentences_exist_in_four_languages() {
+        let topics = s(&["Postgres migration"]);
+        let channels = s(&["infra", "ops"]);
+        let people = s(&["Alice"]);
+        assert_eq!(
+            discussed(&topics, &channels, &people, true, Lang::En),
+            "Postgres migration came up in #infra and #ops, with Alice and you."
+        );
+        assert_eq!(
+            discussed(&topics, &channels, &people, true, Lang::Fr),
+            "Sujet abordé dans #infra et #ops : Postgres migration, avec Alice et vous."
+        );
+        assert_eq!(
+            discussed(&topics, &channels, &people, true, Lang::De),
+            "Thema in #infra und #ops: Postgres migration, mit Alice und dir."
+        );
+        assert_eq!(
+            discussed(&topics, &channels, &people, false, Lang::Es),
+            "Tema tratado en #infra y #ops: Postgres migration, con Alice."
+        );
+    }
+
+    #[test]
+    fn reasons_read_as_one_sentence() {
+        let reasons = vec![
+            Reason::Mentioned,
+            Reason::Interest {
+                term: "Postgres".into(),
+                origin: InterestOrigin::Reacted,
+            },
+            Reason::Urgent,
+        ];
+        assert_eq!(
+            because(&reasons, Lang::En).unwrap(),
+            "This is for you because you were mentioned, you reacted to Postgres and it is urgent."
+        );
+        assert!(
+            because(&reasons, Lang::De)
+                .unwrap()
+                .starts_with("Das betrifft dich, weil du erwähnt wurdest")
+        );
+        assert!(because(&[], Lang::En).is_none());
+    }
+}
