@@ -117,6 +117,14 @@ pub enum BenchCommand {
         #[arg(long, default_value = "bench-out/intake.json")]
         out: std::path::PathBuf,
     },
+    /// Every person's daily briefing in a synthetic workspace (default 10,000 people, 500
+    /// channels, 50,000 messages) with a local model of fixed latency and concurrency: wall time
+    /// against the LLM-bound limit, model calls and tokens per person, peak RSS; `--naive` adds
+    /// the naive per-user pipeline's cost.
+    Briefings(crate::bench::briefings::Args),
+    /// Click-to-context through the HTTP edge: signed "Explain in context" shortcuts → the modal
+    /// opened (`views.open`) and filled, and chief's overhead without the model's time.
+    Context(crate::bench::context::Args),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -252,6 +260,14 @@ async fn run_bench(which: BenchCommand) -> anyhow::Result<()> {
                 chief_exe: std::env::current_exe()?,
             })
             .await?;
+            Ok(())
+        }
+        BenchCommand::Briefings(args) => {
+            crate::bench::briefings::run(args.into()).await?;
+            Ok(())
+        }
+        BenchCommand::Context(args) => {
+            crate::bench::context::run(args.into()).await?;
             Ok(())
         }
     }

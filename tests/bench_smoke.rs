@@ -36,3 +36,83 @@ async fn intake_benchmark_stores_every_acked_event() {
         serde_json::from_slice(&std::fs::read(out.path().join("intake.json")).unwrap()).unwrap();
     assert!(json["phases"].as_array().is_some_and(|p| p.len() == 4));
 }
+
+fn day() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 5, 4).expect("a date")
+}
+
+#[tokio::test]
+async fn briefings_benchmark_briefs_or_skips_everyone_on_both_backends() {
+    use chief::bench::briefings;
+    use chief::bench::workspace::{Spec, Workspace};
+    chief::init_process();
+    let out = tempfile::tempdir().unwrap();
+    let spec = Spec::new(30, 5, 200, 3, day());
+    let expected = Workspace::generate(&spec).stats;
+    let report = briefings::run(briefings::Options {
+        spec,
+        latency: std::time::Duration::from_millis(5),
+        model_concurrency: 8,
+        tpm: None,
+        rpm: None,
+        workers: 8,
+        sqlite: true,
+        postgres: Some(chief::db::scratch::test_server_url()),
+        naive: true,
+        naive_sample: 3,
+        out: Some(out.path().join("briefings.json")),
+    })
+    .await
+    .expect("the benchmark runs");
+    assert_eq!(report.runs.len(), 2, "SQLite and PostgreSQL");
+    for run in &report.runs {
+        let stored = &run.stored;
+        assert_eq!(stored.users, 30, "{run:?}");
+        assert_eq!(stored.channels, 5);
+        assert_eq!(stored.memberships as usize, expected.memberships);
+        assert_eq!(stored.messages, 200);
+        assert_eq!(stored.reactions as usize, expected.reactions);
+        assert_eq!(stored.agents, 30);
+        let skipped: usize = run.skipped.values().sum();
+        assert_eq!(
+            run.prepared + skipped,
+            30,
+            "every person gets a briefing or a documented skip: {run:?}"
+        );
+        assert!(run.failed.is_empty(), "{:?}", run.failed);
+        assert_eq!(run.server.rejected, 0, "the server's limits are not hit");
+    }
+    let naive = report.naive.as_ref().expect("--naive was asked");
+    assert!(naive.calls > 0 && naive.tokens_per_user > 0.0);
+    let sample = naive.sample.as_ref().expect("a sample was sent");
+    assert_eq!(sample.measured_calls, sample.computed_calls);
+    assert_eq!(sample.measured_tokens, sample.computed_tokens);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("briefings.json")).unwrap()).unwrap();
+    assert_eq!(json["runs"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn context_benchmark_acks_every_shortcut() {
+    use chief::bench::context;
+    use chief::bench::workspace::Spec;
+    chief::init_process();
+    let out = tempfile::tempdir().unwrap();
+    let report = context::run(context::Options {
+        spec: Spec::new(40, 6, 300, 5, day()),
+        requests: 4,
+        rate: 50.0,
+        latency: std::time::Duration::from_millis(20),
+        sqlite: true,
+        postgres: None,
+        out: Some(out.path().join("context.json")),
+        settle: std::time::Duration::from_millis(500),
+    })
+    .await
+    .expect("the benchmark runs");
+    assert_eq!(report.phases.len(), 2, "instant model, then with latency");
+    for phase in &report.phases {
+        assert_eq!(phase.acked, phase.requests, "{phase:?}");
+    }
+    assert!(out.path().join("context.json").exists());
+}

@@ -2,5 +2,8 @@
 //! here and in BENCHMARKS.md, never in timed tests; the test suite runs each benchmark small, for
 //! correctness only.
 
+pub mod briefings;
+pub mod context;
 pub mod intake;
 pub mod report;
+pub mod workspace;
