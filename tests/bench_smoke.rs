@@ -37,8 +37,9 @@ async fn intake_benchmark_stores_every_acked_event() {
     assert!(json["phases"].as_array().is_some_and(|p| p.len() == 4));
 }
 
-fn day() -> chrono::NaiveDate {
-    chrono::NaiveDate::from_ymd_opt(2026, 5, 4).expect("a date")
+/// The last 24 hours: the window a daily briefing prepared now covers.
+fn day() -> i64 {
+    chief::bench::workspace::Spec::last_day_before(chief::db::now())
 }
 
 #[tokio::test]

@@ -64,9 +64,6 @@ pub struct Args {
     /// Seed of the workspace generator.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// The briefings' date (the messages are from the day before); default: today (UTC).
-    #[arg(long)]
-    pub date: Option<NaiveDate>,
     /// Latency the local model server adds to every answer.
     #[arg(long, default_value_t = 300)]
     pub latency_ms: u64,
@@ -119,10 +116,9 @@ pub struct Options {
 
 impl From<Args> for Options {
     fn from(a: Args) -> Self {
-        let date = a.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
-        let day = date.pred_opt().unwrap_or(date);
+        let start = Spec::last_day_before(crate::db::now());
         Options {
-            spec: Spec::new(a.users, a.channels, a.messages, a.seed, day),
+            spec: Spec::new(a.users, a.channels, a.messages, a.seed, start),
             latency: Duration::from_millis(a.latency_ms),
             model_concurrency: a.model_concurrency.max(1),
             tpm: a.tpm,
@@ -731,7 +727,7 @@ async fn naive_sample(
 }
 
 pub async fn run(opts: Options) -> anyhow::Result<Report> {
-    let briefing_date = opts.spec.day.succ_opt().unwrap_or(opts.spec.day);
+    let briefing_date = opts.spec.briefing_date();
     let started = Instant::now();
     let workspace = Workspace::generate(&opts.spec);
     let generate_secs = started.elapsed().as_secs_f64();

@@ -85,9 +85,9 @@ pub struct Options {
 
 impl From<Args> for Options {
     fn from(a: Args) -> Self {
-        let today = chrono::Utc::now().date_naive();
+        let start = Spec::last_day_before(crate::db::now());
         Options {
-            spec: Spec::new(a.users, a.channels, a.messages, a.seed, today),
+            spec: Spec::new(a.users, a.channels, a.messages, a.seed, start),
             requests: a.requests.max(1),
             rate: a.rate.max(0.1),
             latency: Duration::from_millis(a.latency_ms),

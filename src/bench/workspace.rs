@@ -43,28 +43,38 @@ pub struct Spec {
     pub messages: usize,
     pub seed: u64,
     pub team_id: String,
-    /// The UTC day the messages are posted on.
-    pub day: NaiveDate,
+    /// Start of the 24 hours the messages are posted in (epoch seconds).
+    pub start: i64,
 }
 
 impl Spec {
     /// The benchmark's default size: 10,000 people, 500 channels, 50,000 messages.
-    pub fn new(users: usize, channels: usize, messages: usize, seed: u64, day: NaiveDate) -> Self {
+    pub fn new(users: usize, channels: usize, messages: usize, seed: u64, start: i64) -> Self {
         Spec {
             users: users.max(2),
             channels: channels.max(1),
             messages,
             seed,
             team_id: "TBENCH".into(),
-            day,
+            start,
         }
     }
 
-    /// Epoch seconds of the day's 00:00 UTC.
+    /// The 24 hours that end at the last full hour before `now`: the window a daily briefing
+    /// prepared now covers (it ends on the hour so readers share digests).
+    pub fn last_day_before(now: i64) -> i64 {
+        now - now.rem_euclid(3_600) - 86_400
+    }
+
+    /// Epoch seconds of the start of the day of messages.
     pub fn day_start(&self) -> i64 {
-        self.day
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |t| t.and_utc().timestamp())
+        self.start
+    }
+
+    /// The UTC date the day of messages ends on (the briefings' date).
+    pub fn briefing_date(&self) -> NaiveDate {
+        chrono::DateTime::from_timestamp(self.start + 86_399, 0)
+            .map_or(NaiveDate::MIN, |t| t.date_naive())
     }
 }
 
@@ -410,7 +420,11 @@ impl Workspace {
                 .parse::<chrono_tz::Tz>()
                 .ok()
                 .map(|zone| {
-                    zone.from_utc_datetime(&spec.day.and_hms_opt(12, 0, 0).unwrap_or_default())
+                    zone.from_utc_datetime(
+                        &chrono::DateTime::from_timestamp(day_start + 43_200, 0)
+                            .unwrap_or_default()
+                            .naive_utc(),
+                    )
                         .offset()
                         .fix()
                         .local_minus_utc() as i64
@@ -964,7 +978,7 @@ mod tests {
             30,
             2_000,
             7,
-            NaiveDate::from_ymd_opt(2026, 5, 5).expect("a date"),
+            1_777_939_200, // 2026-05-05T00:00:00Z
         )
     }
 
