@@ -301,3 +301,57 @@ async fn failures_say_so_and_try_again_works() {
     );
     app.stop().await;
 }
+
+/// A click is claimed by the interactive lane even behind a backlog of events.
+async fn clicks_are_claimed_ahead_of_queued_events(backend: Backend) {
+    use chief::db::inbox::{self, Lane, NewItem, Source};
+    let scratch = backend.scratch().await;
+    let db = &scratch.db;
+    for i in 0..100 {
+        let key = format!("event:Ev{i}");
+        inbox::insert(
+            db,
+            &NewItem {
+                dedupe_key: &key,
+                source: Source::Event,
+                team_id: Some(TEAM),
+                kind: "message",
+                payload: "{}",
+            },
+        )
+        .await
+        .unwrap();
+    }
+    inbox::insert(
+        db,
+        &NewItem {
+            dedupe_key: "interaction:click",
+            source: Source::Interaction,
+            team_id: Some(TEAM),
+            kind: "message_action",
+            payload: "{}",
+        },
+    )
+    .await
+    .unwrap();
+    let claimed = inbox::claim_lane(db, "worker", Lane::Interactive, 32, 30)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].kind, "message_action");
+    let events = inbox::claim_lane(db, "worker", Lane::Events, 200, 30)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 100);
+    assert!(events.iter().all(|i| i.kind == "message"));
+}
+
+#[tokio::test]
+async fn lanes_on_sqlite() {
+    clicks_are_claimed_ahead_of_queued_events(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn lanes_on_postgres() {
+    clicks_are_claimed_ahead_of_queued_events(Backend::Postgres).await;
+}
