@@ -21,7 +21,8 @@ pub const OTHER_CHANNEL: &str = "C0OTHER001";
 pub const SECRET_CHANNEL: &str = "G0SECRET01";
 
 /// Words that appear only in decoys.
-pub const DECOYS: &[&str] = &["Zebra", "Walrus", "Penguin", "Flamingo", "999", "4242"];
+/// (Words, not numbers: digits could match a timestamp by chance.)
+pub const DECOYS: &[&str] = &["Zebra", "Walrus", "Quokka", "Penguin", "Flamingo", "Okapi"];
 
 pub struct Seeded {
     /// The clicked message's time.
@@ -170,14 +171,14 @@ pub async fn seed(db: &Db) -> Seeded {
             CHANNEL,
             t0 - 3 * 3600,
             BOB,
-            "Zebra: the payments migration budget was 999 dollars last quarter.",
+            "Zebra: the payments migration budget was Okapi-sized last quarter.",
             None,
         ),
         posted(
             CHANNEL,
             t0 + 2 * 3600 + 300,
             ALICE,
-            "Walrus reminder about the payments migration retro, room 4242.",
+            "Walrus reminder about the payments migration retro, room Quokka.",
             None,
         ),
         // Another channel the reader is in, at the same time.
