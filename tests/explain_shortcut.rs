@@ -355,3 +355,119 @@ async fn lanes_on_sqlite() {
 async fn lanes_on_postgres() {
     clicks_are_claimed_ahead_of_queued_events(Backend::Postgres).await;
 }
+
+/// A failure shown ephemerally (no modal could be opened) offers "Try again"; clicking it opens a
+/// new modal with the button's trigger and explains.
+#[tokio::test]
+async fn try_again_from_an_ephemeral_message_opens_a_modal() {
+    use chief::slack::fake_api::Reply;
+    let app = spawn_app(Backend::Sqlite).await;
+    seed_directory(&app.ctx.db).await;
+    let t0 = chief::db::now() - 6 * 3600;
+    app.slack
+        .script("views.open", [Reply::Error("expired_trigger_id".into())]);
+    // Slack fails twice (the step's two attempts), then answers.
+    app.slack.script(
+        "conversations.history",
+        std::iter::repeat_n(
+            Reply::Raw {
+                status: 503,
+                body: "unavailable".into(),
+            },
+            2,
+        ),
+    );
+    let history = serde_json::json!([
+        {"type": "message", "user": ALICE, "ts": ts(t0),
+         "text": "Who can review the billing export change before Friday?"},
+    ]);
+    app.slack.respond_with("conversations.history", move |_| {
+        Reply::ok(serde_json::json!({"messages": history, "has_more": false}))
+    });
+    click(&app, &ts(t0), READER, "trigger-late").await;
+    let posted = app.slack.wait_for("response_url", 1, WAIT).await;
+    assert_eq!(posted.len(), 1);
+    let blocks = posted[0].json_param("blocks").expect("blocks");
+    let retry_value = blocks
+        .pointer("/1/elements/0/value")
+        .and_then(Value::as_str)
+        .expect("a Try again button")
+        .to_string();
+    assert!(posted[0].params.to_string().contains("Try again"));
+
+    let click = serde_json::json!({
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": READER, "team_id": TEAM},
+        "trigger_id": "trigger-retry-2",
+        "response_url": app.slack.response_url("retry"),
+        "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "1.2", "is_ephemeral": true},
+        "channel": {"id": CHANNEL},
+        "actions": [{"action_id": "explain_retry", "type": "button", "value": retry_value}]
+    });
+    assert_eq!(app.post_interaction(&click.to_string()).await.status(), 200);
+    let updates = app.slack.wait_for("views.update", 1, WAIT).await;
+    assert_eq!(updates.len(), 1);
+    let opened = app.slack.calls("views.open");
+    assert_eq!(
+        opened.last().unwrap().param("trigger_id").as_deref(),
+        Some("trigger-retry-2")
+    );
+    let text = view_text(&updates[0]);
+    assert!(text.contains("billing export"), "{text}");
+    app.stop().await;
+}
+
+/// The explanation is framed in the reader's language (their Slack locale).
+#[tokio::test]
+async fn the_reader_gets_their_language() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let seeded = seed(&app.ctx.db).await;
+    chief::db::directory::upsert_user(
+        app.ctx.db.pool(),
+        TEAM,
+        &chief::events::User {
+            user_id: READER.into(),
+            name: Some("dana".into()),
+            display_name: Some("dana".into()),
+            locale: Some("fr-FR".into()),
+            ..Default::default()
+        },
+        2,
+    )
+    .await
+    .unwrap();
+    click(&app, &seeded.clicked, READER, "trigger-fr").await;
+    let updates = app.slack.wait_for("views.update", 1, WAIT).await;
+    let text = view_text(&updates[0]);
+    assert!(
+        text.contains("Qui demande quoi") || text.contains("Pour vous"),
+        "{text}"
+    );
+    app.stop().await;
+}
+
+/// A message in a direct conversation: chief never reads those, and says so.
+#[tokio::test]
+async fn direct_messages_are_not_explained() {
+    let app = spawn_app(Backend::Sqlite).await;
+    seed_directory(&app.ctx.db).await;
+    let mut payload: Value = serde_json::from_str(&shortcut_payload(
+        &fixtures(),
+        &ts(chief::db::now() - 100),
+        READER,
+        "trigger-dm",
+        &app.slack.response_url("dm"),
+    ))
+    .unwrap();
+    payload["channel"]["id"] = Value::String("D0LAN2Q65".into());
+    assert_eq!(
+        app.post_interaction(&payload.to_string()).await.status(),
+        200
+    );
+    let updates = app.slack.wait_for("views.update", 1, WAIT).await;
+    let text = view_text(&updates[0]);
+    assert!(text.contains("I don't read direct messages"), "{text}");
+    assert!(app.slack.calls("conversations.history").is_empty());
+    app.stop().await;
+}

@@ -134,6 +134,21 @@ pub async fn gather(ctx: &Context, request: &Request) -> Result<Gathered, Explai
         }
     }
     if !allowed {
+        // Say why: chief never reads direct messages, may not know the channel at all, or the
+        // reader is not in it.
+        let known = dir::get_channel(&ctx.db, team_id, channel_id).await?;
+        if channel_id.starts_with('D')
+            || known
+                .as_ref()
+                .is_some_and(|c| c.channel.is_im || c.channel.is_mpim)
+        {
+            return Err(ExplainError::DirectMessage);
+        }
+        if known.as_ref().is_none_or(|c| c.members_at.is_none()) {
+            return Err(ExplainError::CannotRead {
+                channel_id: channel_id.clone(),
+            });
+        }
         info!(
             team_id,
             user_id, channel_id, "explanation refused: not a member"

@@ -48,6 +48,8 @@ pub enum ExplainError {
     NotFound,
     #[error("chief cannot read channel {channel_id}")]
     CannotRead { channel_id: String },
+    #[error("a direct message")]
+    DirectMessage,
     #[error("Slack: {0}")]
     Slack(String),
     #[error("no bot token: {0}")]
@@ -69,6 +71,9 @@ impl ExplainError {
             }
             ExplainError::CannotRead { .. } => {
                 "I'm not in that channel, so I can't read the conversation: invite @chief and try again.".into()
+            }
+            ExplainError::DirectMessage => {
+                "I don't read direct messages, so I can't explain this conversation.".into()
             }
             ExplainError::Slack(_) => {
                 "Slack didn't let me read the conversation just now.".into()
