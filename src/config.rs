@@ -326,8 +326,22 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::File {
         path: path.into(),
-        reason: e.to_string(),
+        reason: toml_error(&text, &e),
     })
+}
+
+/// The parser's message and position, without the quoted source line that `toml`'s own message
+/// includes: that line may hold an API key.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("{} (line {line}, column {column})", e.message().trim())
+        }
+        None => e.message().trim().to_string(),
+    }
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -420,6 +434,16 @@ mod tests {
         );
         let err = config(&[("CHIEF_BACKFILL_DAYS", "x")]).unwrap_err();
         assert!(err.to_string().contains("CHIEF_BACKFILL_DAYS"));
+    }
+
+    #[test]
+    fn a_broken_file_is_located_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chief.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\napi_key = \"sk-123\" x = 1\n").unwrap();
+        let err = read_file(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2, column"), "{err}");
+        assert!(!err.contains("sk-123"), "{err}");
     }
 
     #[test]
