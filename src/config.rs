@@ -151,7 +151,7 @@ struct FileConfig {
 }
 
 /// Everything chief needs to run, resolved once.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// `sqlite://…` (default `sqlite://chief.db`) or `postgres://…`.
     pub database_url: String,
@@ -183,6 +183,30 @@ pub struct Config {
     /// requests are picked up again after at most this long (renewed while work is under way).
     pub inbox_lease_secs: u32,
     pub llm: LlmConfig,
+}
+
+/// Secrets are `SecretString`s (printed redacted); the database URL may hold a password too.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &crate::db::redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("signing_secret", &self.signing_secret)
+            .field("bot_token", &self.bot_token)
+            .field("app_token", &self.app_token)
+            .field("slack_api_url", &self.slack_api_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("public_url", &self.public_url)
+            .field("secret_key", &self.secret_key)
+            .field("secret_key_previous", &self.secret_key_previous)
+            .field("ingest_bot_messages", &self.ingest_bot_messages)
+            .field("backfill_days", &self.backfill_days)
+            .field("retention_days", &self.retention_days)
+            .field("inbox_lease_secs", &self.inbox_lease_secs)
+            .field("llm", &self.llm)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
