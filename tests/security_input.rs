@@ -6,7 +6,10 @@
 //! replaced. Each property says only: the parser returns (a value or an error) — it does not panic,
 //! hang, or accept what it must refuse.
 
+mod common;
+
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chief::slack::envelope::{self, Envelope};
 use chief::slack::events::{self as convert, BotIdentity, Options};
@@ -799,4 +802,130 @@ fn import_never_panics_on_corrupt_exports() {
         outcomes.get("imported").copied().unwrap_or(0) > 0,
         "some generated exports import: {outcomes:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole edge: signed requests with arbitrary bodies, then the worker that handles them.
+
+#[derive(Clone, Debug)]
+enum Request {
+    Event(Vec<u8>),
+    Interaction(Vec<u8>),
+    Command(Vec<u8>),
+}
+
+fn signed_request() -> impl Strategy<Value = Request> {
+    let event = prop_oneof![
+        6 => (any_payload(), any::<u64>()).prop_map(|(mut v, id)| {
+            // A fresh event id, so what is accepted is stored rather than collapsed.
+            if let Value::Object(map) = &mut v {
+                map.insert("event_id".into(), json!(format!("EvFuzz{id}")));
+            }
+            serde_json::to_vec(&v).unwrap_or_default()
+        }),
+        1 => prop::collection::vec(any::<u8>(), 0..256),
+    ];
+    let form_of = |value: Value| -> Vec<u8> {
+        match value {
+            Value::Object(map) => {
+                let fields: Vec<(String, String)> = map
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                    .collect();
+                serde_urlencoded::to_string(&fields)
+                    .unwrap_or_default()
+                    .into_bytes()
+            }
+            other => other.to_string().into_bytes(),
+        }
+    };
+    prop_oneof![
+        4 => event.prop_map(Request::Event),
+        2 => prop_oneof![
+            any_payload().prop_map(|v| serde_urlencoded::to_string([("payload", v.to_string())])
+                .unwrap_or_default()
+                .into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..256),
+        ]
+        .prop_map(Request::Interaction),
+        2 => prop_oneof![
+            (any_payload(), command_text()).prop_map(move |(v, text)| {
+                let mut v = v;
+                if let Value::Object(map) = &mut v {
+                    map.insert("command".into(), json!("/chief"));
+                    map.insert("text".into(), json!(text));
+                }
+                form_of(v)
+            }),
+            prop::collection::vec(any::<u8>(), 0..256),
+        ]
+        .prop_map(Request::Command),
+    ]
+}
+
+/// Signed but arbitrary requests get 200 or 400 — never a 5xx, never a dropped connection — and
+/// the worker handles (or parks) everything stored without dying: a normal event sent afterwards
+/// is still handled.
+#[test]
+fn arbitrary_signed_requests_get_an_answer_and_never_stop_the_worker() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let app = runtime.block_on(common::spawn_app(common::Backend::Sqlite));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(128),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let accepted = std::cell::Cell::new(0usize);
+    let result = runner.run(&signed_request(), |request| {
+        let (path, content_type, body) = match &request {
+            Request::Event(b) => ("/slack/events", "application/json", b),
+            Request::Interaction(b) => (
+                "/slack/interactions",
+                "application/x-www-form-urlencoded",
+                b,
+            ),
+            Request::Command(b) => ("/slack/commands", "application/x-www-form-urlencoded", b),
+        };
+        let status = runtime
+            .block_on(app.post_signed(path, content_type, body))
+            .status()
+            .as_u16();
+        prop_assert!(status == 200 || status == 400, "{path} answered {status}");
+        if status == 200 {
+            accepted.set(accepted.get() + 1);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(accepted.get() > 0, "some arbitrary requests are accepted");
+
+    runtime.block_on(async {
+        let counts = app.drained(Duration::from_secs(15)).await;
+        assert_eq!(counts.pending, 0, "everything stored was handled or parked");
+        let before = counts.done;
+        let res = app
+            .post_event(&json!({
+                "type": "event_callback", "team_id": "T1", "event_id": "EvAfterFuzz",
+                "event": {"type": "message", "channel": "C1", "user": "U1", "text": "still here",
+                          "ts": "1700000000.000900", "channel_type": "channel"}
+            }))
+            .await;
+        assert_eq!(res.status(), 200);
+        let counts = app.drained(Duration::from_secs(10)).await;
+        assert_eq!(
+            (counts.pending, counts.done),
+            (0, before + 1),
+            "the worker is alive after the fuzzing"
+        );
+        app.stop().await;
+    });
 }
