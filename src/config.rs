@@ -464,7 +464,11 @@ mod tests {
     fn a_broken_file_is_located_without_quoting_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chief.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:1\"\napi_key = \"sk-123\" x = 1\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:1\"\napi_key = \"sk-123\" x = 1\n",
+        )
+        .unwrap();
         let err = read_file(&path).unwrap_err().to_string();
         assert!(err.contains("line 2, column"), "{err}");
         assert!(!err.contains("sk-123"), "{err}");

@@ -4,8 +4,12 @@
 //! [`MAX_ATTEMPTS`], never dropped. A process that dies mid-request leaves a lease that expires, so
 //! another claim (or this process after a restart) picks the request up again.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures::FutureExt;
 
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info_span, warn};
@@ -78,25 +82,43 @@ async fn handle_batch(ctx: &Context, items: Vec<inbox::Item>) -> Result<(), DbEr
     for item in items {
         let span = info_span!("inbox", id = item.id, source = item.source.as_str(), kind = %item.kind,
             team_id = item.team_id.as_deref().unwrap_or("-"), attempt = item.attempts);
-        async {
-            match handlers::handle(ctx, &item).await {
-                Ok(()) => inbox::complete(&ctx.db, item.id).await,
-                Err(HandlerError::Permanent(reason)) => {
-                    warn!(%reason, "request cannot be handled; parked");
-                    inbox::fail(&ctx.db, item.id, &reason, now(), true).await
-                }
-                Err(HandlerError::Transient(reason)) => {
-                    let give_up = item.attempts >= MAX_ATTEMPTS;
-                    let delay = backoff_secs(item.attempts);
-                    warn!(%reason, retry_in_secs = delay, give_up, "request failed");
-                    inbox::fail(&ctx.db, item.id, &reason, now() + delay, give_up).await
-                }
-            }
-        }
-        .instrument(span)
-        .await?;
+        settle(ctx, &item, handlers::handle(ctx, &item))
+            .instrument(span)
+            .await?;
     }
     Ok(())
+}
+
+/// Runs a request's handler and records the outcome. A handler that panics parks its request as
+/// `dead` (with the panic message) instead of unwinding through the worker loop, which would stop
+/// the inbox from being drained until a restart.
+async fn settle(
+    ctx: &Context,
+    item: &inbox::Item,
+    work: impl Future<Output = Result<(), HandlerError>>,
+) -> Result<(), DbError> {
+    let outcome = AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            Err(HandlerError::Permanent(format!(
+                "handler panicked: {}",
+                crate::jobs::worker::panic_message(panic.as_ref())
+            )))
+        });
+    match outcome {
+        Ok(()) => inbox::complete(&ctx.db, item.id).await,
+        Err(HandlerError::Permanent(reason)) => {
+            warn!(%reason, "request cannot be handled; parked");
+            inbox::fail(&ctx.db, item.id, &reason, now(), true).await
+        }
+        Err(HandlerError::Transient(reason)) => {
+            let give_up = item.attempts >= MAX_ATTEMPTS;
+            let delay = backoff_secs(item.attempts);
+            warn!(%reason, retry_in_secs = delay, give_up, "request failed");
+            inbox::fail(&ctx.db, item.id, &reason, now() + delay, give_up).await
+        }
+    }
 }
 
 /// 2, 4, 8 … seconds, capped at ten minutes.
@@ -106,7 +128,36 @@ fn backoff_secs(attempt: i32) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff_secs;
+    use super::*;
+    use crate::config::Config;
+    use crate::db::scratch::ScratchDb;
+
+    #[tokio::test]
+    async fn a_panicking_handler_parks_its_request_and_the_worker_goes_on() {
+        let scratch = ScratchDb::test_sqlite().await;
+        let ctx = Context::new(Config::for_database(&scratch.url), scratch.db.clone());
+        for key in ["k1", "k2"] {
+            inbox::insert(
+                &ctx.db,
+                &inbox::NewItem {
+                    dedupe_key: key,
+                    source: inbox::Source::Event,
+                    team_id: Some("T1"),
+                    kind: "message",
+                    payload: "{}",
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let items = inbox::claim(&ctx.db, "me", 10, 30).await.unwrap();
+        settle(&ctx, &items[0], async { panic!("boom") })
+            .await
+            .unwrap();
+        settle(&ctx, &items[1], async { Ok(()) }).await.unwrap();
+        let counts = inbox::counts(&ctx.db).await.unwrap();
+        assert_eq!((counts.pending, counts.dead, counts.done), (0, 1, 1));
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {
