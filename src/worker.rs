@@ -54,7 +54,11 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
 /// Claims and handles one batch; returns how many requests it handled.
 pub async fn drain_once(ctx: &Context) -> Result<usize, DbError> {
     let lease = i64::from(ctx.config.inbox_lease_secs);
-    let items = inbox::claim(&ctx.db, &ctx.instance_id, BATCH, lease).await?;
+    // A lease token per batch, not per process: renewals below extend only this batch's claims.
+    // A batch abandoned half-way (the database went away) is then no longer renewed by this
+    // process's later batches, and its requests are claimed again once the lease lapses.
+    let owner = format!("{}/{}", ctx.instance_id, uuid::Uuid::new_v4().simple());
+    let items = inbox::claim(&ctx.db, &owner, BATCH, lease).await?;
     let n = items.len();
     if n == 0 {
         return Ok(0);
@@ -65,7 +69,7 @@ pub async fn drain_once(ctx: &Context) -> Result<usize, DbError> {
         let period = Duration::from_millis((lease as u64 * 1000 / 3).max(200));
         loop {
             tokio::time::sleep(period).await;
-            if let Err(e) = inbox::renew_leases(&ctx.db, &ctx.instance_id, lease).await {
+            if let Err(e) = inbox::renew_leases(&ctx.db, &owner, lease).await {
                 warn!(error = %e, "cannot renew inbox leases");
             }
         }
@@ -157,6 +161,72 @@ mod tests {
         settle(&ctx, &items[1], async { Ok(()) }).await.unwrap();
         let counts = inbox::counts(&ctx.db).await.unwrap();
         assert_eq!((counts.pending, counts.dead, counts.done), (0, 1, 1));
+    }
+
+    /// A batch abandoned mid-way (its database writes failed) keeps its claims only until the
+    /// lease lapses: later batches of the same process renew their own claims, not those.
+    #[tokio::test]
+    async fn a_batch_renews_only_its_own_claims() {
+        use crate::slack::fake_api::{FakeSlack, Reply};
+        crate::init_process();
+        let scratch = ScratchDb::test_sqlite().await;
+        let fake = FakeSlack::start().await.unwrap();
+        // Handling takes a while (a slow users.info), so renewals happen during it.
+        fake.script(
+            "users.info",
+            [Reply::Delayed(
+                std::time::Duration::from_millis(1500),
+                Box::new(Reply::ok(serde_json::json!({}))),
+            )],
+        );
+        let mut config = Config::for_database(&scratch.url);
+        config.slack_api_url = fake.api_url();
+        config.bot_token = Some(secrecy::SecretString::from("xoxb-test"));
+        config.inbox_lease_secs = 1;
+        let ctx = Context::new(config, scratch.db.clone());
+        let insert = |key: &'static str, payload: String| {
+            let db = ctx.db.clone();
+            async move {
+                inbox::insert(
+                    &db,
+                    &inbox::NewItem {
+                        dedupe_key: key,
+                        source: inbox::Source::Event,
+                        team_id: Some("T1"),
+                        kind: "message",
+                        payload: &payload,
+                    },
+                )
+                .await
+                .unwrap()
+            }
+        };
+        insert("abandoned", "{}".into()).await;
+        // An earlier batch of this process claimed it, then lost the database mid-batch.
+        let abandoned = inbox::claim(&ctx.db, &ctx.instance_id, 1, 1).await.unwrap();
+        let leased_until = now() + 1;
+        insert(
+            "slow",
+            serde_json::json!({"type": "event_callback", "team_id": "T1", "event": {
+                "type": "message", "channel": "C1", "user": "U1", "text": "hi",
+                "ts": "1700000000.000100", "channel_type": "channel"}})
+            .to_string(),
+        )
+        .await;
+        assert_eq!(drain_once(&ctx).await.unwrap(), 1, "the new request only");
+        let row = sqlx::query("SELECT lease_until FROM inbox WHERE id = $1")
+            .bind(abandoned[0].id)
+            .fetch_one(ctx.db.pool())
+            .await
+            .unwrap();
+        let lease: Option<i64> = sqlx::Row::try_get(&row, "lease_until").unwrap();
+        assert!(
+            lease.is_some_and(|l| l <= leased_until),
+            "the abandoned claim was not renewed: {lease:?} > {leased_until}"
+        );
+        // Once lapsed, it is claimed again.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert_eq!(drain_once(&ctx).await.unwrap(), 1);
     }
 
     #[test]
