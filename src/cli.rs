@@ -50,6 +50,26 @@ pub enum Command {
         #[arg(long)]
         team: Option<String>,
     },
+    /// Explain one message of a Slack export in context (as the "Explain in context" shortcut
+    /// would), printed as Markdown or JSON. Needs no Slack: the export is read into a scratch
+    /// database.
+    Context {
+        /// The export: the unzipped folder or the .zip Slack produced.
+        #[arg(long)]
+        export: std::path::PathBuf,
+        /// Channel id of the message (`C…`).
+        #[arg(long)]
+        channel: String,
+        /// The message's ts (`1700000000.000100`).
+        #[arg(long)]
+        ts: String,
+        /// Whom to explain it for (default: the message's author, else a channel member).
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect durable runs: each step's input, output, verdict, tokens and source.
     Runs {
         #[command(subcommand)]
@@ -136,6 +156,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             days,
             team,
         } => crate::backfill::run_cli(config, channel, days, team).await,
+        Command::Context {
+            export,
+            channel,
+            ts,
+            user,
+            json,
+        } => {
+            crate::explain::cli::run_cli(
+                config,
+                crate::explain::cli::ContextArgs {
+                    export,
+                    channel,
+                    ts,
+                    user,
+                    json,
+                },
+            )
+            .await
+        }
         Command::Runs { command } => {
             let db = Db::connect(&config.database_url).await?;
             print!("{}", crate::runs::inspect::execute(&db, command).await?);

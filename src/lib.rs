@@ -27,6 +27,7 @@ pub mod intake;
 pub mod interest;
 pub mod jobs;
 pub mod llm;
+pub mod propositions;
 pub mod retention;
 pub mod runs;
 pub mod secrets;

@@ -1,15 +1,22 @@
 //! Drains the inbox: claims stored requests, hands each to its handler, records the outcome.
 //!
+//! Two lanes share the inbox. Events (ingestion) are handled in order, one at a time. Interactions
+//! and slash commands have their own lane, claimed separately and handled concurrently (up to
+//! [`INTERACTIVE_CONCURRENCY`] at once): a person is waiting, and a shortcut's `trigger_id` expires
+//! three seconds after the click, so neither a backlog of events nor another user's slow
+//! explanation may stand between a stored click and its `views.open`.
+//!
 //! A failed request is retried with exponential back-off and parked as `dead` after
 //! [`MAX_ATTEMPTS`], never dropped. A process that dies mid-request leaves a lease that expires, so
 //! another claim (or this process after a restart) picks the request up again.
 
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use tokio::sync::Notify;
 
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info_span, warn};
@@ -21,6 +28,8 @@ use crate::handlers::{self, HandlerError};
 /// Attempts before a request is parked as `dead` for inspection.
 pub const MAX_ATTEMPTS: i32 = 8;
 const BATCH: i64 = 32;
+/// Interactions and commands handled at the same time.
+pub const INTERACTIVE_CONCURRENCY: usize = 8;
 
 /// Runs until `shutdown` is cancelled.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
@@ -32,11 +41,49 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
             Err(e) => error!(error = %e, "cannot release stale leases"),
         }
     }
+    let events_wake = Notify::new();
+    let interactive_wake = Notify::new();
+    // The edge wakes one waiter; pass each wake-up on to both lanes (a stored permit each, so
+    // none is lost while a lane is busy).
+    let dispatch = async {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ctx.inbox_ready.notified() => {
+                    events_wake.notify_one();
+                    interactive_wake.notify_one();
+                }
+            }
+        }
+    };
+    tokio::join!(
+        dispatch,
+        lane(&ctx, inbox::Lane::Events, 1, &events_wake, &shutdown),
+        lane(
+            &ctx,
+            inbox::Lane::Interactive,
+            INTERACTIVE_CONCURRENCY,
+            &interactive_wake,
+            &shutdown
+        ),
+    );
+}
+
+async fn lane(
+    ctx: &Context,
+    lane: inbox::Lane,
+    concurrency: usize,
+    wake: &Notify,
+    shutdown: &CancellationToken,
+) {
     loop {
-        let handled = match drain_once(&ctx).await {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let handled = match drain_lane(ctx, lane, concurrency).await {
             Ok(n) => n,
             Err(e) => {
-                error!(error = %e, "inbox unavailable");
+                error!(error = %e, ?lane, "inbox unavailable");
                 0
             }
         };
@@ -45,20 +92,30 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = ctx.inbox_ready.notified() => {}
+            _ = wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
     }
 }
 
-/// Claims and handles one batch; returns how many requests it handled.
+/// Claims and handles one batch of every kind, in order; returns how many requests it handled.
 pub async fn drain_once(ctx: &Context) -> Result<usize, DbError> {
+    drain_lane(ctx, inbox::Lane::All, 1).await
+}
+
+/// Claims one batch of `lane` and handles it, `concurrency` requests at a time (1 = in order).
+pub async fn drain_lane(
+    ctx: &Context,
+    lane: inbox::Lane,
+    concurrency: usize,
+) -> Result<usize, DbError> {
     let lease = i64::from(ctx.config.inbox_lease_secs);
     // A lease token per batch, not per process: renewals below extend only this batch's claims.
     // A batch abandoned half-way (the database went away) is then no longer renewed by this
-    // process's later batches, and its requests are claimed again once the lease lapses.
+    // process's later batches (or its other lane), and its requests are claimed again once the
+    // lease lapses.
     let owner = format!("{}/{}", ctx.instance_id, uuid::Uuid::new_v4().simple());
-    let items = inbox::claim(&ctx.db, &owner, BATCH, lease).await?;
+    let items = inbox::claim_lane(&ctx.db, &owner, lane, BATCH, lease).await?;
     let n = items.len();
     if n == 0 {
         return Ok(0);
@@ -75,22 +132,43 @@ pub async fn drain_once(ctx: &Context) -> Result<usize, DbError> {
         }
     };
     tokio::select! {
-        result = handle_batch(ctx, items) => result?,
+        result = handle_batch(ctx, items, concurrency) => result?,
         _ = renewing => {}
     }
     metrics::counter!("chief_inbox_handled_total").increment(n as u64);
     Ok(n)
 }
 
-async fn handle_batch(ctx: &Context, items: Vec<inbox::Item>) -> Result<(), DbError> {
-    for item in items {
-        let span = info_span!("inbox", id = item.id, source = item.source.as_str(), kind = %item.kind,
-            team_id = item.team_id.as_deref().unwrap_or("-"), attempt = item.attempts);
-        settle(ctx, &item, handlers::handle(ctx, &item))
-            .instrument(span)
-            .await?;
+async fn handle_batch(
+    ctx: &Context,
+    items: Vec<inbox::Item>,
+    concurrency: usize,
+) -> Result<(), DbError> {
+    if concurrency <= 1 {
+        for item in items {
+            handle_one(ctx, item).await?;
+        }
+        return Ok(());
     }
-    Ok(())
+    let failures: Vec<DbError> = futures::stream::iter(items)
+        .map(|item| handle_one(ctx, item))
+        .buffer_unordered(concurrency)
+        .filter_map(|r| async move { r.err() })
+        .collect()
+        .await;
+    match failures.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+async fn handle_one(ctx: &Context, item: inbox::Item) -> Result<(), DbError> {
+    let span = info_span!("inbox", id = item.id, source = item.source.as_str(), kind = %item.kind,
+        team_id = item.team_id.as_deref().unwrap_or("-"), attempt = item.attempts);
+    // Boxed: the handlers' future is deep, and callers' futures embed this one.
+    settle(ctx, &item, handlers::handle(ctx, &item).boxed())
+        .instrument(span)
+        .await
 }
 
 /// Runs a request's handler and records the outcome. A handler that panics parks its request as
@@ -99,7 +177,7 @@ async fn handle_batch(ctx: &Context, items: Vec<inbox::Item>) -> Result<(), DbEr
 async fn settle(
     ctx: &Context,
     item: &inbox::Item,
-    work: impl Future<Output = Result<(), HandlerError>>,
+    work: BoxFuture<'_, Result<(), HandlerError>>,
 ) -> Result<(), DbError> {
     let outcome = AssertUnwindSafe(work)
         .catch_unwind()
@@ -155,10 +233,12 @@ mod tests {
             .unwrap();
         }
         let items = inbox::claim(&ctx.db, "me", 10, 30).await.unwrap();
-        settle(&ctx, &items[0], async { panic!("boom") })
+        settle(&ctx, &items[0], async { panic!("boom") }.boxed())
             .await
             .unwrap();
-        settle(&ctx, &items[1], async { Ok(()) }).await.unwrap();
+        settle(&ctx, &items[1], async { Ok(()) }.boxed())
+            .await
+            .unwrap();
         let counts = inbox::counts(&ctx.db).await.unwrap();
         assert_eq!((counts.pending, counts.dead, counts.done), (0, 1, 1));
     }

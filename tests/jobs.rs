@@ -2,6 +2,9 @@
 //! dead jobs, expired leases, fairness across teams, and exactly-once execution under concurrent
 //! workers with their own pools.
 
+#[macro_use]
+mod common;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,24 +19,6 @@ use chief::jobs::worker::{self, Outcome, WorkerOptions};
 use chief::jobs::{EnqueueOptions, Job, JobError, Registry, enqueue, priority};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-
-/// Runs `$scenario(&ScratchDb)` on a fresh SQLite file and a fresh PostgreSQL database.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let scratch = chief::db::scratch::ScratchDb::test_sqlite().await;
-                super::$scenario(&scratch).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let scratch = chief::db::scratch::ScratchDb::test_postgres().await;
-                super::$scenario(&scratch).await;
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     enqueue_is_idempotent_per_team,

@@ -1,6 +1,9 @@
 //! Durable runs, on SQLite and on PostgreSQL: a run that fails, panics or dies mid-way resumes
 //! without redoing its finished steps; a purpose never runs twice; the inspector shows each step.
 
+#[macro_use]
+mod common;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,24 +20,6 @@ use chief::jobs::{EnqueueOptions, Job, JobError, Registry, enqueue};
 use chief::runs::inspect::{self, RunsCommand};
 use chief::runs::{Run, RunError, RunOptions, RunStatus, StepError, StepMeta, StepSource};
 use serde::{Deserialize, Serialize};
-
-/// Runs `$scenario(&ScratchDb)` on a fresh SQLite file and a fresh PostgreSQL database.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let scratch = chief::db::scratch::ScratchDb::test_sqlite().await;
-                super::$scenario(&scratch).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let scratch = chief::db::scratch::ScratchDb::test_postgres().await;
-                super::$scenario(&scratch).await;
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     a_failed_run_resumes_without_redoing_finished_steps,

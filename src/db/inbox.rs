@@ -85,6 +85,27 @@ pub async fn insert(db: &Db, item: &NewItem<'_>) -> Result<bool, DbError> {
     Ok(inserted.is_some())
 }
 
+/// Which stored requests a worker lane claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// Everything, oldest first.
+    All,
+    /// Events API envelopes only (ingestion: order matters, nobody is waiting).
+    Events,
+    /// Interactions and slash commands: someone is waiting (a `trigger_id` expires in 3 s).
+    Interactive,
+}
+
+impl Lane {
+    fn filter(self) -> &'static str {
+        match self {
+            Lane::All => "",
+            Lane::Events => " AND source = 'event'",
+            Lane::Interactive => " AND source <> 'event'",
+        }
+    }
+}
+
 /// Claims up to `limit` pending rows for `owner` until `now + lease_secs`, oldest first.
 pub async fn claim(
     db: &Db,
@@ -92,27 +113,33 @@ pub async fn claim(
     limit: i64,
     lease_secs: i64,
 ) -> Result<Vec<Item>, DbError> {
-    let sql = match db.backend() {
-        Backend::Postgres => {
-            "UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM inbox
-                          WHERE status = 'pending' AND next_attempt_at <= $3
-                            AND (lease_until IS NULL OR lease_until < $3)
-                          ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
-             RETURNING id, source, team_id, kind, payload, attempts, received_at"
-        }
+    claim_lane(db, owner, Lane::All, limit, lease_secs).await
+}
+
+/// [`claim`] restricted to one [`Lane`].
+pub async fn claim_lane(
+    db: &Db,
+    owner: &str,
+    lane: Lane,
+    limit: i64,
+    lease_secs: i64,
+) -> Result<Vec<Item>, DbError> {
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         // SQLite has one writer at a time, so the UPDATE … WHERE id IN (SELECT …) is atomic.
-        Backend::Sqlite => {
-            "UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM inbox
-                          WHERE status = 'pending' AND next_attempt_at <= $3
-                            AND (lease_until IS NULL OR lease_until < $3)
-                          ORDER BY id LIMIT $4)
-             RETURNING id, source, team_id, kind, payload, attempts, received_at"
-        }
+        Backend::Sqlite => "",
     };
+    let sql = format!(
+        "UPDATE inbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM inbox
+                      WHERE status = 'pending' AND next_attempt_at <= $3
+                        AND (lease_until IS NULL OR lease_until < $3){}
+                      ORDER BY id LIMIT $4{lock})
+         RETURNING id, source, team_id, kind, payload, attempts, received_at",
+        lane.filter()
+    );
     let now = now();
-    let rows = sqlx::query(sql)
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(owner)
         .bind(now + lease_secs)
         .bind(now)

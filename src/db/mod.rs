@@ -13,6 +13,7 @@ pub mod llm;
 pub mod messages;
 pub mod oauth;
 pub mod profile;
+pub mod propositions;
 pub mod purge;
 pub mod runs;
 pub mod scratch;

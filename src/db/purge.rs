@@ -41,6 +41,7 @@ const fn table(
 pub const TEAM_TABLES: &[TeamTable] = &[
     // Derived from one message.
     table("reactions", Some("channel_id"), Some("message_ts")),
+    table("propositions", Some("channel_id"), Some("message_ts")),
     table("bus_events", Some("channel_id"), Some("message_ts")),
     // Per channel.
     table("messages", Some("channel_id"), None),
@@ -88,6 +89,16 @@ pub async fn delete_message_derivatives_in(
             .await?
             .rows_affected();
     }
+    // A proposition may cite several messages; it goes when any of them does.
+    deleted += sqlx::query(
+        "DELETE FROM propositions WHERE team_id = $1 AND channel_id = $2 AND sources LIKE $3",
+    )
+    .bind(team_id)
+    .bind(channel_id)
+    .bind(format!("%\"ts\":\"{ts}\"%"))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     // Cached model answers do not say which messages they read; any written since the message was
     // posted may hold its text, so those go (they are recomputed on demand).
     if let Some(posted_at) = crate::domain::ts_to_epoch(ts) {

@@ -40,7 +40,27 @@ pub async fn handle(ctx: &Context, item: &Item) -> Result<(), HandlerError> {
         warn!(kind = %item.kind, "event without a team ignored");
         return Ok(());
     };
-    handle_envelope(ctx, &team_id, &payload).await
+    handle_envelope(ctx, &team_id, &payload).await?;
+    publish_home(ctx, &team_id, &payload).await;
+    Ok(())
+}
+
+/// `app_home_opened` on the Home tab: publish it (best effort: ingestion already succeeded, and
+/// the next opening publishes again).
+async fn publish_home(ctx: &Context, team_id: &str, payload: &Value) {
+    let Some(event) = payload.get("event") else {
+        return;
+    };
+    let text = |k: &str| event.get(k).and_then(Value::as_str);
+    if text("type") != Some("app_home_opened") || text("tab").is_some_and(|t| t != "home") {
+        return;
+    }
+    let Some(user_id) = text("user") else {
+        return;
+    };
+    if let Err(e) = crate::home::publish(ctx, team_id, user_id).await {
+        warn!(error = %e, team_id, user_id, "Home tab not published");
+    }
 }
 
 impl From<DirectoryError> for HandlerError {

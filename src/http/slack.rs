@@ -102,9 +102,11 @@ async fn commands(
         envelope::parse_command(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
     record_ids(&inbound);
     intake::accept(&state.ctx, &inbound).await?;
-    Ok(Json(json!({
-        "response_type": "ephemeral",
-        "text": "On it…"
-    }))
-    .into_response())
+    // Stored first; then the cheap answers (help, mistakes) go in the ack itself, computed from
+    // the command text alone. The rest follows through the response URL (see handlers::commands).
+    let payload: serde_json::Value = serde_json::from_str(&inbound.payload).unwrap_or_default();
+    Ok(match crate::handlers::commands::immediate_reply(&payload) {
+        Some(reply) => Json(reply).into_response(),
+        None => ().into_response(),
+    })
 }

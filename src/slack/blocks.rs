@@ -197,6 +197,107 @@ pub fn help_blocks(help_markdown: &str, error: Option<&str>) -> Vec<Value> {
     blocks
 }
 
+/// What the App Home shows of a user's settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HomeSettings {
+    /// `HH:MM` when fixed, `None` when learned ("auto").
+    pub time: Option<String>,
+    /// The delivery days as a person reads them ("Mon, Tue, Wed, Thu, Fri").
+    pub days: String,
+    /// Muted channel ids.
+    pub muted: Vec<String>,
+    pub paused: bool,
+    /// The user's top interests, strongest first.
+    pub interests: Vec<String>,
+}
+
+/// Most blocks of a Home view (Slack's limit for Home tabs).
+pub const MAX_HOME_BLOCKS: usize = 100;
+
+/// The App Home tab: an optional notice, the latest briefing, the settings as controls (time
+/// picker, muted-channel multi-select, pause/resume, "Brief me now") and usage hints.
+pub fn home_view(
+    briefing: Option<&Briefing>,
+    settings: &HomeSettings,
+    notice: Option<&str>,
+) -> Value {
+    let mut blocks =
+        vec![json!({"type": "header", "text": {"type": "plain_text", "text": "chief"}})];
+    if let Some(notice) = notice {
+        blocks.push(section(&format!(":information_source: {}", escape(notice))));
+    }
+    if settings.paused {
+        blocks.push(section(":double_vertical_bar: Your briefings are paused."));
+    }
+    match briefing {
+        Some(b) => {
+            let mut shown = briefing_blocks(b);
+            shown.truncate(MAX_HOME_BLOCKS - 16);
+            blocks.extend(shown);
+        }
+        None => blocks.push(section(
+            "*Your briefing*\nNo briefing yet. It arrives as a direct message on your next delivery day, or press *Brief me now*.",
+        )),
+    }
+    blocks.push(json!({"type": "divider"}));
+    blocks.push(json!({"type": "header", "text": {"type": "plain_text", "text": "Settings"}}));
+
+    let time_text = match &settings.time {
+        Some(t) => format!("*Delivery time:* {t} your time"),
+        None => "*Delivery time:* auto, when you usually start your day".to_string(),
+    };
+    let mut picker = json!({"type": "timepicker", "action_id": actions::SET_TIME,
+        "placeholder": {"type": "plain_text", "text": "Pick a time"}});
+    if let Some(t) = &settings.time {
+        picker["initial_time"] = json!(t);
+    }
+    blocks.push(json!({"type": "section", "block_id": "home_time",
+        "text": {"type": "mrkdwn", "text": time_text}, "accessory": picker}));
+    if settings.time.is_some() {
+        blocks.push(
+            json!({"type": "actions", "block_id": "home_time_auto", "elements": [
+            {"type": "button", "action_id": actions::SET_TIME, "value": "auto",
+             "text": {"type": "plain_text", "text": "Use when I usually start"}}]}),
+        );
+    }
+    blocks.push(section(&format!(
+        "*Delivery days:* {}\nChange them with `/chief days mon-fri`.",
+        escape(&settings.days)
+    )));
+    blocks.push(section("*Muted channels:* left out of your briefings."));
+    let mut mutes = json!({"type": "multi_channels_select", "action_id": actions::SET_MUTES,
+        "placeholder": {"type": "plain_text", "text": "Channels to leave out"}});
+    if !settings.muted.is_empty() {
+        mutes["initial_channels"] = json!(settings.muted);
+    }
+    blocks.push(json!({"type": "actions", "block_id": "home_mutes", "elements": [mutes]}));
+    let (pause_text, pause_value) = if settings.paused {
+        ("Resume briefings", "resume")
+    } else {
+        ("Pause briefings", "pause")
+    };
+    blocks.push(json!({"type": "actions", "block_id": "home_buttons", "elements": [
+        {"type": "button", "action_id": actions::BRIEFING_NOW, "style": "primary", "value": "now",
+         "text": {"type": "plain_text", "text": "Brief me now"}},
+        {"type": "button", "action_id": actions::TOGGLE_PAUSE, "value": pause_value,
+         "text": {"type": "plain_text", "text": pause_text}},
+    ]}));
+    if !settings.interests.is_empty() {
+        blocks.push(context(&format!(
+            "What I think you care about: {}. `/chief interests` shows the scores.",
+            escape(&settings.interests.join(", "))
+        )));
+    }
+    blocks.push(json!({"type": "divider"}));
+    blocks.push(context(
+        "*Explain in context:* on any message, open ⋮ (More actions) → *Explain in context*.\n\
+         *More like this / Less like this* under a briefing story teach me what matters to you.\n\
+         `/chief help` lists every command.",
+    ));
+    blocks.truncate(MAX_HOME_BLOCKS);
+    json!({"type": "home", "blocks": blocks})
+}
+
 /// Parses Block Kit JSON into slack-morphism's types; an invalid shape is a bug, reported as such.
 pub fn to_slack(blocks: &[Value]) -> Result<Vec<SlackBlock>, serde_json::Error> {
     blocks
@@ -281,6 +382,45 @@ mod tests {
             sources: story("s").sources,
         };
         to_slack(&explanation_blocks(&explanation)).unwrap();
+    }
+
+    #[test]
+    fn the_home_view_is_valid_with_and_without_a_briefing() {
+        let settings = HomeSettings {
+            time: Some("08:30".into()),
+            days: "Mon, Tue".into(),
+            muted: vec!["C1".into()],
+            paused: true,
+            interests: vec!["payments".into()],
+        };
+        let briefing = Briefing {
+            team_id: "T".into(),
+            user_id: "U".into(),
+            date: "2026-11-23".into(),
+            stories: vec![story("s1")],
+        };
+        for (b, notice) in [(None, None), (Some(&briefing), Some("Done."))] {
+            let view = home_view(b, &settings, notice);
+            let parsed: slack_morphism::prelude::SlackView =
+                serde_json::from_value(view.clone()).expect("a valid Home view");
+            assert!(matches!(
+                parsed,
+                slack_morphism::prelude::SlackView::Home(_)
+            ));
+            let text = view.to_string();
+            for id in [
+                actions::SET_TIME,
+                actions::SET_MUTES,
+                actions::TOGGLE_PAUSE,
+                actions::BRIEFING_NOW,
+            ] {
+                assert!(text.contains(id), "{id}");
+            }
+            assert!(text.contains("\"initial_time\":\"08:30\""));
+            assert!(text.contains("Resume briefings"));
+        }
+        let auto = home_view(None, &HomeSettings::default(), None).to_string();
+        assert!(!auto.contains("initial_time") && auto.contains("Pause briefings"));
     }
 
     #[test]

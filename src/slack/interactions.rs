@@ -140,8 +140,12 @@ mod tests {
     use super::*;
 
     fn fixture(path: &str) -> Value {
-        let root =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/payloads");
+        let root = std::env::var("CHIEF_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+            })
+            .join("payloads");
         serde_json::from_slice(&std::fs::read(root.join(path)).expect("fixture")).expect("json")
     }
 

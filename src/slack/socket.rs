@@ -88,14 +88,26 @@ async fn on_command(
         .await
         .ok_or_else(|| system_error("no context".into()))?;
     let value = serde_json::to_value(&event)?;
+    let reply = crate::handlers::commands::immediate_reply(&value);
     match envelope::command_from_json(value) {
         Ok(inbound) => store(&ctx, inbound).await?,
         Err(e) => error!(error = %e, "Socket Mode command could not be read"),
     }
-    Ok(
-        SlackCommandEventResponse::new(SlackMessageContent::new().with_text("On it…".into()))
-            .with_response_type(SlackMessageResponseType::Ephemeral),
-    )
+    // The same acknowledgement as over HTTP (see handlers::commands): the help at once, else
+    // empty (the worker answers through the response URL).
+    let Some(reply) = reply else {
+        return Ok(SlackCommandEventResponse::new(SlackMessageContent::new()));
+    };
+    let text = reply.get("text").and_then(serde_json::Value::as_str);
+    let blocks = reply
+        .get("blocks")
+        .and_then(serde_json::Value::as_array)
+        .and_then(|b| crate::slack::blocks::to_slack(b).ok());
+    let mut content = SlackMessageContent::new();
+    content.text = text.map(str::to_string);
+    content.blocks = blocks;
+    Ok(SlackCommandEventResponse::new(content)
+        .with_response_type(SlackMessageResponseType::Ephemeral))
 }
 
 /// Connects to Slack over Socket Mode and stores what arrives until `shutdown`.

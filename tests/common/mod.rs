@@ -15,6 +15,26 @@ use chief::slack::signature::Verifier;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
+/// Runs `$scenario(&ScratchDb)` on a fresh SQLite file and a fresh PostgreSQL database: one module
+/// per scenario, with a `sqlite` and a `postgres` test in it.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let scratch = chief::db::scratch::ScratchDb::test_sqlite().await;
+                super::$scenario(&scratch).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let scratch = chief::db::scratch::ScratchDb::test_postgres().await;
+                super::$scenario(&scratch).await;
+            }
+        }
+    )*};
+}
+
 pub const SIGNING_SECRET: &str = "test-signing-secret-8f742231b10e8888";
 pub const BOT_TOKEN: &str = "xoxb-test-bot-token";
 

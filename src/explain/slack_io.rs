@@ -1,0 +1,285 @@
+//! The Slack calls click-to-context, `/chief` and the App Home make: views (open, update,
+//! publish), ephemeral answers (a `response_url`, else `chat.postEphemeral`), the conversation
+//! window (`conversations.history` / `conversations.replies`) and the workspace URL for permalinks.
+//!
+//! Views go through slack-morphism's client (its per-tier throttling and 429 retries) but as plain
+//! Block Kit JSON, so what chief builds in `slack::blocks` is exactly what Slack receives.
+//! A `response_url` is a plain HTTPS webhook: it is posted with `reqwest`.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use slack_morphism::prelude::*;
+
+use crate::context::Context;
+use crate::slack::api::SlackError;
+use crate::slack::web::{Page, Session};
+
+/// Where a permalink points when the workspace's own URL cannot be learned (Slack redirects it).
+pub const FALLBACK_WORKSPACE_URL: &str = "https://slack.com";
+
+async fn post(
+    session: &Session<'_>,
+    method: &str,
+    body: &Value,
+    tier: &'static SlackApiMethodRateControlConfig,
+) -> Result<Value, SlackError> {
+    session
+        .http_session_api
+        .http_post::<Value, Value>(method, body, Some(tier))
+        .await
+        .map_err(SlackError::from)
+}
+
+async fn get(
+    session: &Session<'_>,
+    method: &str,
+    params: Vec<(&str, Option<String>)>,
+    tier: &'static SlackApiMethodRateControlConfig,
+) -> Result<Value, SlackError> {
+    session
+        .http_session_api
+        .http_get::<Value, _, String>(method, &params, Some(tier))
+        .await
+        .map_err(SlackError::from)
+}
+
+/// A view Slack holds: its id and hash (the hash guards `views.update` against stale writes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenView {
+    pub id: String,
+    pub hash: Option<String>,
+}
+
+fn opened(v: &Value) -> Result<OpenView, SlackError> {
+    let view = v.get("view").ok_or_else(|| SlackError::Api {
+        code: "no_view_in_answer".into(),
+    })?;
+    let id = view
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| SlackError::Api {
+            code: "no_view_id".into(),
+        })?;
+    Ok(OpenView {
+        id: id.to_string(),
+        hash: view.get("hash").and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+/// `views.open` with a trigger (valid three seconds after the click).
+pub async fn open_view(
+    session: &Session<'_>,
+    trigger_id: &str,
+    view: &Value,
+) -> Result<OpenView, SlackError> {
+    let v = post(
+        session,
+        "views.open",
+        &json!({"trigger_id": trigger_id, "view": view}),
+        &SLACK_TIER4_METHOD_CONFIG,
+    )
+    .await?;
+    opened(&v)
+}
+
+/// `views.update` of an open view. A `hash_conflict` (the view changed meanwhile) is retried once
+/// without the hash: chief's answer is the newest content.
+pub async fn update_view(
+    session: &Session<'_>,
+    view: &OpenView,
+    content: &Value,
+) -> Result<OpenView, SlackError> {
+    let mut body = json!({"view_id": view.id, "view": content});
+    if let Some(hash) = &view.hash {
+        body["hash"] = json!(hash);
+    }
+    match post(session, "views.update", &body, &SLACK_TIER4_METHOD_CONFIG).await {
+        Ok(v) => opened(&v),
+        Err(SlackError::Api { code }) if code == "hash_conflict" => {
+            let body = json!({"view_id": view.id, "view": content});
+            let v = post(session, "views.update", &body, &SLACK_TIER4_METHOD_CONFIG).await?;
+            opened(&v)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `views.publish`: the user's App Home tab.
+pub async fn publish_view(
+    session: &Session<'_>,
+    user_id: &str,
+    view: &Value,
+) -> Result<(), SlackError> {
+    post(
+        session,
+        "views.publish",
+        &json!({"user_id": user_id, "view": view}),
+        &SLACK_TIER4_METHOD_CONFIG,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `chat.postEphemeral`: only `user_id` sees it (the last resort when there is no response URL).
+pub async fn post_ephemeral(
+    session: &Session<'_>,
+    channel_id: &str,
+    user_id: &str,
+    text: &str,
+    blocks: &[Value],
+) -> Result<(), SlackError> {
+    post(
+        session,
+        "chat.postEphemeral",
+        &json!({"channel": channel_id, "user": user_id, "text": text, "blocks": blocks}),
+        &SLACK_TIER4_METHOD_CONFIG,
+    )
+    .await
+    .map(|_| ())
+}
+
+fn http() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default()
+    })
+}
+
+/// Answers through a `response_url` (ephemeral, a new message rather than a replacement).
+/// `Err` carries a reason for the logs.
+pub async fn respond(response_url: &str, text: &str, blocks: &[Value]) -> Result<(), String> {
+    let url = url::Url::parse(response_url).map_err(|e| format!("bad response_url: {e}"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err("response_url is not HTTP".into());
+    }
+    let mut body = json!({
+        "response_type": "ephemeral",
+        "replace_original": false,
+        "text": text,
+    });
+    if !blocks.is_empty() {
+        body["blocks"] = json!(blocks);
+    }
+    let answer = http()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("response_url unreachable: {e}"))?;
+    if answer.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("response_url answered {}", answer.status()))
+    }
+}
+
+/// The workspace's URL (`https://acme.slack.com`) for permalinks, learned once per process from
+/// `auth.test`; [`FALLBACK_WORKSPACE_URL`] when it cannot be learned.
+pub async fn workspace_url(ctx: &Context, team_id: &str) -> String {
+    static CACHE: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(url) = cache.lock().ok().and_then(|c| c.get(team_id).cloned()) {
+        return url;
+    }
+    let Ok(token) = ctx.bot_token(team_id).await else {
+        return FALLBACK_WORKSPACE_URL.to_string();
+    };
+    let session = ctx.slack.session(&token);
+    match get(&session, "auth.test", vec![], &SLACK_TIER4_METHOD_CONFIG).await {
+        Ok(v) => {
+            let url = v
+                .get("url")
+                .and_then(Value::as_str)
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .map(|u| u.trim_end_matches('/').to_string());
+            match url {
+                Some(url) => {
+                    if let Ok(mut c) = cache.lock() {
+                        c.insert(team_id.to_string(), url.clone());
+                    }
+                    url
+                }
+                None => FALLBACK_WORKSPACE_URL.to_string(),
+            }
+        }
+        Err(e) => {
+            tracing::debug!(team_id, error = %e, "auth.test failed; generic permalinks");
+            FALLBACK_WORKSPACE_URL.to_string()
+        }
+    }
+}
+
+fn messages(v: &Value) -> Vec<Value> {
+    v.get("messages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn next_cursor(v: &Value) -> Option<String> {
+    v.get("response_metadata")
+        .and_then(|m| m.get("next_cursor"))
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+}
+
+/// One page of `conversations.history` between `oldest` and `latest`, both inclusive.
+pub async fn history_window(
+    session: &Session<'_>,
+    channel_id: &str,
+    oldest: &str,
+    latest: &str,
+    cursor: Option<&str>,
+) -> Result<Page<Value>, SlackError> {
+    let v = get(
+        session,
+        "conversations.history",
+        vec![
+            ("channel", Some(channel_id.to_string())),
+            ("oldest", Some(oldest.to_string())),
+            ("latest", Some(latest.to_string())),
+            ("inclusive", Some("true".into())),
+            ("cursor", cursor.map(str::to_string)),
+            ("limit", Some("200".into())),
+        ],
+        &SLACK_TIER3_METHOD_CONFIG,
+    )
+    .await?;
+    Ok(Page {
+        items: messages(&v),
+        next_cursor: next_cursor(&v),
+    })
+}
+
+/// One page of `conversations.replies` of the thread `thread_ts` (parent first).
+pub async fn thread_page(
+    session: &Session<'_>,
+    channel_id: &str,
+    thread_ts: &str,
+    cursor: Option<&str>,
+) -> Result<Page<Value>, SlackError> {
+    let v = get(
+        session,
+        "conversations.replies",
+        vec![
+            ("channel", Some(channel_id.to_string())),
+            ("ts", Some(thread_ts.to_string())),
+            ("cursor", cursor.map(str::to_string)),
+            ("limit", Some("200".into())),
+        ],
+        &SLACK_TIER3_METHOD_CONFIG,
+    )
+    .await?;
+    Ok(Page {
+        items: messages(&v),
+        next_cursor: next_cursor(&v),
+    })
+}

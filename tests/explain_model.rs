@@ -1,0 +1,183 @@
+//! Click-to-context with a model (a local OpenAI-compatible server): the modal opens before the
+//! model is asked, a guardrail failure is corrected once with the critique, and a second failure
+//! falls back to the extractive explainer.
+
+mod common;
+mod explain_seed;
+
+use std::time::Duration;
+
+use chief::config::{DeploymentConfig, JsonMode};
+use chief::llm::local_server::{LocalLlm, Reply, SeenRequest};
+use common::{Backend, TestApp, fixtures, spawn_app_with};
+use explain_seed::*;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn deployment(base_url: &str) -> DeploymentConfig {
+    DeploymentConfig {
+        name: "local".into(),
+        base_url: base_url.into(),
+        api_key: None,
+        model: "local-model".into(),
+        azure_api_version: None,
+        rpm: 600,
+        tpm: 1_000_000,
+        weight: 1,
+        context_tokens: 16_000,
+        json_mode: JsonMode::JsonSchema,
+        temperature: None,
+    }
+}
+
+fn data(request: &SeenRequest) -> Value {
+    serde_json::from_str(request.data().expect("data markers")).expect("JSON data")
+}
+
+/// An explainer citing the clicked message; `about` is the sentence to check.
+fn explainer(data: &Value, about: &str) -> Value {
+    let clicked = data["clicked"]["id"].clone();
+    let reply = data["thread"]
+        .as_array()
+        .and_then(|t| t.iter().find(|m| m["author"] == "dana"))
+        .map(|m| m["id"].clone())
+        .unwrap_or_else(|| clicked.clone());
+    json!({
+        "language": "en",
+        "about": {"text": about, "sources": [clicked]},
+        "asks": [{"text": "alice asks to move the payments migration cutover to Thursday.",
+                  "sources": [clicked]}],
+        "decisions": [],
+        "open_questions": [],
+        "for_you": [{"text": "You agreed to go with Thursday.", "sources": [reply]}],
+        "key_messages": [clicked],
+    })
+}
+
+const INVENTED: &str = "The payments migration cutover moves to Thursday, as Marcus wants.";
+const CORRECTED: &str = "The team discusses moving the payments migration cutover to Thursday.";
+
+async fn start(backend: Backend, second_answer_ok: bool) -> (TestApp, LocalLlm) {
+    let llm = LocalLlm::builder()
+        .responder(move |request| {
+            let data = data(request);
+            let corrected = data.get("critique").is_some();
+            let about = if corrected && second_answer_ok {
+                CORRECTED
+            } else {
+                INVENTED
+            };
+            Reply::json(explainer(&data, about))
+        })
+        .start()
+        .await
+        .expect("local model server");
+    let base = llm.base_url();
+    let app = spawn_app_with(backend, move |c| {
+        c.llm.deployments = vec![deployment(&base)]
+    })
+    .await;
+    (app, llm)
+}
+
+async fn click(app: &TestApp, ts: &str, trigger: &str) -> String {
+    let payload = shortcut_payload(
+        &fixtures(),
+        ts,
+        READER,
+        trigger,
+        &app.slack.response_url(trigger),
+    );
+    assert_eq!(app.post_interaction(&payload).await.status(), 200);
+    let updates = app.slack.wait_for("views.update", 1, WAIT).await;
+    assert_eq!(updates.len(), 1);
+    updates[0].json_param("view").unwrap().to_string()
+}
+
+async fn step_names(app: &TestApp) -> Vec<String> {
+    let runs = chief::db::runs::list(
+        &app.ctx.db,
+        &chief::db::runs::RunFilter {
+            kind: Some("explain".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    chief::db::runs::steps(&app.ctx.db, runs[0].run.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
+async fn a_guardrail_failure_is_corrected_with_the_critique(backend: Backend) {
+    let (app, llm) = start(backend, true).await;
+    let seeded = seed(&app.ctx.db).await;
+    let text = click(&app, &seeded.clicked, "trigger-model-1").await;
+
+    // The modal was open before the model was asked.
+    let opened = app.slack.calls("views.open");
+    assert_eq!(opened.len(), 1);
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 2, "the answer, then one correction");
+    assert!(opened[0].at <= requests[0].received);
+    let first_slack = &app.slack.all_calls()[0];
+    assert_eq!(first_slack.method, "views.open");
+
+    // The model saw only the gathered conversation.
+    let asked = requests[0].data().unwrap();
+    assert!(asked.contains("Thursday") && asked.contains("finance"));
+    for decoy in DECOYS {
+        assert!(!asked.contains(decoy), "{decoy} sent to the model");
+    }
+    // The correction carried the critique, in the data.
+    let critique = data(&requests[1])["critique"].as_str().unwrap().to_string();
+    assert!(critique.contains("Marcus"), "{critique}");
+    assert!(!requests[1].messages[0].content.contains("Marcus"));
+
+    assert!(text.contains(CORRECTED), "{text}");
+    assert!(!text.contains("Marcus"), "{text}");
+    assert_eq!(
+        step_names(&app).await,
+        [
+            "gather",
+            "explain",
+            "guardrail",
+            "explain:corrected",
+            "guardrail:corrected"
+        ]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn correction_on_sqlite() {
+    a_guardrail_failure_is_corrected_with_the_critique(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn correction_on_postgres() {
+    a_guardrail_failure_is_corrected_with_the_critique(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_second_failure_falls_back_to_the_extractive_explainer() {
+    let (app, llm) = start(Backend::Sqlite, false).await;
+    let seeded = seed(&app.ctx.db).await;
+    let text = click(&app, &seeded.clicked, "trigger-model-2").await;
+    assert_eq!(llm.requests().len(), 2);
+    assert!(!text.contains("Marcus"), "{text}");
+    assert!(
+        text.contains("Thursday"),
+        "the extractive explainer: {text}"
+    );
+    assert_eq!(
+        step_names(&app).await.last().map(String::as_str),
+        Some("explain:extractive")
+    );
+    app.stop().await;
+}
