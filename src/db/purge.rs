@@ -99,6 +99,15 @@ pub async fn delete_message_derivatives_in(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // Parked (dead) requests keep their raw payload for inspection: those about this message go.
+    // (Handled ones kept no payload; pending ones are handled against the tombstone.)
+    deleted +=
+        sqlx::query("DELETE FROM inbox WHERE team_id = $1 AND status = 'dead' AND payload LIKE $2")
+            .bind(team_id)
+            .bind(format!("%\"{ts}\"%"))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     // Cached model answers do not say which messages they read; any written since the message was
     // posted may hold its text, so those go (they are recomputed on demand).
     if let Some(posted_at) = crate::domain::ts_to_epoch(ts) {
