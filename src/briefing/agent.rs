@@ -771,16 +771,25 @@ async fn write_checked(
 ) -> Result<(tasks::Briefing, String), BriefingError> {
     let db = &ctx.db;
     let team_id = options.team_id.as_deref().unwrap_or_default();
-    // The evidence: every message the chosen stories rest on, read through the privacy door.
-    let cited: BTreeSet<&MessageRef> = chosen.iter().flat_map(|c| &c.story.sources).collect();
+    // The evidence: what the reader can see in the chosen stories' channels (a story's framing
+    // names everyone who took part, not only the authors of its cited messages).
+    let story_channels: BTreeSet<&str> = chosen
+        .iter()
+        .flat_map(|c| c.story.sources.iter().map(|s| s.channel_id.as_str()))
+        .collect();
     let sources: Vec<ChatMessage> =
         messages::visible_to(db, team_id, &reader.id, window.start, window.end)
             .await?
             .iter()
-            .filter(|m| cited.contains(&m.reference()))
+            .filter(|m| story_channels.contains(m.channel_id.as_str()))
             .map(ChatMessage::from)
             .collect();
-    let known_people = briefings::people_names(db, team_id).await?;
+    // Names that cannot be mistaken for words: capitalised, or several words.
+    let known_people: Vec<String> = briefings::people_names(db, team_id)
+        .await?
+        .into_iter()
+        .filter(|n| n.chars().any(char::is_uppercase) || n.split_whitespace().count() > 1)
+        .collect();
     let guard_input = |b: &tasks::Briefing| GuardrailInput {
         sections: b.sections(),
         sources: sources.clone(),

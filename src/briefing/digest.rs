@@ -12,7 +12,7 @@
 //! second insert keeps the first row); with a model configured, the gateway's response cache
 //! still answers the second from the first's answers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -23,7 +23,7 @@ use super::agent::meta_of;
 use crate::context::Context;
 use crate::db::briefings;
 use crate::domain::Message;
-use crate::extractive::text;
+use crate::extractive::{lang, templates, text};
 use crate::llm::{CallOptions, Priority};
 use crate::runs::{StepMeta, StepSource};
 use crate::segment;
@@ -147,6 +147,57 @@ pub fn discussions(
     found
 }
 
+/// The lower-case words of people's names (at least three letters, not stop words).
+pub fn name_words(names: &[String]) -> BTreeSet<String> {
+    names
+        .iter()
+        .flat_map(|n| {
+            text::words(n)
+                .into_iter()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| w.chars().count() >= 3 && !text::is_stop_word(w))
+        .collect()
+}
+
+/// Takes people's names out of a summary's topics ("Neeraj and Tandon" is a person, not a
+/// topic: the summariser knows the discussion's authors but not everyone they name), and
+/// rebuilds a title that was made of them.
+pub fn without_name_topics(mut summary: DiscussionSummary, names: &BTreeSet<String>) -> DiscussionSummary {
+    let is_name = |topic: &str| {
+        let words: Vec<String> = text::words(topic)
+            .into_iter()
+            .map(str::to_lowercase)
+            .collect();
+        !words.is_empty() && words.iter().all(|w| names.contains(w))
+    };
+    let removed: Vec<String> = summary
+        .topics
+        .iter()
+        .filter(|t| is_name(t))
+        .cloned()
+        .collect();
+    if removed.is_empty() {
+        return summary;
+    }
+    summary.topics.retain(|t| !is_name(t));
+    let title = summary.title.to_lowercase();
+    if removed.iter().any(|r| title.contains(&r.to_lowercase())) {
+        let lang = lang::detect_many(summary.summary.iter().map(|s| s.text.as_str()));
+        let rebuilt = match &summary.topics[..] {
+            [] => String::new(),
+            [one] => one.clone(),
+            [a, b, ..] => templates::join_list(&[a.clone(), b.clone()], lang),
+        };
+        let mut c = rebuilt.chars();
+        if let Some(first) = c.next() {
+            summary.title = first.to_uppercase().chain(c).collect();
+        }
+    }
+    summary
+}
+
 /// The digest of `msgs` (a channel's messages in the window, as the reader may see them): the
 /// stored one when these exact messages were summarised before, else made now and stored.
 pub async fn channel_digest(
@@ -185,6 +236,7 @@ pub async fn channel_digest(
         ..CallOptions::default()
     };
     let task = SummarizeDiscussion::default();
+    let names = name_words(&briefings::people_names(&ctx.db, team_id).await?);
     let mut meta = StepMeta::default().source(StepSource::Extractive);
     let mut summaries = Vec::new();
     for discussion in discussions(&key.channel, msgs, key.utc_offset_secs) {
@@ -205,7 +257,7 @@ pub async fn channel_digest(
         } else {
             task.merge(&discussion, parts)
         };
-        summaries.push(summary);
+        summaries.push(without_name_topics(summary, &names));
     }
     let json = serde_json::to_string(&summaries)
         .map_err(|e| BriefingError::Permanent(format!("digest does not serialize: {e}")))?;
@@ -229,4 +281,29 @@ pub async fn channel_digest(
         },
         meta,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::{CitedSentence, Entities};
+
+    #[test]
+    fn names_are_not_topics() {
+        let names = name_words(&["Neeraj Tandon".to_string(), "ana".to_string()]);
+        let summary = DiscussionSummary {
+            title: "Neeraj and Tandon".into(),
+            summary: vec![CitedSentence::new("The meetup talk covers Bokeh.", vec![])],
+            topics: vec!["Neeraj".into(), "Tandon".into(), "meetup talk".into(), "Bokeh".into()],
+            entities: Entities::default(),
+            participants: vec![],
+            urgency: 0.1,
+            decisions: vec![],
+            open_questions: vec![],
+            sources: vec![],
+        };
+        let clean = without_name_topics(summary, &names);
+        assert_eq!(clean.topics, vec!["meetup talk".to_string(), "Bokeh".to_string()]);
+        assert_eq!(clean.title, "Meetup talk and Bokeh");
+    }
 }

@@ -687,19 +687,25 @@ pub async fn top_channels(
         .collect()
 }
 
-/// The shown names of the workspace's people (for the guardrail's invented-name check).
+/// The names of the workspace's people: every display name and real name (deduplicated), for
+/// the guardrail's invented-name check and to keep names out of topics.
 pub async fn people_names(db: &Db, team_id: &str) -> Result<Vec<String>, DbError> {
     let rows = sqlx::query(
-        "SELECT COALESCE(NULLIF(display_name, ''), NULLIF(real_name, ''), NULLIF(name, '')) AS shown
-         FROM users WHERE team_id = $1 AND is_bot = 0 AND deleted = 0",
+        "SELECT display_name, real_name FROM users
+         WHERE team_id = $1 AND is_bot = 0 AND deleted = 0",
     )
     .bind(team_id)
     .fetch_all(db.pool())
     .await?;
     let mut names = Vec::new();
     for row in rows {
-        if let Some(n) = row.try_get::<Option<String>, _>("shown")? {
-            names.push(n);
+        for column in ["display_name", "real_name"] {
+            if let Some(n) = row.try_get::<Option<String>, _>(column)? {
+                let n = n.trim();
+                if !n.is_empty() {
+                    names.push(n.to_string());
+                }
+            }
         }
     }
     names.sort();
