@@ -82,15 +82,19 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
     app.slack.respond_with("users.info", |call| {
         let id = call.param("user").unwrap_or_default();
         let name = name_of(&id);
-        Reply::ok(json!({"user": {"id": id, "name": name.split(' ').next().unwrap().to_lowercase(),
+        Reply::ok(
+            json!({"user": {"id": id, "name": name.split(' ').next().unwrap().to_lowercase(),
             "real_name": name, "profile": {"display_name": name, "real_name": name},
-            "tz": "Europe/Lisbon", "tz_offset": 0, "locale": "en-US"}}))
+            "tz": "Europe/Lisbon", "tz_offset": 0, "locale": "en-US"}}),
+        )
     });
     app.slack.respond_with("conversations.info", |call| {
         let id = call.param("channel").unwrap_or_default();
         let (name, private, _) = channel_of(&id);
-        Reply::ok(json!({"channel": {"id": id, "name": name, "is_channel": !private,
-            "is_group": private, "is_private": private, "is_member": true}}))
+        Reply::ok(
+            json!({"channel": {"id": id, "name": name, "is_channel": !private,
+            "is_group": private, "is_private": private, "is_member": true}}),
+        )
     });
     app.slack.respond_with("conversations.members", |call| {
         let id = call.param("channel").unwrap_or_default();
@@ -102,20 +106,75 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
     let ts = |minute: i64| format!("{}.000100", base + minute * 60);
     let events = [
         // The Postgres migration, in #eng and in #ops: one story.
-        message(ENG, BEN, &ts(0), "The Postgres migration of the billing database starts on Thursday night."),
-        message(ENG, CAT, &ts(2), "I reviewed the Postgres migration runbook for the billing database, the rollback steps look fine."),
-        message(ENG, BEN, &ts(4), "Good, the Postgres migration keeps the billing database read-only for an hour."),
-        message(OPS, DAN, &ts(6), "Ops will pause deploys during the Postgres migration of the billing database."),
-        message(OPS, BEN, &ts(8), "Thanks Dan, the Postgres migration runbook links the billing database dashboards."),
+        message(
+            ENG,
+            BEN,
+            &ts(0),
+            "The Postgres migration of the billing database starts on Thursday night.",
+        ),
+        message(
+            ENG,
+            CAT,
+            &ts(2),
+            "I reviewed the Postgres migration runbook for the billing database, the rollback steps look fine.",
+        ),
+        message(
+            ENG,
+            BEN,
+            &ts(4),
+            "Good, the Postgres migration keeps the billing database read-only for an hour.",
+        ),
+        message(
+            OPS,
+            DAN,
+            &ts(6),
+            "Ops will pause deploys during the Postgres migration of the billing database.",
+        ),
+        message(
+            OPS,
+            BEN,
+            &ts(8),
+            "Thanks Dan, the Postgres migration runbook links the billing database dashboards.",
+        ),
         // Onboarding in #design: the reader's topic (she reacts to it).
-        message(DESIGN, CAT, &ts(40), "The onboarding flow mockups are ready, the new signup screens are in Figma."),
-        message(DESIGN, CAT, &ts(42), "The onboarding flow now skips the team invite step for solo signups."),
+        message(
+            DESIGN,
+            CAT,
+            &ts(40),
+            "The onboarding flow mockups are ready, the new signup screens are in Figma.",
+        ),
+        message(
+            DESIGN,
+            CAT,
+            &ts(42),
+            "The onboarding flow now skips the team invite step for solo signups.",
+        ),
         // Flaky CI tests in #eng, later and unrelated.
-        message(ENG, BEN, &ts(80), "The flaky integration tests in CI failed three times on the payments service."),
-        message(ENG, CAT, &ts(82), "The payments service integration tests need a fixed seed, I will look at the flaky CI job."),
+        message(
+            ENG,
+            BEN,
+            &ts(80),
+            "The flaky integration tests in CI failed three times on the payments service.",
+        ),
+        message(
+            ENG,
+            CAT,
+            &ts(82),
+            "The payments service integration tests need a fixed seed, I will look at the flaky CI job.",
+        ),
         // The private #exec channel the reader is not in.
-        message(EXEC, BEN, &ts(90), "Confidential: the Zephyrsoft acquisition closes next month."),
-        message(EXEC, DAN, &ts(92), "Zephyrsoft acquisition budget approved by the board."),
+        message(
+            EXEC,
+            BEN,
+            &ts(90),
+            "Confidential: the Zephyrsoft acquisition closes next month.",
+        ),
+        message(
+            EXEC,
+            DAN,
+            &ts(92),
+            "Zephyrsoft acquisition budget approved by the board.",
+        ),
         // The reader reacts to the onboarding mockups.
         reaction(ANA, DESIGN, &ts(40), CAT, chief::db::now() - 600),
     ];
@@ -149,7 +208,10 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
         use chief::activity::ScheduleRules;
         use chief::settings::{DeliveryDays, DeliveryTime};
         let now = chief::db::now();
-        let agent = profile::get_agent(&ctx.db, TEAM, ANA).await.unwrap().unwrap();
+        let agent = profile::get_agent(&ctx.db, TEAM, ANA)
+            .await
+            .unwrap()
+            .unwrap();
         let tz = profile::user_tz(&ctx.db, &agent).await.unwrap();
         let local = tz.local(now).time();
         profile::update_settings(&ctx.db, TEAM, ANA, now, &ScheduleRules::default(), |s| {
@@ -178,12 +240,22 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
     for _ in 0..3 {
         schedule::tick(&ctx, chief::db::now()).await.unwrap();
     }
-    let again = message(DESIGN, ANA, &format!("{}.000200", chief::db::now() - 30), "Looks great!");
+    let again = message(
+        DESIGN,
+        ANA,
+        &format!("{}.000200", chief::db::now() - 30),
+        "Looks great!",
+    );
     app.post_event(&again).await;
     app.drained(Duration::from_secs(10)).await;
-    let row = briefings::latest(&ctx.db, TEAM, ANA).await.unwrap().unwrap();
+    let row = briefings::latest(&ctx.db, TEAM, ANA)
+        .await
+        .unwrap()
+        .unwrap();
     let date = row.local_date;
-    chief::briefing::deliver(&ctx, TEAM, ANA, date).await.unwrap();
+    chief::briefing::deliver(&ctx, TEAM, ANA, date)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let posted = app.slack.calls("chat.postMessage");
     assert_eq!(posted.len(), 1, "still exactly one DM");
@@ -193,22 +265,39 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
     assert_eq!(dms(&posted, &channel), 1);
 
     // What the DM says.
-    let row = briefings::latest(&ctx.db, TEAM, ANA).await.unwrap().unwrap();
+    let row = briefings::latest(&ctx.db, TEAM, ANA)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.status, briefings::Status::Delivered);
     assert!(row.message_ts.is_some());
     let stories = &row.briefing.stories;
     for s in stories {
-        println!("*{}*\n{}\n_{}_\n{:?}\n", s.title, s.summary, s.why, s.sources.iter().map(|l| &l.permalink).collect::<Vec<_>>());
+        println!(
+            "*{}*\n{}\n_{}_\n{:?}\n",
+            s.title,
+            s.summary,
+            s.why,
+            s.sources.iter().map(|l| &l.permalink).collect::<Vec<_>>()
+        );
     }
     assert!(!stories.is_empty() && stories.len() <= 3, "{stories:#?}");
-    let text = format!("{} {}", dm.param("text").unwrap_or_default(), dm.json_param("blocks").unwrap());
-    assert!(!text.contains("Zephyrsoft"), "private channel content leaked: {text}");
+    let text = format!(
+        "{} {}",
+        dm.param("text").unwrap_or_default(),
+        dm.json_param("blocks").unwrap()
+    );
+    assert!(
+        !text.contains("Zephyrsoft"),
+        "private channel content leaked: {text}"
+    );
     assert!(!text.contains(EXEC) && !text.contains("#exec"), "{text}");
     for story in stories {
         for s in &story.sources {
             assert_ne!(s.channel, EXEC);
             assert!(
-                s.permalink.starts_with(&format!("https://fake.slack.com/archives/{}/p", s.channel)),
+                s.permalink
+                    .starts_with(&format!("https://fake.slack.com/archives/{}/p", s.channel)),
                 "{}",
                 s.permalink
             );
@@ -227,16 +316,27 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
     // The Postgres migration is one story citing both channels.
     let migration: Vec<_> = stories
         .iter()
-        .filter(|s| format!("{} {}", s.title, s.summary).to_lowercase().contains("postgres"))
+        .filter(|s| {
+            format!("{} {}", s.title, s.summary)
+                .to_lowercase()
+                .contains("postgres")
+        })
         .collect();
     assert_eq!(migration.len(), 1, "{stories:#?}");
-    let cited: std::collections::BTreeSet<&str> =
-        migration[0].sources.iter().map(|s| s.channel.as_str()).collect();
+    let cited: std::collections::BTreeSet<&str> = migration[0]
+        .sources
+        .iter()
+        .map(|s| s.channel.as_str())
+        .collect();
     assert!(cited.contains(ENG) && cited.contains(OPS), "{cited:?}");
     // Second person: Ana is "you", never "Ana".
     assert!(!text.contains("Ana Lima"), "{text}");
     // The run is inspectable, with the guardrail's verdict.
-    assert!(row.verdict.as_deref().is_some_and(|v| v == "pass" || v.starts_with("corrected")));
+    assert!(
+        row.verdict
+            .as_deref()
+            .is_some_and(|v| v == "pass" || v.starts_with("corrected"))
+    );
 
     // "More like this" on the first story, through the interactions endpoint.
     let payload = json!({
@@ -259,7 +359,11 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
         .await
         .unwrap();
     let topic = first.topics.first().expect("the story has topics");
-    assert!(p.score_of(topic, chief::db::now()) >= 3.0, "{topic}: {:?}", p.top(10, chief::db::now()));
+    assert!(
+        p.score_of(topic, chief::db::now()) >= 3.0,
+        "{topic}: {:?}",
+        p.top(10, chief::db::now())
+    );
     assert_eq!(app.slack.calls("chat.postMessage").len(), 1);
     app.stop().await;
 }

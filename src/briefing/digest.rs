@@ -164,7 +164,10 @@ pub fn name_words(names: &[String]) -> BTreeSet<String> {
 /// Takes people's names out of a summary's topics ("Neeraj and Tandon" is a person, not a
 /// topic: the summariser knows the discussion's authors but not everyone they name), and
 /// rebuilds a title that was made of them.
-pub fn without_name_topics(mut summary: DiscussionSummary, names: &BTreeSet<String>) -> DiscussionSummary {
+pub fn without_name_topics(
+    mut summary: DiscussionSummary,
+    names: &BTreeSet<String>,
+) -> DiscussionSummary {
     let is_name = |topic: &str| {
         let words: Vec<String> = text::words(topic)
             .into_iter()
@@ -294,7 +297,12 @@ mod tests {
         let summary = DiscussionSummary {
             title: "Neeraj and Tandon".into(),
             summary: vec![CitedSentence::new("The meetup talk covers Bokeh.", vec![])],
-            topics: vec!["Neeraj".into(), "Tandon".into(), "meetup talk".into(), "Bokeh".into()],
+            topics: vec![
+                "Neeraj".into(),
+                "Tandon".into(),
+                "meetup talk".into(),
+                "Bokeh".into(),
+            ],
             entities: Entities::default(),
             participants: vec![],
             urgency: 0.1,
@@ -303,7 +311,10 @@ mod tests {
             sources: vec![],
         };
         let clean = without_name_topics(summary, &names);
-        assert_eq!(clean.topics, vec!["meetup talk".to_string(), "Bokeh".to_string()]);
+        assert_eq!(
+            clean.topics,
+            vec!["meetup talk".to_string(), "Bokeh".to_string()]
+        );
         assert_eq!(clean.title, "Meetup talk and Bokeh");
     }
 }

@@ -91,7 +91,12 @@ pub async fn add_user(db: &Db, id: &str, name: &str, tz: &str) {
         TEAM,
         &User {
             user_id: id.into(),
-            name: Some(name.split_whitespace().next().unwrap_or(name).to_lowercase()),
+            name: Some(
+                name.split_whitespace()
+                    .next()
+                    .unwrap_or(name)
+                    .to_lowercase(),
+            ),
             display_name: Some(name.into()),
             real_name: Some(name.into()),
             tz: Some(tz.into()),
@@ -171,11 +176,22 @@ pub async fn due_now(ctx: &Context, user: &str) {
     if agent.tz.is_none()
         && let Some(u) = directory::get_user(&ctx.db, TEAM, user).await.unwrap()
     {
-        profile::set_timezone(&ctx.db, TEAM, user, u.tz.as_deref(), u.tz_offset, now, &rules)
-            .await
-            .unwrap();
+        profile::set_timezone(
+            &ctx.db,
+            TEAM,
+            user,
+            u.tz.as_deref(),
+            u.tz_offset,
+            now,
+            &rules,
+        )
+        .await
+        .unwrap();
     }
-    let agent = profile::get_agent(&ctx.db, TEAM, user).await.unwrap().unwrap();
+    let agent = profile::get_agent(&ctx.db, TEAM, user)
+        .await
+        .unwrap()
+        .unwrap();
     let tz = profile::user_tz(&ctx.db, &agent).await.unwrap();
     let local = tz.local(now).time();
     profile::update_settings(&ctx.db, TEAM, user, now, &rules, |s| {
@@ -191,9 +207,17 @@ pub async fn due_now(ctx: &Context, user: &str) {
     })
     .await
     .unwrap();
-    profile::record_activity(&ctx.db, TEAM, user, now - 7200, ActivitySource::Message, now, &rules)
-        .await
-        .unwrap();
+    profile::record_activity(
+        &ctx.db,
+        TEAM,
+        user,
+        now - 7200,
+        ActivitySource::Message,
+        now,
+        &rules,
+    )
+    .await
+    .unwrap();
 }
 
 /// Runs due jobs until none is left.
