@@ -138,7 +138,7 @@ fn chief_brief_without_a_model_on_houston_and_racket() {
     ]);
     println!("{markdown}");
     assert!(
-        markdown.starts_with("# Briefing for D. Ben Knoble — "),
+        markdown.starts_with("# Briefing for benknoble — 2021-06-07"),
         "{markdown}"
     );
     assert!(markdown.contains("## 1. "), "{markdown}");
