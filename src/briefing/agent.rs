@@ -44,7 +44,7 @@ use crate::tasks::{
 /// Stories in a briefing, at most.
 pub const MAX_STORIES: usize = 3;
 /// Sources linked under one story, at most.
-const MAX_SOURCES: usize = 8;
+const MAX_SOURCES: usize = 5;
 /// Interests handed to the ranking, at most.
 const MAX_INTERESTS: usize = 30;
 /// A story whose topics add up to this interest or less was "less like this"-ed: left out.
@@ -558,6 +558,11 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
         .filter(|m| !settings.is_muted(&m.channel_id))
         .map(Message::reference)
         .collect();
+    let evidence: Vec<ChatMessage> = visible
+        .iter()
+        .filter(|m| !settings.is_muted(&m.channel_id))
+        .map(ChatMessage::from)
+        .collect();
     let threads: HashMap<MessageRef, Option<String>> = visible
         .iter()
         .map(|m| (m.reference(), m.thread_ts.clone()))
@@ -691,7 +696,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
         )
     } else {
         write_checked(
-            ctx, &run, &reader, &chosen, &allowed, &channels, &tz, window, &options,
+            ctx, &run, &reader, &chosen, &evidence, &allowed, &channels, &tz, window, &options,
         )
         .await?
     };
@@ -763,6 +768,7 @@ async fn write_checked(
     run: &Run,
     reader: &Reader,
     chosen: &[tasks::BriefingStory],
+    evidence: &[ChatMessage],
     allowed: &[MessageRef],
     channels: &[ChannelInfo],
     tz: &UserTz,
@@ -777,13 +783,11 @@ async fn write_checked(
         .iter()
         .flat_map(|c| c.story.sources.iter().map(|s| s.channel_id.as_str()))
         .collect();
-    let sources: Vec<ChatMessage> =
-        messages::visible_to(db, team_id, &reader.id, window.start, window.end)
-            .await?
-            .iter()
-            .filter(|m| story_channels.contains(m.channel_id.as_str()))
-            .map(ChatMessage::from)
-            .collect();
+    let sources: Vec<ChatMessage> = evidence
+        .iter()
+        .filter(|m| story_channels.contains(m.id.channel_id.as_str()))
+        .cloned()
+        .collect();
     // Names that cannot be mistaken for words: capitalised, or several words.
     let known_people: Vec<String> = briefings::people_names(db, team_id)
         .await?
@@ -954,7 +958,7 @@ mod tests {
         let r = reader_of("U1", Some(&user), &settings);
         assert_eq!(r.language, "fr");
         assert_eq!(r.name, "ana");
-        assert_eq!(r.aliases, vec!["Ana Lima".to_string()]);
+        assert_eq!(r.aliases, vec!["Ana Lima".to_string(), "Ana".to_string()]);
         settings.language = Some("de-CH".into());
         assert_eq!(reader_of("U1", Some(&user), &settings).language, "de");
         settings.language = Some("ja".into());
