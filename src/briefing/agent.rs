@@ -203,9 +203,19 @@ pub fn reader_of(user_id: &str, user: Option<&User>, settings: &UserSettings) ->
         .to_string();
     let mut aliases: Vec<String> = Vec::new();
     if let Some(u) = user {
+        // People call each other by first name in chat ("Neeraj, can you…"): within the
+        // reader's own channels that is the reader.
+        let first_name = u
+            .real_name
+            .as_deref()
+            .filter(|n| n.split_whitespace().count() > 1)
+            .and_then(|n| n.split_whitespace().next())
+            .filter(|f| f.chars().filter(|c| c.is_alphabetic()).count() >= 3);
         for n in [&u.display_name, &u.real_name, &u.name]
             .into_iter()
             .flatten()
+            .map(String::as_str)
+            .chain(first_name)
         {
             let n = n.trim();
             if !n.is_empty() && n != name && !aliases.iter().any(|a| a == n) {

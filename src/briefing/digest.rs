@@ -166,6 +166,7 @@ pub fn name_words(names: &[String]) -> BTreeSet<String> {
 /// rebuilds a title that was made of them.
 pub fn without_name_topics(
     mut summary: DiscussionSummary,
+    channel: &ChannelInfo,
     names: &BTreeSet<String>,
 ) -> DiscussionSummary {
     let is_name = |topic: &str| {
@@ -189,7 +190,8 @@ pub fn without_name_topics(
     if removed.iter().any(|r| title.contains(&r.to_lowercase())) {
         let lang = lang::detect_many(summary.summary.iter().map(|s| s.text.as_str()));
         let rebuilt = match &summary.topics[..] {
-            [] => String::new(),
+            // No topic left: the channel, as the summariser itself titles a topicless talk.
+            [] => format!("#{}", channel.name),
             [one] => one.clone(),
             [a, b, ..] => templates::join_list(&[a.clone(), b.clone()], lang),
         };
@@ -260,7 +262,7 @@ pub async fn channel_digest(
         } else {
             task.merge(&discussion, parts)
         };
-        summaries.push(without_name_topics(summary, &names));
+        summaries.push(without_name_topics(summary, &key.channel, &names));
     }
     let json = serde_json::to_string(&summaries)
         .map_err(|e| BriefingError::Permanent(format!("digest does not serialize: {e}")))?;
@@ -310,11 +312,30 @@ mod tests {
             open_questions: vec![],
             sources: vec![],
         };
-        let clean = without_name_topics(summary, &names);
+        let meetup = ChannelInfo {
+            id: "C1".into(),
+            name: "meetup".into(),
+        };
+        let clean = without_name_topics(summary, &meetup, &names);
         assert_eq!(
             clean.topics,
             vec!["meetup talk".to_string(), "Bokeh".to_string()]
         );
         assert_eq!(clean.title, "Meetup talk and Bokeh");
+        let only_names = DiscussionSummary {
+            title: "Neeraj and Tandon".into(),
+            topics: vec!["Neeraj".into(), "Tandon".into()],
+            summary: vec![
+                CitedSentence::new("This came up in #meetup.", vec![]),
+                CitedSentence::new(
+                    "Micah asks for the list of packages the talk will cover before the meetup.",
+                    vec![],
+                ),
+            ],
+            ..clean
+        };
+        let clean = without_name_topics(only_names, &meetup, &names);
+        assert!(clean.topics.is_empty());
+        assert_eq!(clean.title, "#meetup");
     }
 }
