@@ -561,3 +561,204 @@ async fn two_workers_one_dm_postgres() {
 async fn two_workers_one_dm_sqlite() {
     two_workers_send_one_dm(ScratchDb::test_sqlite().await).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Slack's answers to the post.
+
+#[tokio::test]
+async fn slack_failures_retry_skip_or_suspend() {
+    use chief::slack::fake_api::Reply as SlackReply;
+    let w = world(ScratchDb::test_sqlite().await, None).await;
+    seed(w.db()).await;
+    let [day, _] = days();
+    conversations(w.db(), day.1).await;
+
+    // Slack down: the claim is given back, the error is retryable, the next attempt sends it.
+    let ana = prepare(&w.ctx, ANA, day).await;
+    w.slack.script(
+        "chat.postMessage",
+        [SlackReply::Raw {
+            status: 503,
+            body: "unavailable".into(),
+        }],
+    );
+    let err = delivery::send(&w.ctx, &ana).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    let again = briefings::get_by_id(w.db(), ana.id).await.unwrap().unwrap();
+    assert_eq!(again.status, Status::Prepared);
+    assert!(matches!(
+        delivery::send(&w.ctx, &again).await.unwrap(),
+        delivery::Outcome::Delivered { .. }
+    ));
+
+    // The user cannot be DMed: skipped with the reason, never retried.
+    let ben = prepare(&w.ctx, BEN, day).await;
+    w.slack.script(
+        "conversations.open",
+        [SlackReply::Error("user_not_found".into())],
+    );
+    let outcome = delivery::send(&w.ctx, &ben).await.unwrap();
+    assert!(
+        matches!(&outcome, delivery::Outcome::Skipped(r) if r.contains("user_not_found")),
+        "{outcome:?}"
+    );
+    let ben = briefings::get_by_id(w.db(), ben.id).await.unwrap().unwrap();
+    assert_eq!(ben.status, Status::Skipped);
+    assert_eq!(
+        delivery::send(&w.ctx, &ben).await.unwrap(),
+        delivery::Outcome::AlreadyDone(Status::Skipped)
+    );
+
+    // The token was revoked: the team is suspended, the briefing skipped.
+    let cat = prepare(&w.ctx, CAT, day).await;
+    w.slack.script(
+        "chat.postMessage",
+        [SlackReply::Error("invalid_auth".into())],
+    );
+    let outcome = delivery::send(&w.ctx, &cat).await.unwrap();
+    assert!(
+        matches!(outcome, delivery::Outcome::Skipped(_)),
+        "{outcome:?}"
+    );
+    assert!(chief::directory::is_suspended(&w.ctx, TEAM).await.unwrap());
+    let before = w.dms().len();
+    let dan = chief::briefing::deliver(&w.ctx, TEAM, DAN, day.0).await;
+    assert!(dan.is_ok());
+    assert_eq!(w.dms().len(), before, "a suspended team gets no DM");
+    assert_eq!(
+        w.dms().len(),
+        2,
+        "Ana's one post failed, then succeeded; Cat's was refused"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The interest agent.
+
+#[tokio::test]
+async fn a_redelivered_event_counts_once() {
+    use chief::bus::BusEvent;
+    use chief::events::DomainEvent;
+    use chief::interest::HalfLife;
+    let w = world(ScratchDb::test_sqlite().await, None).await;
+    seed(w.db()).await;
+    let at = chief::db::now() - 600;
+    let ts = post(
+        w.db(),
+        DESIGN,
+        at,
+        1,
+        CAT,
+        "The onboarding flow mockups are ready in Figma.",
+        None,
+    )
+    .await;
+    let reaction = BusEvent {
+        id: 42,
+        team_id: TEAM.into(),
+        created_at: at,
+        event: DomainEvent::ReactionAdded {
+            channel_id: DESIGN.into(),
+            message_ts: ts.clone(),
+            user_id: ANA.into(),
+            reaction: "eyes".into(),
+            at,
+        },
+    };
+    chief::briefing::interest::handle(&w.ctx, &reaction)
+        .await
+        .unwrap();
+    let once = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+        .await
+        .unwrap();
+    chief::briefing::interest::handle(&w.ctx, &reaction)
+        .await
+        .unwrap();
+    let twice = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+        .await
+        .unwrap();
+    let now = chief::db::now();
+    assert!(!once.top(5, now).is_empty());
+    assert_eq!(once.top(5, now), twice.top(5, now));
+    // Author and reactor are now close, both ways.
+    assert_eq!(once.close_people(1, now)[0].0, CAT);
+    let cat = chief::db::profile::load_profile(w.db(), TEAM, CAT, HalfLife::default())
+        .await
+        .unwrap();
+    assert_eq!(cat.close_people(1, now)[0].0, ANA);
+    assert!(
+        cat.top(5, now).is_empty(),
+        "being reacted to says nothing of Cat's interests"
+    );
+    let origins = briefings::origins(w.db(), TEAM, ANA).await.unwrap();
+    assert!(origins.values().all(|o| o == "reacted"), "{origins:?}");
+
+    // Someone not in the channel reacting (a stale event) learns nothing.
+    let outsider = BusEvent {
+        id: 43,
+        event: DomainEvent::ReactionAdded {
+            channel_id: DESIGN.into(),
+            message_ts: ts,
+            user_id: DAN.into(),
+            reaction: "eyes".into(),
+            at,
+        },
+        ..reaction
+    };
+    chief::briefing::interest::handle(&w.ctx, &outsider)
+        .await
+        .unwrap();
+    let dan = chief::db::profile::load_profile(w.db(), TEAM, DAN, HalfLife::default())
+        .await
+        .unwrap();
+    assert!(dan.top(5, now).is_empty());
+
+    // A mention and a reply.
+    let parent = post(
+        w.db(),
+        ENG,
+        at,
+        2,
+        BEN,
+        "Who owns the billing export job?",
+        None,
+    )
+    .await;
+    let reply = chief::events::PostedMessage {
+        channel_id: ENG.into(),
+        ts: format!("{}.000003", at + 60),
+        thread_ts: Some(parent.clone()),
+        user_id: Some(CAT.into()),
+        bot_id: None,
+        subtype: None,
+        text: "Ana Lima owns the billing export job since March.".into(),
+        mentions: vec![ANA.into()],
+        posted_at: at + 60,
+        edited_at: None,
+        reply_count: None,
+        channel_private: None,
+        reactions: vec![],
+    };
+    let event = BusEvent {
+        id: 44,
+        team_id: TEAM.into(),
+        created_at: at + 60,
+        event: DomainEvent::MessagePosted(reply),
+    };
+    chief::briefing::interest::handle(&w.ctx, &event)
+        .await
+        .unwrap();
+    let ana = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+        .await
+        .unwrap();
+    assert!(
+        ana.score_of("billing export job", now) > 0.0
+            || ana.top(10, now).iter().any(|(t, _)| t.contains("billing")),
+        "{:?}",
+        ana.top(10, now)
+    );
+    let ben = chief::db::profile::load_profile(w.db(), TEAM, BEN, HalfLife::default())
+        .await
+        .unwrap();
+    assert_eq!(ben.close_people(1, now)[0].0, CAT, "answered by Cat");
+}
