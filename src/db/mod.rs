@@ -5,6 +5,7 @@
 //! locking) the schema lives in `migrations/<backend>/` and [`Db::backend`] picks the statement.
 
 pub mod backfill;
+pub mod briefings;
 pub mod bus;
 pub mod directory;
 pub mod inbox;

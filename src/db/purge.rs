@@ -43,11 +43,18 @@ pub const TEAM_TABLES: &[TeamTable] = &[
     table("reactions", Some("channel_id"), Some("message_ts")),
     table("propositions", Some("channel_id"), Some("message_ts")),
     table("bus_events", Some("channel_id"), Some("message_ts")),
+    // (deleting these rows deletes their digest too: a trigger, see 0008_briefings.sql)
+    table(
+        "briefing_digest_messages",
+        Some("channel_id"),
+        Some("message_ts"),
+    ),
     // Per channel.
     table("messages", Some("channel_id"), None),
     table("channel_members", Some("channel_id"), None),
     table("backfill_jobs", Some("channel_id"), None),
     table("channels", Some("channel_id"), None),
+    table("briefing_digests", Some("channel_id"), None),
     // Per team.
     table("llm_cache", None, None),
     table("llm_calls", None, None),
@@ -59,6 +66,9 @@ pub const TEAM_TABLES: &[TeamTable] = &[
     table("user_activity", None, None),
     table("interest_scores", None, None),
     table("interest_signals_applied", None, None),
+    table("briefings", None, None),
+    table("briefing_interest_origins", None, None),
+    table("briefing_workspaces", None, None),
     table("users", None, None),
     table("inbox", None, None),
     table("teams", None, None),
