@@ -628,18 +628,17 @@ impl chief::jobs::Job for Noop {
 /// Fills every team table for `team` through its own code path.
 async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     let db = &ctx.db;
+    // Recent, so that today's briefing reads it.
+    let posted = chief::db::now() - 3600;
+    let ts = format!("{posted}.000100");
     // Ingestion: messages, reactions, users, channels, members, bus, inbox, teams (auth.test).
     let text = format!("hello team {team}");
-    deliver(
-        ctx,
-        message_event(team, "C1", "U1", "1700000000.000100", &text),
-    )
-    .await;
+    deliver(ctx, message_event(team, "C1", "U1", &ts, &text)).await;
     deliver(
         ctx,
         json!({"type": "event_callback", "team_id": team, "event": {
             "type": "reaction_added", "user": "U2", "reaction": "tada",
-            "item": {"type": "message", "channel": "C1", "ts": "1700000000.000100"},
+            "item": {"type": "message", "channel": "C1", "ts": &ts},
             "event_ts": "1700000001.000100"}}),
     )
     .await;
@@ -648,14 +647,14 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     let proposition: chief::tasks::types::Proposition = serde_json::from_value(json!({
         "statement": "U1 says hello", "subject": "U1", "predicate": "says", "object": "hello",
         "modality": "statement",
-        "sources": [{"channel_id": "C1", "ts": "1700000000.000100"}]
+        "sources": [{"channel_id": "C1", "ts": &ts}]
     }))
     .unwrap();
     chief::db::propositions::replace_for_messages(
         db,
         team,
         "C1",
-        &[("1700000000.000100".into(), 1_700_000_000)],
+        &[(ts.clone(), posted)],
         &[proposition],
     )
     .await
@@ -744,6 +743,25 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     )
     .await
     .unwrap();
+    // The briefing agent: digests of the channel, the briefing itself (sent as a DM), the
+    // workspace URL, where an interest came from.
+    let outcome =
+        chief::briefing::delivery::deliver_now(ctx, team, "U1", chief::llm::Priority::Interactive)
+            .await
+            .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            chief::briefing::delivery::Outcome::Delivered { .. }
+        ),
+        "{outcome:?}"
+    );
+    chief::db::briefings::set_origin(db, team, "U1", "launch", "manual", now)
+        .await
+        .unwrap();
+    chief::db::briefings::set_workspace_url(db, team, "https://x.slack.com/")
+        .await
+        .unwrap();
 }
 
 async fn rows_of(db: &Db, team: &str) -> BTreeMap<String, i64> {
