@@ -1,7 +1,7 @@
 //! The personal daily briefing (the flagship): each morning, each person gets a DM with the three
 //! most important, time-sensitive stories for them.
 //!
-//! How it is made (see `notes/briefing.md` for the user-facing description):
+//! How it is made (see `docs/briefing.md` for the user-facing description):
 //!
 //! - [`interest`] — the interest agent: a bus subscriber that turns what people do (write, reply,
 //!   get mentioned, react, show up) into interest signals and activity, per user.
