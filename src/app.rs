@@ -74,6 +74,7 @@ impl Application {
             tokio::spawn(crate::retention::run(ctx.clone(), shutdown.clone())),
             tokio::spawn(crate::backfill::run_jobs(ctx.clone(), shutdown.clone())),
             tokio::spawn(crate::propositions::run(ctx.clone(), shutdown.clone())),
+            tokio::spawn(crate::briefing::run(ctx.clone(), shutdown.clone())),
         ];
         let socket = ctx.config.app_token.clone().map(|token| {
             let ctx = ctx.clone();

@@ -38,6 +38,9 @@ pub enum Command {
         #[arg(long)]
         team: Option<String>,
     },
+    /// Prepare one person's briefing from a Slack export and print it (Markdown or JSON); needs no
+    /// Slack and no model (with one configured, it is used).
+    Brief(crate::briefing::cli::BriefArgs),
     /// Fetch recent history of the channels chief is in (or one channel) from Slack.
     Backfill {
         /// Only this channel id.
@@ -159,6 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench { which } => run_bench(which).await,
         Command::Import { path, team } => crate::import::run_cli(config, &path, team).await,
+        Command::Brief(args) => crate::briefing::cli::run_cli(config, args).await,
         Command::Backfill {
             channel,
             days,

@@ -151,7 +151,7 @@ struct FileConfig {
 }
 
 /// Everything chief needs to run, resolved once.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// `sqlite://…` (default `sqlite://chief.db`) or `postgres://…`.
     pub database_url: String,
@@ -183,6 +183,30 @@ pub struct Config {
     /// requests are picked up again after at most this long (renewed while work is under way).
     pub inbox_lease_secs: u32,
     pub llm: LlmConfig,
+}
+
+/// Secrets are `SecretString`s (printed redacted); the database URL may hold a password too.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &crate::db::redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("signing_secret", &self.signing_secret)
+            .field("bot_token", &self.bot_token)
+            .field("app_token", &self.app_token)
+            .field("slack_api_url", &self.slack_api_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("public_url", &self.public_url)
+            .field("secret_key", &self.secret_key)
+            .field("secret_key_previous", &self.secret_key_previous)
+            .field("ingest_bot_messages", &self.ingest_bot_messages)
+            .field("backfill_days", &self.backfill_days)
+            .field("retention_days", &self.retention_days)
+            .field("inbox_lease_secs", &self.inbox_lease_secs)
+            .field("llm", &self.llm)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -326,8 +350,22 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::File {
         path: path.into(),
-        reason: e.to_string(),
+        reason: toml_error(&text, &e),
     })
+}
+
+/// The parser's message and position, without the quoted source line that `toml`'s own message
+/// includes: that line may hold an API key.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("{} (line {line}, column {column})", e.message().trim())
+        }
+        None => e.message().trim().to_string(),
+    }
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -420,6 +458,20 @@ mod tests {
         );
         let err = config(&[("CHIEF_BACKFILL_DAYS", "x")]).unwrap_err();
         assert!(err.to_string().contains("CHIEF_BACKFILL_DAYS"));
+    }
+
+    #[test]
+    fn a_broken_file_is_located_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chief.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:1\"\napi_key = \"sk-123\" x = 1\n",
+        )
+        .unwrap();
+        let err = read_file(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2, column"), "{err}");
+        assert!(!err.contains("sk-123"), "{err}");
     }
 
     #[test]

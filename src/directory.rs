@@ -153,7 +153,7 @@ pub async fn ensure_users(
 }
 
 /// Makes sure a channel is known: a stub at once, then `conversations.info` and its members
-/// (unless already fetched, or `refresh` asks to fetch again).
+/// (unless both were fetched already, or `refresh` asks to fetch again).
 pub async fn ensure_channel(
     ctx: &Context,
     team_id: &str,
@@ -162,7 +162,14 @@ pub async fn ensure_channel(
     refresh: bool,
 ) -> Result<(), DirectoryError> {
     let existing = directory::get_channel(&ctx.db, team_id, channel_id).await?;
-    if existing.as_ref().is_some_and(|c| c.synced_at.is_some()) && !refresh {
+    // Described *and* its members known: nothing to fetch. A member list that failed to load
+    // (5xx, `not_in_channel`…) is fetched again on the next event, or the channel would stay
+    // invisible to its members.
+    if existing
+        .as_ref()
+        .is_some_and(|c| c.synced_at.is_some() && c.members_at.is_some())
+        && !refresh
+    {
         return Ok(());
     }
     if existing.is_none() {

@@ -94,8 +94,8 @@ fn parse_clock(t: &str) -> Result<NaiveTime, SettingsParseError> {
             return Err(not_a_time());
         }
         (h, m)
-    } else if body.len() >= 3 && body.len() <= 4 && meridiem.is_none() {
-        // "930", "0930", "1730": military-style.
+    } else if (3..=4).contains(&body.len()) && meridiem.is_none() && body.is_ascii() {
+        // "930", "0930", "1730": military-style. (ASCII only: the split is by bytes.)
         body.split_at(body.len() - 2)
     } else {
         (body, "0")
@@ -379,7 +379,8 @@ mod tests {
     #[test]
     fn impossible_times_are_refused_with_a_hint() {
         for text in [
-            "", "25:00", "9:60", "13pm", "0am", "9:5", "soon", "9:30:00", "-1", "12345", "am",
+            "", "25:00", "9:60", "13pm", "0am", "9:5", "soon", "9:30:00", "-1", "12345", "am", "Ⱥ",
+            "9é", "é9",
         ] {
             let err = DeliveryTime::parse(text).unwrap_err();
             assert!(err.0.contains("9am"), "{text:?} → {err}");

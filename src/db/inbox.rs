@@ -176,10 +176,13 @@ pub async fn renew_leases(db: &Db, owner: &str, lease_secs: i64) -> Result<u64, 
     Ok(done.rows_affected())
 }
 
-/// Marks a row handled.
+/// Marks a row handled and drops its payload: what it carried now lives in the store, where
+/// message deletion, retention and uninstall reach it. The row itself stays a while (until
+/// [`purge_done`]) so that Slack's retries of it are still recognised.
 pub async fn complete(db: &Db, id: i64) -> Result<(), DbError> {
     sqlx::query(
-        "UPDATE inbox SET status = 'done', processed_at = $2, lease_owner = NULL, lease_until = NULL
+        "UPDATE inbox SET status = 'done', processed_at = $2, lease_owner = NULL, lease_until = NULL,
+                payload = ''
          WHERE id = $1",
     )
     .bind(id)

@@ -5,6 +5,7 @@
 //! locking) the schema lives in `migrations/<backend>/` and [`Db::backend`] picks the statement.
 
 pub mod backfill;
+pub mod briefings;
 pub mod bus;
 pub mod directory;
 pub mod inbox;
@@ -48,10 +49,18 @@ pub enum DbError {
 }
 
 /// The shared connection pool and the dialect it speaks. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
+    }
 }
 
 impl Db {
@@ -69,7 +78,7 @@ impl Db {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_string())
         } else {
-            return Err(DbError::UnsupportedUrl(url.to_string()));
+            return Err(DbError::UnsupportedUrl(redact_url(url)));
         };
         let options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
@@ -132,7 +141,44 @@ impl Db {
     }
 }
 
+/// A database URL fit for messages and logs: the password, if any, replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        // Not a URL the parser takes: drop anything that looks like credentials.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+            }
+            _ => url.to_string(),
+        },
+    }
+}
+
 /// Seconds since the Unix epoch: the one time representation stored in the database.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(
+            redact_url("postgres://chief:s3cret@db:5432/chief"),
+            "postgres://chief:***@db:5432/chief"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(redact_url("sqlite://chief.db"), "sqlite://chief.db");
+        assert!(!redact_url("weird://u:s3cret@[bad").contains("s3cret"));
+    }
 }

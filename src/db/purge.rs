@@ -43,11 +43,18 @@ pub const TEAM_TABLES: &[TeamTable] = &[
     table("reactions", Some("channel_id"), Some("message_ts")),
     table("propositions", Some("channel_id"), Some("message_ts")),
     table("bus_events", Some("channel_id"), Some("message_ts")),
+    // (deleting these rows deletes their digest too: a trigger, see 0008_briefings.sql)
+    table(
+        "briefing_digest_messages",
+        Some("channel_id"),
+        Some("message_ts"),
+    ),
     // Per channel.
     table("messages", Some("channel_id"), None),
     table("channel_members", Some("channel_id"), None),
     table("backfill_jobs", Some("channel_id"), None),
     table("channels", Some("channel_id"), None),
+    table("briefing_digests", Some("channel_id"), None),
     // Per team.
     table("llm_cache", None, None),
     table("llm_calls", None, None),
@@ -59,6 +66,9 @@ pub const TEAM_TABLES: &[TeamTable] = &[
     table("user_activity", None, None),
     table("interest_scores", None, None),
     table("interest_signals_applied", None, None),
+    table("briefings", None, None),
+    table("briefing_interest_origins", None, None),
+    table("briefing_workspaces", None, None),
     table("users", None, None),
     table("inbox", None, None),
     table("teams", None, None),
@@ -99,6 +109,15 @@ pub async fn delete_message_derivatives_in(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // Parked (dead) requests keep their raw payload for inspection: those about this message go.
+    // (Handled ones kept no payload; pending ones are handled against the tombstone.)
+    deleted +=
+        sqlx::query("DELETE FROM inbox WHERE team_id = $1 AND status = 'dead' AND payload LIKE $2")
+            .bind(team_id)
+            .bind(format!("%\"{ts}\"%"))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     // Cached model answers do not say which messages they read; any written since the message was
     // posted may hold its text, so those go (they are recomputed on demand).
     if let Some(posted_at) = crate::domain::ts_to_epoch(ts) {

@@ -27,5 +27,6 @@ async fn metrics(State(state): State<AppState>) -> String {
         metrics::gauge!("chief_inbox_pending").set(counts.pending as f64);
         metrics::gauge!("chief_inbox_dead").set(counts.dead as f64);
     }
+    crate::jobs::worker::refresh_metrics(&state.ctx).await;
     crate::telemetry::render_metrics()
 }

@@ -36,8 +36,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                // The route template, never the query string (OAuth codes travel there).
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                // The path, never the query string (OAuth codes travel there). Team and user are
+                // recorded once the signed body has been read (`slack::record_ids`).
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(),
+                    team_id = tracing::field::Empty, user_id = tracing::field::Empty)
             }),
         )
         .with_state(state)

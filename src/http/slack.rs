@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use super::{AppState, HttpError};
 use crate::intake;
-use crate::slack::envelope::{self, Envelope};
+use crate::slack::envelope::{self, Envelope, Inbound};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,6 +36,17 @@ fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Http
         .map_err(|e| HttpError::Unauthorized(e.to_string()))
 }
 
+/// Names the team and user on the request's span (logs and traces).
+fn record_ids(inbound: &Inbound) {
+    let span = tracing::Span::current();
+    if let Some(team) = &inbound.team_id {
+        span.record("team_id", team.as_str());
+    }
+    if let Some(user) = &inbound.user_id {
+        span.record("user_id", user.as_str());
+    }
+}
+
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -47,6 +58,7 @@ async fn events(
             Ok(Json(json!({ "challenge": challenge })).into_response())
         }
         Envelope::EventCallback(inbound) => {
+            record_ids(&inbound);
             if let Some(retry) = headers.get("x-slack-retry-num") {
                 info!(retry = ?retry, key = %inbound.dedupe_key, "Slack retry");
             }
@@ -75,6 +87,7 @@ async fn interactions(
     verify(&state, &headers, &body)?;
     let inbound =
         envelope::parse_interaction(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
+    record_ids(&inbound);
     intake::accept(&state.ctx, &inbound).await?;
     Ok(().into_response())
 }
@@ -87,6 +100,7 @@ async fn commands(
     verify(&state, &headers, &body)?;
     let inbound =
         envelope::parse_command(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
+    record_ids(&inbound);
     intake::accept(&state.ctx, &inbound).await?;
     // Stored first; then the cheap answers (help, mistakes) go in the ack itself, computed from
     // the command text alone. The rest follows through the response URL (see handlers::commands).

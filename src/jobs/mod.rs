@@ -218,7 +218,10 @@ impl Registry {
 
 /// Every job chief runs. Later features add theirs here (briefings, context, summaries).
 pub fn default_jobs() -> Vec<Arc<dyn DynJob>> {
-    vec![]
+    vec![
+        Arc::new(crate::briefing::schedule::PrepareBriefing),
+        Arc::new(crate::briefing::schedule::DeliverBriefing),
+    ]
 }
 
 /// The registry `chief serve` runs with.

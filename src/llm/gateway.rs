@@ -379,7 +379,9 @@ impl Gateway {
         let span = info_span!(
             "llm_call",
             task = task.name(),
-            priority = options.priority.as_str()
+            priority = options.priority.as_str(),
+            team_id = options.team_id.as_deref().unwrap_or("-"),
+            user_id = options.user_id.as_deref().unwrap_or("-")
         );
         match tokio::time::timeout(
             deadline + Duration::from_secs(2),

@@ -239,6 +239,9 @@ impl Run {
                 }
             }
             debug!(run_id = record.id, reused = done.len(), status = ?record.status, "run resumed");
+        } else {
+            metrics::counter!("chief_runs_started_total", "kind" => record.kind.clone())
+                .increment(1);
         }
         Ok(Run {
             db: db.clone(),
@@ -257,6 +260,15 @@ impl Run {
 
     pub fn id(&self) -> i64 {
         self.record.id
+    }
+
+    /// A `run` span naming the run, its kind, team and user: agents instrument the whole run with
+    /// it (`.instrument(run.span())`) so its logs and traces carry the ids; each step is a `step`
+    /// span inside it.
+    pub fn span(&self) -> tracing::Span {
+        info_span!("run", run_id = self.record.id, kind = %self.record.kind,
+            team_id = %self.record.team_id,
+            user_id = self.record.user_id.as_deref().unwrap_or("-"))
     }
 
     /// The run as it was when started or resumed.
@@ -442,6 +454,10 @@ impl Run {
         .await?;
         self.lock_done().insert(key, json);
         metrics::counter!("chief_run_steps_total", "outcome" => "ok").increment(1);
+        if let Some(verdict) = &meta.verdict {
+            metrics::counter!("chief_guardrail_outcomes_total", "outcome" => verdict_label(verdict))
+                .increment(1);
+        }
         metrics::histogram!("chief_run_step_duration_ms").record(duration_ms as f64);
         debug!(
             duration_ms,
@@ -511,6 +527,23 @@ impl Run {
         self.done
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The metric label of a guardrail verdict: its first word (`pass`, `corrected`, `fallback`…), so
+/// free text after it never multiplies the series.
+fn verdict_label(verdict: &str) -> String {
+    let word: String = verdict
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .take(24)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if word.is_empty() {
+        "other".into()
+    } else {
+        word
     }
 }
 

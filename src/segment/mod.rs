@@ -24,7 +24,7 @@
 //! The best-scoring earlier message wins unless a "starts a new discussion" score beats it. Each
 //! message links to at most one antecedent, so discussions are the trees those links form.
 //! Cost is O(n·k) for n messages and a look-back of k; weights were tuned on the development split
-//! of the Kummerfeld et al. (2019) IRC disentanglement data only (see `notes/segmentation.md`).
+//! of the Kummerfeld et al. (2019) IRC disentanglement data only (see `docs/segmentation.md`).
 
 pub mod eval;
 pub mod irc;

@@ -106,6 +106,21 @@ impl From<SlackClientError> for SlackError {
             SlackClientError::RateLimitError(rate) => SlackError::RateLimited {
                 retry_after: rate.retry_after,
             },
+            // slack-morphism's messages for these embed the whole response body — message
+            // text of a history page, or the bot token of an `oauth.v2.access` answer — and
+            // these errors are logged and stored: keep the status and position only.
+            SlackClientError::HttpError(http) => {
+                SlackError::Transport(format!("HTTP {}", http.status_code))
+            }
+            SlackClientError::ProtocolError(protocol) => {
+                let e = &protocol.json_error;
+                SlackError::Transport(format!(
+                    "unreadable answer ({:?} error at line {}, column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ))
+            }
             other => SlackError::Transport(other.to_string()),
         };
         metrics::counter!("chief_slack_api_errors_total", "kind" => error.kind()).increment(1);

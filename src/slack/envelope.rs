@@ -37,6 +37,8 @@ pub struct Inbound {
     pub dedupe_key: String,
     pub source: Source,
     pub team_id: Option<String>,
+    /// The person who acted, when the payload names one (for logs and traces only).
+    pub user_id: Option<String>,
     pub kind: String,
     pub payload: String,
 }
@@ -78,6 +80,7 @@ pub fn parse_event(body: &[u8]) -> Result<Envelope, PayloadError> {
                 dedupe_key,
                 source: Source::Event,
                 team_id,
+                user_id: str_at(&value, &["event", "user"]).map(str::to_string),
                 kind: event_type.to_string(),
                 payload: value.to_string(),
             }))
@@ -116,6 +119,7 @@ pub fn interaction_from_json(payload: &str) -> Result<Inbound, PayloadError> {
         dedupe_key: format!("interaction:{}", digest(payload.as_bytes())),
         source: Source::Interaction,
         team_id,
+        user_id: str_at(&value, &["user", "id"]).map(str::to_string),
         kind: kind.to_string(),
         payload: value.to_string(),
     })
@@ -136,6 +140,7 @@ pub fn parse_command(body: &[u8]) -> Result<Inbound, PayloadError> {
 pub fn command_from_json(value: Value) -> Result<Inbound, PayloadError> {
     let command = str_at(&value, &["command"]).ok_or(PayloadError::MissingField("command"))?;
     let team_id = str_at(&value, &["team_id"]).map(str::to_string);
+    let user_id = str_at(&value, &["user_id"]).map(str::to_string);
     let payload = value.to_string();
     let dedupe_key = match str_at(&value, &["trigger_id"]) {
         Some(trigger) => format!("command:{trigger}"),
@@ -145,6 +150,7 @@ pub fn command_from_json(value: Value) -> Result<Inbound, PayloadError> {
         dedupe_key,
         source: Source::Command,
         team_id,
+        user_id,
         kind: command.to_string(),
         payload,
     })

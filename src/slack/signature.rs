@@ -76,7 +76,8 @@ impl Verifier {
             .trim()
             .parse()
             .map_err(|_| SignatureError::Malformed)?;
-        if (now - ts).abs() > MAX_SKEW_SECS {
+        // `abs_diff`: a timestamp near i64::MIN or MAX must be stale, not an overflow panic.
+        if now.abs_diff(ts) > MAX_SKEW_SECS as u64 {
             return Err(SignatureError::Stale);
         }
         let hex_sig = signature
@@ -161,6 +162,21 @@ mod tests {
         assert_eq!(
             v.verify(Some(SIG), Some("yesterday"), b"", now),
             Err(SignatureError::Malformed)
+        );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic() {
+        let v = verifier();
+        for ts in [i64::MIN.to_string(), i64::MAX.to_string()] {
+            assert_eq!(
+                v.verify(Some(SIG), Some(&ts), b"", 1_700_000_000),
+                Err(SignatureError::Stale)
+            );
+        }
+        assert_eq!(
+            v.verify(Some(SIG), Some(TS), b"", i64::MIN),
+            Err(SignatureError::Stale)
         );
     }
 }

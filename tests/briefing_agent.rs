@@ -1,0 +1,761 @@
+//! The briefing agent on a seeded workspace: shared digests (each channel window summarised
+//! once, whoever reads it), feedback changing the next day's ranking, a crashed run resuming
+//! without redoing its steps, the guardrail's corrective regeneration and extractive fallback,
+//! on-demand editions, quiet days, and exactly one DM when two workers race on one database.
+
+mod briefing_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chief::briefing::agent::{self, PrepareRequest, WindowRule};
+use chief::briefing::{delivery, feedback};
+use chief::context::Context;
+use chief::db::briefings::{self, BriefingRow, Status};
+use chief::db::scratch::ScratchDb;
+use chief::db::{Db, runs};
+use chief::llm::Priority;
+use chief::llm::local_server::{LocalLlm, Reply};
+use chief::slack::blocks::actions;
+use chief::slack::interactions::ActionClick;
+use chrono::NaiveDate;
+use serde_json::json;
+
+use briefing_support::*;
+
+const ANA: &str = "U0ANA";
+const BEN: &str = "U0BEN";
+const CAT: &str = "U0CAT";
+const DAN: &str = "U0DAN";
+const ENG: &str = "C0ENG";
+const OPS: &str = "C0OPS";
+const DESIGN: &str = "C0DESIGN";
+const EXEC: &str = "G0EXEC";
+
+/// Two whole UTC days ending at the last full hour: day 1 and day 2.
+fn days() -> [(NaiveDate, i64, i64); 2] {
+    let now = chief::db::now();
+    let end = now - now.rem_euclid(86_400);
+    let d1 = end - 2 * 86_400;
+    let date = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().date_naive();
+    [
+        (date(d1), d1, d1 + 86_400),
+        (date(end - 86_400), end - 86_400, end),
+    ]
+}
+
+async fn seed(db: &Db) {
+    add_user(db, ANA, "Ana Lima", "UTC").await;
+    add_user(db, BEN, "Ben Okafor", "UTC").await;
+    add_user(db, CAT, "Cat Duarte", "UTC").await;
+    add_user(db, DAN, "Dan Reyes", "UTC").await;
+    add_channel(db, ENG, "eng", false, &[ANA, BEN, CAT]).await;
+    add_channel(db, OPS, "ops", false, &[ANA, BEN, DAN]).await;
+    add_channel(db, DESIGN, "design", false, &[ANA, CAT]).await;
+    add_channel(db, EXEC, "exec", true, &[BEN, DAN]).await;
+}
+
+/// One day of conversations starting at `start`.
+async fn conversations(db: &Db, start: i64) {
+    let at = |minute: i64| start + 3_600 + minute * 60;
+    let lines: [(&str, i64, &str, &str); 11] = [
+        (
+            ENG,
+            0,
+            BEN,
+            "The Postgres migration of the billing database starts on Thursday night.",
+        ),
+        (
+            ENG,
+            2,
+            CAT,
+            "I reviewed the Postgres migration runbook for the billing database, the rollback steps look fine.",
+        ),
+        (
+            ENG,
+            4,
+            BEN,
+            "Good, the Postgres migration keeps the billing database read-only for an hour.",
+        ),
+        (
+            OPS,
+            6,
+            DAN,
+            "Ops will pause deploys during the Postgres migration of the billing database.",
+        ),
+        (
+            OPS,
+            8,
+            BEN,
+            "Thanks Dan, the Postgres migration runbook links the billing database dashboards.",
+        ),
+        (
+            DESIGN,
+            40,
+            CAT,
+            "The onboarding flow mockups are ready, the new signup screens are in Figma.",
+        ),
+        (
+            DESIGN,
+            42,
+            CAT,
+            "The onboarding flow now skips the team invite step for solo signups.",
+        ),
+        (
+            ENG,
+            80,
+            BEN,
+            "The flaky integration tests in CI failed three times on the payments service.",
+        ),
+        (
+            ENG,
+            82,
+            CAT,
+            "The payments service integration tests need a fixed seed, I will look at the flaky CI job.",
+        ),
+        (
+            EXEC,
+            90,
+            BEN,
+            "Confidential: the Zephyrsoft acquisition closes next month.",
+        ),
+        (
+            EXEC,
+            92,
+            DAN,
+            "Zephyrsoft acquisition budget approved by the board.",
+        ),
+    ];
+    for (channel, minute, user, text) in lines {
+        post(db, channel, at(minute), 100, user, text, None).await;
+    }
+}
+
+async fn prepare(ctx: &Context, user: &str, day: (NaiveDate, i64, i64)) -> BriefingRow {
+    agent::prepare_with(
+        ctx,
+        &PrepareRequest {
+            team_id: TEAM.into(),
+            user_id: user.into(),
+            local_date: day.0,
+            edition: String::new(),
+            window: WindowRule::Fixed {
+                start: day.1,
+                end: day.2,
+            },
+            priority: Priority::Background,
+            now: day.2,
+        },
+    )
+    .await
+    .expect("the briefing is prepared")
+}
+
+async fn model() -> LocalLlm {
+    LocalLlm::builder()
+        .responder(valid_json_responder)
+        .start()
+        .await
+        .expect("local model server")
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn each_channel_window_is_summarised_once_whoever_reads_it() {
+    let llm = model().await;
+    let w = world(ScratchDb::test_sqlite().await, Some(&llm)).await;
+    seed(w.db()).await;
+    let [day, _] = days();
+    conversations(w.db(), day.1).await;
+
+    let ana = prepare(&w.ctx, ANA, day).await;
+    let after_ana = requests_by_task(&llm);
+    let ben = prepare(&w.ctx, BEN, day).await;
+    let cat = prepare(&w.ctx, CAT, day).await;
+    let after_all = requests_by_task(&llm);
+
+    // One digest per channel window, whatever the number of readers.
+    let mut discussions = 0;
+    for channel in [ENG, OPS, DESIGN, EXEC] {
+        let digests = briefings::digests_of_channel(w.db(), TEAM, channel)
+            .await
+            .unwrap();
+        assert_eq!(digests.len(), 1, "{channel}: {digests:?}");
+        let summaries: Vec<serde_json::Value> =
+            serde_json::from_str(&digests[0].summaries).unwrap();
+        discussions += summaries.len();
+    }
+    // Every discussion went to the model exactly once: #eng and #ops were read by two or three
+    // people, summarised once; only Ben's private #exec was new after Ana.
+    assert_eq!(after_all["DiscussionSummary"], discussions, "{after_all:?}");
+    let exec_digest = &briefings::digests_of_channel(w.db(), TEAM, EXEC)
+        .await
+        .unwrap()[0];
+    let exec_discussions = serde_json::from_str::<Vec<serde_json::Value>>(&exec_digest.summaries)
+        .unwrap()
+        .len();
+    assert_eq!(
+        after_all["DiscussionSummary"] - after_ana["DiscussionSummary"],
+        exec_discussions
+    );
+    // Ranking and text are per reader.
+    assert_eq!(after_all["RankOutput"], 3);
+    assert_eq!(after_all["Briefing"], 3);
+    // The later readers' runs record the digest as reused.
+    let steps = runs::steps(w.db(), cat.run_id.unwrap()).await.unwrap();
+    let eng = steps
+        .iter()
+        .find(|s| s.name == format!("digest:{ENG}"))
+        .unwrap();
+    assert_eq!(eng.source.as_deref(), Some("cache"));
+    // Privacy: only Ben (in #exec) hears of Zephyrsoft.
+    for row in [&ana, &cat] {
+        let text = serde_json::to_string(&row.briefing).unwrap();
+        assert!(
+            !text.contains("Zephyrsoft") && !text.contains(EXEC),
+            "{text}"
+        );
+    }
+    assert!(
+        serde_json::to_string(&ben.briefing).unwrap().contains(EXEC)
+            || ben.briefing.stories.len() == 3
+    );
+}
+
+#[tokio::test]
+async fn feedback_changes_the_next_days_ranking() {
+    let w = world(ScratchDb::test_sqlite().await, None).await;
+    seed(w.db()).await;
+    let [day1, day2] = days();
+    conversations(w.db(), day1.1).await;
+    conversations(w.db(), day2.1).await;
+
+    let first = prepare(&w.ctx, ANA, day1).await;
+    for s in &first.briefing.stories {
+        println!("day 1: {} {:?}", s.title, s.topics);
+    }
+    assert_eq!(first.briefing.stories.len(), 3, "{:#?}", first.briefing);
+    let top = first.briefing.stories[0].clone();
+    let last = first.briefing.stories[2].clone();
+    let sent = delivery::send(&w.ctx, &first).await.unwrap();
+    let delivery::Outcome::Delivered { channel, ts } = sent else {
+        panic!("not delivered: {sent:?}");
+    };
+
+    let click = |action: &str, story: &str| ActionClick {
+        team_id: TEAM.into(),
+        user_id: ANA.into(),
+        action_id: action.into(),
+        value: Some(json!({"story": story, "action": "x"}).to_string()),
+        selected: vec![],
+        channel_id: Some(channel.clone()),
+        message_ts: Some(ts.clone()),
+        view_id: None,
+        view_hash: None,
+        trigger_id: None,
+        response_url: None,
+    };
+    feedback::on_action(&w.ctx, &click(actions::LESS_LIKE_THIS, &top.id))
+        .await
+        .unwrap();
+    feedback::on_action(&w.ctx, &click(actions::MORE_LIKE_THIS, &last.id))
+        .await
+        .unwrap();
+    // Clicking twice counts once.
+    feedback::on_action(&w.ctx, &click(actions::MORE_LIKE_THIS, &last.id))
+        .await
+        .unwrap();
+    // Acknowledged in place: the DM's buttons became lines.
+    let updates = w.slack.calls("chat.update");
+    assert_eq!(updates.len(), 3);
+    let blocks = updates[2].json_param("blocks").unwrap().to_string();
+    assert!(
+        blocks.contains("Got it — less like this") && blocks.contains("Got it — more like this"),
+        "{blocks}"
+    );
+    assert_eq!(updates[2].param("ts").as_deref(), Some(ts.as_str()));
+
+    // The next day, with the same conversations: the liked topic leads, the disliked one is gone.
+    let second = prepare(&w.ctx, ANA, day2).await;
+    for s in &second.briefing.stories {
+        println!("day 2: {} {:?}", s.title, s.topics);
+    }
+    let next_top = &second.briefing.stories[0];
+    assert!(
+        next_top.topics.iter().any(|t| last.topics.contains(t)),
+        "liked {:?} should lead: {:#?}",
+        last.topics,
+        second.briefing
+    );
+    assert!(
+        second
+            .briefing
+            .stories
+            .iter()
+            .all(|s| !s.topics.iter().any(|t| top.topics.first() == Some(t))),
+        "disliked {:?} left out: {:#?}",
+        top.topics,
+        second.briefing
+    );
+}
+
+#[tokio::test]
+async fn a_crashed_run_resumes_without_redoing_its_steps() {
+    let hang = Arc::new(AtomicBool::new(true));
+    let hanging = hang.clone();
+    let llm = LocalLlm::builder()
+        .responder(move |req| {
+            let reply = valid_json_responder(req);
+            if task_of(req) == "Briefing" && hanging.load(Ordering::SeqCst) {
+                reply.delayed(Duration::from_secs(30))
+            } else {
+                reply
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    let scratch = ScratchDb::test_sqlite().await;
+    let slack = chief::slack::fake_api::FakeSlack::start().await.unwrap();
+    let mut config = config(&scratch.url, &slack, Some(&llm));
+    // No response cache: what is not redone is not redone because the run recorded it.
+    config.llm.cache_ttl_secs = Some(0);
+    chief::init_process();
+    let ctx = Context::new(config, scratch.db.clone());
+    seed(&scratch.db).await;
+    let [day, _] = days();
+    conversations(&scratch.db, day.1).await;
+
+    // The process "dies" while the model writes the text.
+    let interrupted = tokio::time::timeout(Duration::from_secs(3), prepare(&ctx, ANA, day)).await;
+    assert!(interrupted.is_err(), "the run was cut short");
+    let before = requests_by_task(&llm);
+    assert_eq!(before["RankOutput"], 1);
+    assert_eq!(before["ConsolidateOutput"], 1);
+    assert_eq!(before["Briefing"], 1);
+
+    hang.store(false, Ordering::SeqCst);
+    let row = prepare(&ctx, ANA, day).await;
+    let after = requests_by_task(&llm);
+    assert_eq!(
+        after["DiscussionSummary"], before["DiscussionSummary"],
+        "digests not redone"
+    );
+    assert_eq!(after["ConsolidateOutput"], 1, "consolidation not redone");
+    assert_eq!(after["RankOutput"], 1, "ranking not redone");
+    assert_eq!(after["Briefing"], 2, "only the interrupted step ran again");
+    assert!(!row.briefing.stories.is_empty());
+    let run = runs::get(&scratch.db, row.run_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, runs::RunStatus::Succeeded);
+    let steps = runs::steps(&scratch.db, run.id).await.unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    for expected in [
+        "window",
+        "consolidate",
+        "rank",
+        "generate",
+        "guardrail",
+        "compose",
+    ] {
+        assert_eq!(
+            names.iter().filter(|n| **n == expected).count(),
+            1,
+            "{names:?}"
+        );
+    }
+    let compose = steps.iter().find(|s| s.name == "compose").unwrap();
+    assert_eq!(compose.verdict.as_deref(), Some("pass"));
+}
+
+/// A model that invents a name in its first sentence (`times` times, then answers properly).
+fn inventing(times: usize) -> impl Fn(&chief::llm::local_server::SeenRequest) -> Reply {
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    move |req| {
+        let reply = valid_json_responder(req);
+        if task_of(req) != "Briefing" || count.fetch_add(1, Ordering::SeqCst) >= times {
+            return reply;
+        }
+        let data: serde_json::Value = serde_json::from_str(req.data().unwrap()).unwrap();
+        let input: chief::tasks::BriefingInput = serde_json::from_value(data).unwrap();
+        let mut b = chief::tasks::Task::extractive(&chief::tasks::GenerateBriefing, &input);
+        if let Some(s) = b.items.first_mut().and_then(|i| i.sentences.first_mut()) {
+            s.text = format!("Yesterday Marcus Wellington signed off on it. {}", s.text);
+        }
+        Reply::json(serde_json::to_value(b).unwrap())
+    }
+}
+
+async fn guarded(times: usize) -> (BriefingRow, String) {
+    let llm = LocalLlm::builder()
+        .responder(inventing(times))
+        .start()
+        .await
+        .unwrap();
+    let w = world(ScratchDb::test_sqlite().await, Some(&llm)).await;
+    seed(w.db()).await;
+    let [day, _] = days();
+    conversations(w.db(), day.1).await;
+    let row = prepare(&w.ctx, ANA, day).await;
+    delivery::send(&w.ctx, &row).await.unwrap();
+    let dms = w.dms();
+    assert_eq!(dms.len(), 1);
+    (row, dm_text(&dms[0]))
+}
+
+#[tokio::test]
+async fn an_invented_name_is_corrected_and_never_reaches_slack() {
+    let (row, text) = guarded(1).await;
+    let verdict = row.verdict.unwrap();
+    assert!(verdict.starts_with("corrected: invented name"), "{verdict}");
+    assert!(verdict.contains("Wellington"), "{verdict}");
+    assert!(
+        !text.contains("Marcus") && !text.contains("Wellington"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_model_that_keeps_inventing_falls_back_to_the_extractive_text() {
+    let (row, text) = guarded(usize::MAX).await;
+    let verdict = row.verdict.unwrap();
+    assert!(verdict.starts_with("fallback: invented name"), "{verdict}");
+    assert!(
+        !text.contains("Marcus") && !text.contains("Wellington"),
+        "{text}"
+    );
+    assert!(!row.briefing.stories.is_empty());
+}
+
+#[tokio::test]
+async fn on_demand_editions_and_quiet_days() {
+    let w = world(ScratchDb::test_sqlite().await, None).await;
+    seed(w.db()).await;
+    // Messages in the last hours: `/chief briefing` covers the last 24 hours up to now.
+    let now = chief::db::now();
+    conversations(w.db(), now - 5 * 3_600).await;
+    chief::briefing::request_now(&w.ctx, TEAM, ANA)
+        .await
+        .unwrap();
+    chief::briefing::request_now(&w.ctx, TEAM, ANA)
+        .await
+        .unwrap();
+    assert_eq!(w.dms().len(), 2, "each request is a fresh edition");
+    let recent = briefings::recent(w.db(), TEAM, ANA, 5).await.unwrap();
+    let editions: Vec<&str> = recent.iter().map(|r| r.edition.as_str()).collect();
+    assert!(
+        editions.contains(&"now:1") && editions.contains(&"now:2"),
+        "{editions:?}"
+    );
+    assert!(recent.iter().all(|r| r.status == Status::Delivered));
+    assert_eq!(
+        chief::briefing::latest(&w.ctx, TEAM, ANA)
+            .await
+            .unwrap()
+            .unwrap()
+            .stories
+            .len(),
+        recent[0].briefing.stories.len()
+    );
+
+    // A person in no channel has a quiet day.
+    add_user(w.db(), "U0EVE", "Eve Park", "UTC").await;
+    let [day, _] = days();
+    let quiet = prepare(&w.ctx, "U0EVE", day).await;
+    assert!(quiet.briefing.stories.is_empty());
+    assert_eq!(
+        quiet.status,
+        Status::Prepared,
+        "a quiet day sends a short note by default"
+    );
+    delivery::send(&w.ctx, &quiet).await.unwrap();
+    let note = w.dms().last().map(dm_text).unwrap();
+    assert!(note.contains("nothing needs you"), "{note}");
+
+    add_user(w.db(), "U0FAY", "Fay Chen", "UTC").await;
+    chief::db::profile::update_settings(
+        w.db(),
+        TEAM,
+        "U0FAY",
+        now,
+        &chief::activity::ScheduleRules::default(),
+        |s| s.quiet_day = chief::settings::QuietDay::Nothing,
+    )
+    .await
+    .unwrap();
+    let silent = prepare(&w.ctx, "U0FAY", day).await;
+    assert_eq!(silent.status, Status::Skipped);
+    let before = w.dms().len();
+    delivery::send(&w.ctx, &silent).await.unwrap();
+    assert_eq!(
+        w.dms().len(),
+        before,
+        "nothing sent on a quiet day when asked"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two workers, one database: one DM.
+
+async fn two_workers_send_one_dm(scratch: ScratchDb) {
+    let w = world(scratch, None).await;
+    seed(w.db()).await;
+    let [_, day] = days();
+    conversations(w.db(), day.1).await;
+    due_now(&w.ctx, ANA).await;
+    // A second chief process: its own pool and instance id, the same database and Slack.
+    let db2 = Db::connect(&w.scratch.url).await.unwrap();
+    let ctx2 = Context::new(config(&w.scratch.url, &w.slack, None), db2);
+    let date = delivery::local_today(&w.ctx, TEAM, ANA).await.unwrap();
+    let (a, b, c, d) = tokio::join!(
+        chief::briefing::deliver(&w.ctx, TEAM, ANA, date),
+        chief::briefing::deliver(&ctx2, TEAM, ANA, date),
+        async {
+            chief::briefing::schedule::tick(&w.ctx, chief::db::now())
+                .await
+                .unwrap();
+            drain_jobs(&w.ctx).await
+        },
+        async {
+            chief::briefing::schedule::tick(&ctx2, chief::db::now())
+                .await
+                .unwrap();
+            drain_jobs(&ctx2).await
+        },
+    );
+    a.unwrap();
+    b.unwrap();
+    let _ = (c, d);
+    // Retries and restarts later: still one.
+    chief::briefing::deliver(&ctx2, TEAM, ANA, date)
+        .await
+        .unwrap();
+    chief::briefing::schedule::tick(&ctx2, chief::db::now())
+        .await
+        .unwrap();
+    drain_jobs(&ctx2).await;
+    assert_eq!(w.dms().len(), 1, "{:?}", w.dms());
+    let row = briefings::get(w.db(), TEAM, ANA, date, "")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, Status::Delivered);
+    // The agent planned the next day.
+    let agent = chief::db::profile::get_agent(w.db(), TEAM, ANA)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(agent.last_briefing_date, Some(date));
+}
+
+#[tokio::test]
+async fn two_workers_one_dm_postgres() {
+    two_workers_send_one_dm(ScratchDb::test_postgres().await).await;
+}
+
+#[tokio::test]
+async fn two_workers_one_dm_sqlite() {
+    two_workers_send_one_dm(ScratchDb::test_sqlite().await).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slack's answers to the post.
+
+#[tokio::test]
+async fn slack_failures_retry_skip_or_suspend() {
+    use chief::slack::fake_api::Reply as SlackReply;
+    let w = world(ScratchDb::test_sqlite().await, None).await;
+    seed(w.db()).await;
+    let [day, _] = days();
+    conversations(w.db(), day.1).await;
+
+    // Slack down: the claim is given back, the error is retryable, the next attempt sends it.
+    let ana = prepare(&w.ctx, ANA, day).await;
+    w.slack.script(
+        "chat.postMessage",
+        [SlackReply::Raw {
+            status: 503,
+            body: "unavailable".into(),
+        }],
+    );
+    let err = delivery::send(&w.ctx, &ana).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    let again = briefings::get_by_id(w.db(), ana.id).await.unwrap().unwrap();
+    assert_eq!(again.status, Status::Prepared);
+    assert!(matches!(
+        delivery::send(&w.ctx, &again).await.unwrap(),
+        delivery::Outcome::Delivered { .. }
+    ));
+
+    // The user cannot be DMed: skipped with the reason, never retried.
+    let ben = prepare(&w.ctx, BEN, day).await;
+    w.slack.script(
+        "conversations.open",
+        [SlackReply::Error("user_not_found".into())],
+    );
+    let outcome = delivery::send(&w.ctx, &ben).await.unwrap();
+    assert!(
+        matches!(&outcome, delivery::Outcome::Skipped(r) if r.contains("user_not_found")),
+        "{outcome:?}"
+    );
+    let ben = briefings::get_by_id(w.db(), ben.id).await.unwrap().unwrap();
+    assert_eq!(ben.status, Status::Skipped);
+    assert_eq!(
+        delivery::send(&w.ctx, &ben).await.unwrap(),
+        delivery::Outcome::AlreadyDone(Status::Skipped)
+    );
+
+    // The token was revoked: the team is suspended, the briefing skipped.
+    let cat = prepare(&w.ctx, CAT, day).await;
+    w.slack.script(
+        "chat.postMessage",
+        [SlackReply::Error("invalid_auth".into())],
+    );
+    let outcome = delivery::send(&w.ctx, &cat).await.unwrap();
+    assert!(
+        matches!(outcome, delivery::Outcome::Skipped(_)),
+        "{outcome:?}"
+    );
+    assert!(chief::directory::is_suspended(&w.ctx, TEAM).await.unwrap());
+    let before = w.dms().len();
+    let dan = chief::briefing::deliver(&w.ctx, TEAM, DAN, day.0).await;
+    assert!(dan.is_ok());
+    assert_eq!(w.dms().len(), before, "a suspended team gets no DM");
+    // Calls Slack saw: Ana's failed post, her successful one, Cat's refused one.
+    assert_eq!(w.dms().len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The interest agent.
+
+#[tokio::test]
+async fn a_redelivered_event_counts_once() {
+    use chief::bus::BusEvent;
+    use chief::events::DomainEvent;
+    use chief::interest::HalfLife;
+    let w = world(ScratchDb::test_sqlite().await, None).await;
+    seed(w.db()).await;
+    let at = chief::db::now() - 600;
+    let ts = post(
+        w.db(),
+        DESIGN,
+        at,
+        1,
+        CAT,
+        "The onboarding flow mockups are ready in Figma.",
+        None,
+    )
+    .await;
+    let reaction = BusEvent {
+        id: 42,
+        team_id: TEAM.into(),
+        created_at: at,
+        event: DomainEvent::ReactionAdded {
+            channel_id: DESIGN.into(),
+            message_ts: ts.clone(),
+            user_id: ANA.into(),
+            reaction: "eyes".into(),
+            at,
+        },
+    };
+    chief::briefing::interest::handle(&w.ctx, &reaction)
+        .await
+        .unwrap();
+    let once = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+        .await
+        .unwrap();
+    chief::briefing::interest::handle(&w.ctx, &reaction)
+        .await
+        .unwrap();
+    let twice = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+        .await
+        .unwrap();
+    let now = chief::db::now();
+    assert!(!once.top(5, now).is_empty());
+    assert_eq!(once.top(5, now), twice.top(5, now));
+    // Author and reactor are now close, both ways.
+    assert_eq!(once.close_people(1, now)[0].0, CAT);
+    let cat = chief::db::profile::load_profile(w.db(), TEAM, CAT, HalfLife::default())
+        .await
+        .unwrap();
+    assert_eq!(cat.close_people(1, now)[0].0, ANA);
+    assert!(
+        cat.top(5, now).is_empty(),
+        "being reacted to says nothing of Cat's interests"
+    );
+    let origins = briefings::origins(w.db(), TEAM, ANA).await.unwrap();
+    assert!(origins.values().all(|o| o == "reacted"), "{origins:?}");
+
+    // Someone not in the channel reacting (a stale event) learns nothing.
+    let outsider = BusEvent {
+        id: 43,
+        event: DomainEvent::ReactionAdded {
+            channel_id: DESIGN.into(),
+            message_ts: ts,
+            user_id: DAN.into(),
+            reaction: "eyes".into(),
+            at,
+        },
+        ..reaction
+    };
+    chief::briefing::interest::handle(&w.ctx, &outsider)
+        .await
+        .unwrap();
+    let dan = chief::db::profile::load_profile(w.db(), TEAM, DAN, HalfLife::default())
+        .await
+        .unwrap();
+    assert!(dan.top(5, now).is_empty());
+
+    // A mention and a reply.
+    let parent = post(
+        w.db(),
+        ENG,
+        at,
+        2,
+        BEN,
+        "Who owns the billing export job?",
+        None,
+    )
+    .await;
+    let reply = chief::events::PostedMessage {
+        channel_id: ENG.into(),
+        ts: format!("{}.000003", at + 60),
+        thread_ts: Some(parent.clone()),
+        user_id: Some(CAT.into()),
+        bot_id: None,
+        subtype: None,
+        text: "Ana Lima owns the billing export job since March.".into(),
+        mentions: vec![ANA.into()],
+        posted_at: at + 60,
+        edited_at: None,
+        reply_count: None,
+        channel_private: None,
+        reactions: vec![],
+    };
+    let event = BusEvent {
+        id: 44,
+        team_id: TEAM.into(),
+        created_at: at + 60,
+        event: DomainEvent::MessagePosted(reply),
+    };
+    chief::briefing::interest::handle(&w.ctx, &event)
+        .await
+        .unwrap();
+    let ana = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+        .await
+        .unwrap();
+    assert!(
+        ana.score_of("billing export job", now) > 0.0
+            || ana.top(10, now).iter().any(|(t, _)| t.contains("billing")),
+        "{:?}",
+        ana.top(10, now)
+    );
+    let ben = chief::db::profile::load_profile(w.db(), TEAM, BEN, HalfLife::default())
+        .await
+        .unwrap();
+    assert_eq!(ben.close_people(1, now)[0].0, CAT, "answered by Cat");
+}

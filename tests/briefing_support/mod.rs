@@ -1,0 +1,285 @@
+//! Shared set-up of the briefing tests: a workspace seeded in a real store, a fake Slack, and a
+//! local OpenAI-compatible model server answering every task with valid JSON.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chief::config::{Config, DeploymentConfig, JsonMode};
+use chief::context::Context;
+use chief::db::scratch::ScratchDb;
+use chief::db::{Db, directory, messages};
+use chief::events::{Channel, PostedMessage, User};
+use chief::llm::local_server::{LocalLlm, Reply, SeenRequest};
+use chief::settings::{DeliveryDays, DeliveryTime};
+use chief::slack::fake_api::{FakeSlack, RecordedCall};
+use chief::tasks::{
+    BriefingInput, ConsolidateInput, ConsolidateTopics, Discussion, GenerateBriefing, RankForUser,
+    RankInput, SummarizeDiscussion, Task,
+};
+use serde_json::Value;
+
+pub const TEAM: &str = "T0BRIEF";
+
+/// A configuration for a scratch database, the fake Slack and (optionally) a local model.
+pub fn config(url: &str, slack: &FakeSlack, llm: Option<&LocalLlm>) -> Config {
+    let mut config = Config::for_database(url);
+    config.slack_api_url = slack.api_url();
+    config.bot_token = Some(secrecy::SecretString::from("xoxb-briefing-test"));
+    if let Some(llm) = llm {
+        config.llm.deployments = vec![deployment(&llm.base_url())];
+        config.llm.timeout_secs = Some(5);
+        config.llm.deadline_secs = Some(20);
+        config.llm.max_retries = Some(1);
+        config.llm.retry_base_ms = Some(20);
+        config.llm.background_wait_secs = Some(2);
+        config.llm.interactive_wait_secs = Some(2);
+    }
+    config
+}
+
+pub fn deployment(base_url: &str) -> DeploymentConfig {
+    DeploymentConfig {
+        name: "local".into(),
+        base_url: base_url.into(),
+        api_key: Some("sk-test".to_string().into()),
+        model: "local-model".into(),
+        azure_api_version: None,
+        rpm: 6_000,
+        tpm: 10_000_000,
+        weight: 1,
+        context_tokens: 64_000,
+        json_mode: JsonMode::JsonSchema,
+        temperature: None,
+    }
+}
+
+/// chief's context over a scratch database (no HTTP server: the test drives the agents).
+pub struct World {
+    pub scratch: ScratchDb,
+    pub slack: FakeSlack,
+    pub ctx: Arc<Context>,
+}
+
+impl World {
+    pub fn db(&self) -> &Db {
+        &self.scratch.db
+    }
+
+    /// The DMs posted so far.
+    pub fn dms(&self) -> Vec<RecordedCall> {
+        self.slack.calls("chat.postMessage")
+    }
+}
+
+pub async fn world(scratch: ScratchDb, llm: Option<&LocalLlm>) -> World {
+    chief::init_process();
+    if std::env::var("TEST_LOG").is_ok() {
+        chief::telemetry::init_logging(false);
+    }
+    let slack = FakeSlack::start().await.expect("fake Slack starts");
+    let ctx = Context::new(config(&scratch.url, &slack, llm), scratch.db.clone());
+    World {
+        scratch,
+        slack,
+        ctx,
+    }
+}
+
+pub async fn add_user(db: &Db, id: &str, name: &str, tz: &str) {
+    directory::upsert_user(
+        db.pool(),
+        TEAM,
+        &User {
+            user_id: id.into(),
+            name: Some(
+                name.split_whitespace()
+                    .next()
+                    .unwrap_or(name)
+                    .to_lowercase(),
+            ),
+            display_name: Some(name.into()),
+            real_name: Some(name.into()),
+            tz: Some(tz.into()),
+            tz_offset: None,
+            locale: Some("en-US".into()),
+            is_bot: false,
+            deleted: false,
+        },
+        1,
+    )
+    .await
+    .expect("user stored");
+}
+
+pub async fn add_channel(db: &Db, id: &str, name: &str, private: bool, members: &[&str]) {
+    directory::upsert_channel(
+        db.pool(),
+        TEAM,
+        &Channel {
+            channel_id: id.into(),
+            name: Some(name.into()),
+            is_private: private,
+            ..Channel::default()
+        },
+        1,
+    )
+    .await
+    .expect("channel stored");
+    let mut conn = db.pool().acquire().await.expect("a connection");
+    let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+    directory::replace_members(&mut conn, TEAM, id, &members, 1)
+        .await
+        .expect("members stored");
+}
+
+/// Stores a message posted at `at` (seconds) with sequence `seq`; returns its ts.
+pub async fn post(
+    db: &Db,
+    channel: &str,
+    at: i64,
+    seq: u32,
+    user: &str,
+    text: &str,
+    thread_ts: Option<&str>,
+) -> String {
+    let ts = format!("{at}.{seq:06}");
+    let m = PostedMessage {
+        channel_id: channel.into(),
+        ts: ts.clone(),
+        thread_ts: thread_ts.map(str::to_string),
+        user_id: Some(user.into()),
+        bot_id: None,
+        subtype: None,
+        text: text.into(),
+        mentions: vec![],
+        posted_at: at,
+        edited_at: None,
+        reply_count: None,
+        channel_private: None,
+        reactions: vec![],
+    };
+    let mut conn = db.pool().acquire().await.expect("a connection");
+    messages::upsert(&mut conn, TEAM, &m, messages::Source::Event)
+        .await
+        .expect("message stored");
+    ts
+}
+
+/// Makes the user's briefing due now: a fixed delivery time at the current local minute, every
+/// day a delivery day, and an activity now (which creates their agent and plans the day).
+pub async fn due_now(ctx: &Context, user: &str) {
+    use chief::activity::{ActivitySource, ScheduleRules};
+    use chief::db::profile;
+    let now = chief::db::now();
+    let rules = ScheduleRules::default();
+    let agent = profile::ensure_agent(&ctx.db, TEAM, user).await.unwrap();
+    if agent.tz.is_none()
+        && let Some(u) = directory::get_user(&ctx.db, TEAM, user).await.unwrap()
+    {
+        profile::set_timezone(
+            &ctx.db,
+            TEAM,
+            user,
+            u.tz.as_deref(),
+            u.tz_offset,
+            now,
+            &rules,
+        )
+        .await
+        .unwrap();
+    }
+    let agent = profile::get_agent(&ctx.db, TEAM, user)
+        .await
+        .unwrap()
+        .unwrap();
+    let tz = profile::user_tz(&ctx.db, &agent).await.unwrap();
+    let local = tz.local(now).time();
+    profile::update_settings(&ctx.db, TEAM, user, now, &rules, |s| {
+        s.delivery_time = DeliveryTime::Fixed(
+            chrono::NaiveTime::from_hms_opt(
+                chrono::Timelike::hour(&local),
+                chrono::Timelike::minute(&local),
+                0,
+            )
+            .unwrap(),
+        );
+        s.delivery_days = DeliveryDays::parse("every day").unwrap();
+    })
+    .await
+    .unwrap();
+    profile::record_activity(
+        &ctx.db,
+        TEAM,
+        user,
+        now - 7200,
+        ActivitySource::Message,
+        now,
+        &rules,
+    )
+    .await
+    .unwrap();
+}
+
+/// Runs due jobs until none is left.
+pub async fn drain_jobs(ctx: &Context) -> usize {
+    let registry = chief::jobs::registry().unwrap();
+    let mut n = 0;
+    while chief::jobs::worker::try_execute_one(ctx, &registry)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        n += 1;
+    }
+    n
+}
+
+/// The task a model request is for, from the output schema's title.
+pub fn task_of(req: &SeenRequest) -> String {
+    req.schema()
+        .and_then(|s| s.get("title"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A model that answers every task with valid JSON: the extractive engine's answer for the data
+/// it was sent (so validation passes and the pipeline is exercised end to end through HTTP).
+pub fn valid_json_responder(req: &SeenRequest) -> Reply {
+    let Some(data) = req.data() else {
+        return Reply::json(serde_json::json!({}));
+    };
+    let Ok(data) = serde_json::from_str::<Value>(data) else {
+        return Reply::json(serde_json::json!({}));
+    };
+    let answer = match task_of(req).as_str() {
+        "DiscussionSummary" => serde_json::from_value::<Discussion>(data)
+            .map(|i| serde_json::to_value(SummarizeDiscussion::default().extractive(&i))),
+        "ConsolidateOutput" => serde_json::from_value::<ConsolidateInput>(data["input"].clone())
+            .map(|i| serde_json::to_value(ConsolidateTopics::default().extractive(&i))),
+        "RankOutput" => serde_json::from_value::<RankInput>(data)
+            .map(|i| serde_json::to_value(RankForUser::default().extractive(&i))),
+        "Briefing" => serde_json::from_value::<BriefingInput>(data)
+            .map(|i| serde_json::to_value(GenerateBriefing.extractive(&i))),
+        _ => return Reply::json(serde_json::json!({})),
+    };
+    match answer {
+        Ok(Ok(v)) => Reply::json(v),
+        _ => Reply::json(serde_json::json!({})),
+    }
+}
+
+/// Counts of model requests per task (by schema title).
+pub fn requests_by_task(llm: &LocalLlm) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in llm.requests() {
+        *counts.entry(task_of(&r)).or_default() += 1;
+    }
+    counts
+}
+
+/// The text of a DM's blocks, flattened (for "does X appear anywhere").
+pub fn dm_text(call: &RecordedCall) -> String {
+    let blocks = call.json_param("blocks").unwrap_or(Value::Null);
+    format!("{} {}", call.param("text").unwrap_or_default(), blocks)
+}

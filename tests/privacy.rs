@@ -1,0 +1,840 @@
+//! Privacy: who may read what, and that deleted things are gone — everywhere.
+//!
+//! 1. The privacy boundary (`db::messages::visible_*`, `may_see_channel`): a person reads a message
+//!    only when they are a member of its channel, and never a direct or group-direct message —
+//!    on a fixed world on both backends, and on random worlds (memberships, channel kinds,
+//!    deletions) against a model of the rule.
+//! 2. A message deleted in Slack loses its text in every table: the store, the bus payloads, the
+//!    model answer cache, the inbox — searched column by column across the whole database — and
+//!    replays, edits and backfills cannot bring it back.
+//! 3. Uninstall removes every row of the workspace from every table of `db::purge::TEAM_TABLES`
+//!    (each one filled first through its own code path), and nothing of the other workspace.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chief::config::{Config, DeploymentConfig, JsonMode};
+use chief::context::Context;
+use chief::db::messages::{self, Source};
+use chief::db::scratch::ScratchDb;
+use chief::db::{Db, directory, inbox, purge};
+use chief::events::{Channel, PostedMessage};
+use chief::jobs::Job as _;
+use chief::llm::CallOptions;
+use chief::llm::local_server::{self, LocalLlm};
+use chief::slack::envelope::{self, Envelope};
+use chief::slack::fake_api::{FakeSlack, Reply};
+use chief::tasks::Task;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers.
+
+async fn fake_slack() -> FakeSlack {
+    let fake = FakeSlack::start().await.unwrap();
+    fake.respond_with("users.info", |call| {
+        let id = call.param("user").unwrap_or_default();
+        Reply::ok(json!({"user": {"id": id, "name": id.to_lowercase(), "real_name": format!("Real {id}")}}))
+    });
+    fake.respond_with("conversations.info", |call| {
+        let id = call.param("channel").unwrap_or_default();
+        Reply::ok(
+            json!({"channel": {"id": id, "name": format!("chan-{}", id.to_lowercase()),
+            "is_channel": true, "is_private": false, "is_member": true}}),
+        )
+    });
+    fake.respond_with("conversations.members", |_| {
+        Reply::ok(
+            json!({"members": ["U1", "U2", "U0CHIEF"], "response_metadata": {"next_cursor": ""}}),
+        )
+    });
+    fake
+}
+
+fn deployment(base_url: &str) -> DeploymentConfig {
+    DeploymentConfig {
+        name: "local".into(),
+        base_url: base_url.into(),
+        api_key: None,
+        model: "test".into(),
+        azure_api_version: None,
+        rpm: 600,
+        tpm: 1_000_000,
+        weight: 1,
+        context_tokens: 16_000,
+        json_mode: JsonMode::JsonSchema,
+        temperature: None,
+    }
+}
+
+async fn context(scratch: &ScratchDb, fake: &FakeSlack, llm: Option<&LocalLlm>) -> Arc<Context> {
+    chief::init_process();
+    let mut config = Config::for_database(&scratch.url);
+    config.slack_api_url = fake.api_url();
+    config.bot_token = Some(secrecy::SecretString::from("xoxb-test"));
+    if let Some(llm) = llm {
+        config.llm.deployments = vec![deployment(&llm.base_url())];
+        config.llm.retry_base_ms = Some(20);
+    }
+    Context::new(config, scratch.db.clone())
+}
+
+/// Stores an envelope as the edge would (a fresh event id) and lets the worker handle it.
+async fn deliver(ctx: &Context, mut envelope: Value) {
+    envelope["event_id"] = json!(format!("Ev{}", uuid::Uuid::new_v4().simple()));
+    let Envelope::EventCallback(inbound) =
+        envelope::parse_event(envelope.to_string().as_bytes()).unwrap()
+    else {
+        panic!("an event callback");
+    };
+    chief::intake::accept(ctx, &inbound).await.unwrap();
+    while chief::worker::drain_once(ctx).await.unwrap() > 0 {}
+    let counts = inbox::counts(&ctx.db).await.unwrap();
+    assert_eq!(
+        (counts.pending, counts.dead),
+        (0, 0),
+        "handled, none parked"
+    );
+}
+
+fn message_event(team: &str, channel: &str, user: &str, ts: &str, text: &str) -> Value {
+    json!({"type": "event_callback", "team_id": team,
+        "event": {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+                  "channel_type": "channel"}})
+}
+
+/// Every (table, column) of the live schema whose value contains `needle`, as text.
+async fn find_everywhere(db: &Db, needle: &str) -> Vec<String> {
+    let sql = match db.backend() {
+        chief::db::Backend::Sqlite => {
+            "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'"
+        }
+        chief::db::Backend::Postgres => {
+            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'"
+        }
+    };
+    let columns = sqlx::query(sql).fetch_all(db.pool()).await.unwrap();
+    assert!(columns.len() > 50, "the whole schema is searched");
+    let mut hits = Vec::new();
+    for row in columns {
+        let (t, c): (String, String) = (row.get("t"), row.get("c"));
+        let sql = format!("SELECT COUNT(*) AS n FROM \"{t}\" WHERE CAST(\"{c}\" AS TEXT) LIKE $1");
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(format!("%{needle}%"))
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get("n");
+        if n > 0 {
+            hits.push(format!("{t}.{c} ({n})"));
+        }
+    }
+    hits
+}
+
+/// The local model answers every request with `output`.
+fn answer_with<T: serde::Serialize>(llm: &LocalLlm, output: &T) {
+    let value = serde_json::to_value(output).unwrap();
+    llm.set_responder(move |_| local_server::Reply::json(value.clone()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The privacy boundary.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Public,
+    Private,
+    Im,
+    Mpim,
+}
+
+/// Stores a channel of `kind` with `members` (`None`: members never learned) and one message
+/// per entry of `texts` (`(ts, text, deleted)`).
+async fn seed_channel(
+    db: &Db,
+    team: &str,
+    channel_id: &str,
+    kind: Kind,
+    archived: bool,
+    members: Option<&[&str]>,
+    texts: &[(&str, &str, bool)],
+) {
+    let channel = Channel {
+        channel_id: channel_id.into(),
+        name: Some(format!("n-{}", channel_id.to_lowercase())),
+        is_private: kind != Kind::Public,
+        is_im: kind == Kind::Im,
+        is_mpim: kind == Kind::Mpim,
+        is_archived: archived,
+    };
+    directory::upsert_channel(db.pool(), team, &channel, 1)
+        .await
+        .unwrap();
+    let mut tx = db.begin_write().await.unwrap();
+    if let Some(members) = members {
+        let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+        directory::replace_members(&mut tx, team, channel_id, &members, 1)
+            .await
+            .unwrap();
+    }
+    for (ts, text, deleted) in texts {
+        let posted = PostedMessage {
+            channel_id: channel_id.into(),
+            ts: ts.to_string(),
+            thread_ts: None,
+            user_id: Some("U9".into()),
+            bot_id: None,
+            subtype: None,
+            text: text.to_string(),
+            mentions: vec![],
+            posted_at: chief::domain::ts_to_epoch(ts).unwrap(),
+            edited_at: None,
+            reply_count: None,
+            channel_private: None,
+            reactions: vec![],
+        };
+        messages::upsert(&mut tx, team, &posted, Source::Event)
+            .await
+            .unwrap();
+        if *deleted {
+            messages::remove(&mut tx, team, channel_id, ts, messages::Removal::Deleted)
+                .await
+                .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn texts_for(db: &Db, team: &str, user: &str) -> BTreeSet<String> {
+    messages::visible_to(db, team, user, 0, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect()
+}
+
+async fn fixed_world(db: &Db) {
+    const T: &str = "T1";
+    seed_channel(
+        db,
+        T,
+        "C0PUB",
+        Kind::Public,
+        false,
+        Some(&["U1", "U2"]),
+        &[
+            ("1700000001.000100", "pub-1", false),
+            ("1700000001.000200", "pub-deleted", true),
+        ],
+    )
+    .await;
+    seed_channel(
+        db,
+        T,
+        "G0PRIV",
+        Kind::Private,
+        false,
+        Some(&["U1"]),
+        &[("1700000002.000100", "priv-1", false)],
+    )
+    .await;
+    seed_channel(
+        db,
+        T,
+        "D0IM",
+        Kind::Im,
+        false,
+        Some(&["U1", "U2"]),
+        &[("1700000003.000100", "dm-1", false)],
+    )
+    .await;
+    seed_channel(
+        db,
+        T,
+        "G0MPIM",
+        Kind::Mpim,
+        false,
+        Some(&["U1", "U2", "U3"]),
+        &[("1700000004.000100", "mpim-1", false)],
+    )
+    .await;
+    seed_channel(
+        db,
+        T,
+        "C0STUB",
+        Kind::Public,
+        false,
+        None,
+        &[("1700000005.000100", "stub-1", false)],
+    )
+    .await;
+    seed_channel(
+        db,
+        T,
+        "C0ARCH",
+        Kind::Public,
+        true,
+        Some(&["U2"]),
+        &[("1700000006.000100", "arch-1", false)],
+    )
+    .await;
+    // Another workspace with the same ids.
+    seed_channel(
+        db,
+        "T2",
+        "C0PUB",
+        Kind::Public,
+        false,
+        Some(&["U1", "U2"]),
+        &[("1700000001.000300", "other-team", false)],
+    )
+    .await;
+
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(texts_for(db, T, "U1").await, set(&["pub-1", "priv-1"]));
+    assert_eq!(texts_for(db, T, "U2").await, set(&["pub-1", "arch-1"]));
+    assert_eq!(
+        texts_for(db, T, "U3").await,
+        set(&[]),
+        "a group DM member sees nothing"
+    );
+    assert_eq!(texts_for(db, T, "U4").await, set(&[]));
+    assert_eq!(texts_for(db, "T2", "U1").await, set(&["other-team"]));
+
+    for (user, channel, ts, visible) in [
+        ("U1", "G0PRIV", "1700000002.000100", true),
+        ("U2", "G0PRIV", "1700000002.000100", false),
+        ("U1", "D0IM", "1700000003.000100", false),
+        ("U2", "G0MPIM", "1700000004.000100", false),
+        ("U1", "C0STUB", "1700000005.000100", false),
+    ] {
+        assert_eq!(
+            messages::visible_message(db, T, user, channel, ts)
+                .await
+                .unwrap()
+                .is_some(),
+            visible,
+            "{user} reading {channel}/{ts}"
+        );
+        assert_eq!(
+            !messages::visible_in_channel(db, T, user, channel, 0, i64::MAX)
+                .await
+                .unwrap()
+                .is_empty(),
+            visible,
+            "{user} in {channel}"
+        );
+        assert_eq!(
+            !messages::visible_thread(db, T, user, channel, ts)
+                .await
+                .unwrap()
+                .is_empty(),
+            visible,
+            "{user} thread {channel}/{ts}"
+        );
+    }
+    assert!(
+        messages::visible_message(db, T, "U1", "C0PUB", "1700000001.000200")
+            .await
+            .unwrap()
+            .is_none(),
+        "a deleted message is read by nobody"
+    );
+    for channel in ["D0IM", "G0MPIM", "C0STUB"] {
+        for user in ["U1", "U2", "U3"] {
+            assert!(
+                !messages::may_see_channel(db, T, user, channel)
+                    .await
+                    .unwrap()
+            );
+        }
+    }
+
+    // Leaving a channel ends reading it.
+    let mut tx = db.begin_write().await.unwrap();
+    directory::remove_member(&mut tx, T, "G0PRIV", "U1")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(texts_for(db, T, "U1").await, set(&["pub-1"]));
+}
+
+#[tokio::test]
+async fn boundary_on_sqlite() {
+    fixed_world(&ScratchDb::test_sqlite().await.db).await;
+}
+
+#[tokio::test]
+async fn boundary_on_postgres() {
+    fixed_world(&ScratchDb::test_postgres().await.db).await;
+}
+
+/// Random worlds: whatever the channels' kinds, memberships and deletions, `visible_to` returns
+/// exactly the live messages of the non-DM channels the person is a member of.
+#[test]
+fn boundary_holds_on_random_worlds() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = runtime.block_on(ScratchDb::test_sqlite());
+    let users = ["U1", "U2", "U3"];
+    let channel = (
+        prop_oneof![
+            Just(Kind::Public),
+            Just(Kind::Private),
+            Just(Kind::Im),
+            Just(Kind::Mpim)
+        ],
+        any::<bool>(),
+        prop::option::weighted(0.85, prop::collection::vec(any::<bool>(), 3)),
+        prop::collection::vec(any::<bool>(), 1..4),
+    );
+    let world = prop::collection::vec(channel, 1..6);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let case = std::cell::Cell::new(0);
+    runner
+        .run(&world, |world| {
+            case.set(case.get() + 1);
+            let team = format!("TW{}", case.get());
+            let mut expected: BTreeMap<&str, BTreeSet<String>> =
+                users.iter().map(|u| (*u, BTreeSet::new())).collect();
+            runtime.block_on(async {
+                for (i, (kind, archived, membership, deletions)) in world.iter().enumerate() {
+                    let channel_id = format!("C{i}");
+                    let members: Option<Vec<&str>> = membership.as_ref().map(|m| {
+                        users
+                            .iter()
+                            .zip(m)
+                            .filter(|(_, is)| **is)
+                            .map(|(u, _)| *u)
+                            .collect()
+                    });
+                    let texts: Vec<(String, String, bool)> = deletions
+                        .iter()
+                        .enumerate()
+                        .map(|(j, deleted)| {
+                            (
+                                format!("17000000{i:02}.0000{j:02}"),
+                                format!("m-{i}-{j}"),
+                                *deleted,
+                            )
+                        })
+                        .collect();
+                    let borrowed: Vec<(&str, &str, bool)> = texts
+                        .iter()
+                        .map(|(ts, text, d)| (ts.as_str(), text.as_str(), *d))
+                        .collect();
+                    seed_channel(
+                        &scratch.db,
+                        &team,
+                        &channel_id,
+                        *kind,
+                        *archived,
+                        members.as_deref(),
+                        &borrowed,
+                    )
+                    .await;
+                    if matches!(kind, Kind::Im | Kind::Mpim) {
+                        continue;
+                    }
+                    for user in members.iter().flatten() {
+                        for (_, text, deleted) in &texts {
+                            if !deleted {
+                                expected.get_mut(user).unwrap().insert(text.clone());
+                            }
+                        }
+                    }
+                }
+                for user in users {
+                    assert_eq!(
+                        texts_for(&scratch.db, &team, user).await,
+                        expected[user],
+                        "{user} in {world:?}"
+                    );
+                }
+            });
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Deleted messages are gone everywhere.
+
+const SECRET: &str = "swordfish-launch-code-42";
+
+async fn deletion_is_total(scratch: ScratchDb) {
+    let fake = fake_slack().await;
+    let llm = LocalLlm::start().await.unwrap();
+    let ctx = context(&scratch, &fake, Some(&llm)).await;
+    let db = &scratch.db;
+    const T: &str = "T1";
+    let ts = "1700000000.000100";
+    deliver(
+        &ctx,
+        message_event(T, "C1", "U1", ts, &format!("the code is {SECRET}")),
+    )
+    .await;
+    deliver(
+        &ctx,
+        message_event(T, "C1", "U2", "1700000000.000200", "unrelated"),
+    )
+    .await;
+    // A model call on the channel's messages, cached under the team.
+    let visible = messages::visible_in_channel(db, T, "U1", "C1", 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(visible.len(), 2);
+    let discussion = chief::tasks::Discussion {
+        channel: chief::tasks::types::ChannelInfo {
+            id: "C1".into(),
+            name: "chan-c1".into(),
+        },
+        messages: visible
+            .iter()
+            .map(chief::tasks::types::ChatMessage::from)
+            .collect(),
+        propositions: vec![],
+        utc_offset_secs: 0,
+    };
+    // The model quotes the message back in its (valid) summary, so the cache holds the text.
+    let task = chief::tasks::SummarizeDiscussion::default();
+    let mut summary = task.extractive(&discussion);
+    summary.title = format!("About {SECRET}");
+    answer_with(&llm, &summary);
+    let answer = ctx
+        .llm
+        .run_or_extractive(&task, &discussion, &CallOptions::background(T))
+        .await;
+    assert!(
+        matches!(answer.source, chief::llm::Source::Model { .. }),
+        "{:?}",
+        answer.source
+    );
+    let before = find_everywhere(db, SECRET).await;
+    for table in ["messages", "bus_events", "llm_cache"] {
+        assert!(
+            before.iter().any(|h| h.starts_with(&format!("{table}."))),
+            "{table} held the text before the deletion (else the test proves nothing): {before:?}"
+        );
+    }
+
+    // Slack says it was deleted.
+    deliver(
+        &ctx,
+        json!({"type": "event_callback", "team_id": T, "event": {
+            "type": "message", "subtype": "message_deleted", "channel": "C1", "hidden": true,
+            "deleted_ts": ts, "ts": "1700000100.000100", "channel_type": "channel",
+            "previous_message": {"type": "message", "user": "U1", "ts": ts,
+                                 "text": format!("the code is {SECRET}")}}}),
+    )
+    .await;
+    assert_eq!(
+        find_everywhere(db, SECRET).await,
+        Vec::<String>::new(),
+        "no trace left"
+    );
+    assert!(
+        messages::visible_message(db, T, "U1", "C1", ts)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Nothing brings it back: a replay of the original event, an edit, a backfill page.
+    deliver(
+        &ctx,
+        message_event(T, "C1", "U1", ts, &format!("the code is {SECRET}")),
+    )
+    .await;
+    deliver(
+        &ctx,
+        json!({"type": "event_callback", "team_id": T, "event": {
+            "type": "message", "subtype": "message_changed", "channel": "C1", "hidden": true,
+            "ts": "1700000200.000100", "channel_type": "channel",
+            "message": {"type": "message", "user": "U1", "ts": ts,
+                        "text": format!("edited: {SECRET}"), "edited": {"user": "U1", "ts": "1700000200.000000"}}}}),
+    )
+    .await;
+    fake.script(
+        "conversations.history",
+        [Reply::ok(json!({"messages": [
+            {"type": "message", "user": "U1", "ts": ts, "text": format!("the code is {SECRET}")}
+        ], "has_more": false, "response_metadata": {"next_cursor": ""}}))],
+    );
+    chief::backfill::request(&ctx, T, "C1", 36_500)
+        .await
+        .unwrap();
+    let job = chief::db::backfill::claim(&ctx.db, &ctx.instance_id, 300, Some((T, "C1")))
+        .await
+        .unwrap()
+        .expect("due");
+    chief::backfill::run_job(&ctx, job, &|_| {}).await.unwrap();
+    assert_eq!(
+        find_everywhere(db, SECRET).await,
+        Vec::<String>::new(),
+        "replays, edits and backfills do not restore a deleted message"
+    );
+    assert_eq!(
+        messages::visible_in_channel(db, T, "U1", "C1", 0, i64::MAX)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the other message is untouched"
+    );
+}
+
+#[tokio::test]
+async fn deletion_is_total_on_sqlite() {
+    deletion_is_total(ScratchDb::test_sqlite().await).await;
+}
+
+#[tokio::test]
+async fn deletion_is_total_on_postgres() {
+    deletion_is_total(ScratchDb::test_postgres().await).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Uninstall purges every table, for that workspace only.
+
+struct Noop;
+
+impl chief::jobs::Job for Noop {
+    const NAME: &'static str = "privacy_noop";
+    type Payload = Value;
+
+    async fn run(
+        &self,
+        _: &Context,
+        _: Value,
+        _: &chief::db::jobs::JobRecord,
+    ) -> Result<(), chief::jobs::JobError> {
+        Ok(())
+    }
+}
+
+/// Fills every team table for `team` through its own code path.
+async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
+    let db = &ctx.db;
+    // Recent, so that today's briefing reads it.
+    let posted = chief::db::now() - 3600;
+    let ts = format!("{posted}.000100");
+    // Ingestion: messages, reactions, users, channels, members, bus, inbox, teams (auth.test).
+    let text = format!("hello team {team}");
+    deliver(ctx, message_event(team, "C1", "U1", &ts, &text)).await;
+    deliver(
+        ctx,
+        json!({"type": "event_callback", "team_id": team, "event": {
+            "type": "reaction_added", "user": "U2", "reaction": "tada",
+            "item": {"type": "message", "channel": "C1", "ts": &ts},
+            "event_ts": "1700000001.000100"}}),
+    )
+    .await;
+    chief::backfill::request(ctx, team, "C1", 7).await.unwrap();
+    // Propositions.
+    let proposition: chief::tasks::types::Proposition = serde_json::from_value(json!({
+        "statement": "U1 says hello", "subject": "U1", "predicate": "says", "object": "hello",
+        "modality": "statement",
+        "sources": [{"channel_id": "C1", "ts": &ts}]
+    }))
+    .unwrap();
+    chief::db::propositions::replace_for_messages(
+        db,
+        team,
+        "C1",
+        &[(ts.clone(), posted)],
+        &[proposition],
+    )
+    .await
+    .unwrap();
+    // Model calls: accounting and cache.
+    let discussion = chief::tasks::Discussion {
+        channel: chief::tasks::types::ChannelInfo {
+            id: "C1".into(),
+            name: "c1".into(),
+        },
+        messages: messages::visible_in_channel(db, team, "U1", "C1", 0, i64::MAX)
+            .await
+            .unwrap()
+            .iter()
+            .map(chief::tasks::types::ChatMessage::from)
+            .collect(),
+        propositions: vec![],
+        utc_offset_secs: 0,
+    };
+    let task = chief::tasks::SummarizeDiscussion::default();
+    answer_with(llm, &task.extractive(&discussion));
+    let answer = ctx
+        .llm
+        .run_or_extractive(&task, &discussion, &CallOptions::background(team))
+        .await;
+    assert!(
+        matches!(answer.source, chief::llm::Source::Model { .. }),
+        "a model answer, so it is cached: {:?}",
+        answer.source
+    );
+    // Jobs and runs.
+    chief::jobs::enqueue::<Noop>(db, team, &json!({}), Default::default())
+        .await
+        .unwrap();
+    // A claim records the team's turn (job_teams, for fairness).
+    let claimed = chief::db::jobs::claim(db, "privacy-test", &[Noop::NAME], chief::db::now(), 60)
+        .await
+        .unwrap();
+    assert!(claimed.is_some_and(|j| j.team_id == team));
+    let run = chief::runs::Run::open(
+        db,
+        &chief::db::runs::NewRun {
+            team_id: team,
+            user_id: Some("U1"),
+            kind: "privacy",
+            idempotency_key: "k",
+        },
+    )
+    .await
+    .unwrap();
+    run.step("s", &json!({"in": 1}), |_| async {
+        Ok::<_, chief::runs::StepError>((json!("out"), chief::runs::StepMeta::default()))
+    })
+    .await
+    .unwrap();
+    // The profile.
+    let rules = chief::activity::ScheduleRules::default();
+    let now = chief::db::now();
+    chief::db::profile::record_activity(
+        db,
+        team,
+        "U1",
+        now,
+        chief::activity::ActivitySource::Message,
+        now,
+        &rules,
+    )
+    .await
+    .unwrap();
+    chief::db::profile::update_settings(db, team, "U1", now, &rules, |s| s.paused = true)
+        .await
+        .unwrap();
+    chief::db::profile::apply_signal(
+        db,
+        team,
+        &chief::interest::Signal {
+            id: "sig-1".into(),
+            user_id: "U1".into(),
+            kind: chief::interest::SignalKind::Wrote,
+            topics: vec!["launch".into()],
+            entities: vec![],
+            people: vec!["U2".into()],
+            at: now,
+        },
+        chief::interest::HalfLife::default(),
+    )
+    .await
+    .unwrap();
+    // The briefing agent: digests of the channel, the briefing itself (sent as a DM), the
+    // workspace URL, where an interest came from.
+    let outcome =
+        chief::briefing::delivery::deliver_now(ctx, team, "U1", chief::llm::Priority::Interactive)
+            .await
+            .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            chief::briefing::delivery::Outcome::Delivered { .. }
+        ),
+        "{outcome:?}"
+    );
+    chief::db::briefings::set_origin(db, team, "U1", "launch", "manual", now)
+        .await
+        .unwrap();
+    chief::db::briefings::set_workspace_url(db, team, "https://x.slack.com/")
+        .await
+        .unwrap();
+}
+
+async fn rows_of(db: &Db, team: &str) -> BTreeMap<String, i64> {
+    let mut rows = BTreeMap::new();
+    for table in purge::tables_with_team_column(db).await.unwrap() {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE team_id = $1");
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(team)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get("n");
+        rows.insert(table, n);
+    }
+    let steps: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM run_steps WHERE run_id IN (SELECT id FROM runs WHERE team_id = $1)",
+    )
+    .bind(team)
+    .fetch_one(db.pool())
+    .await
+    .unwrap()
+    .get("n");
+    rows.insert("run_steps".into(), steps);
+    rows
+}
+
+async fn uninstall_purges_every_table(scratch: ScratchDb) {
+    let fake = fake_slack().await;
+    let llm = LocalLlm::start().await.unwrap();
+    let ctx = context(&scratch, &fake, Some(&llm)).await;
+    let db = &scratch.db;
+    fill_team(&ctx, &llm, "TGONE").await;
+    fill_team(&ctx, &llm, "TSTAYS").await;
+
+    let gone_before = rows_of(db, "TGONE").await;
+    let stays_before = rows_of(db, "TSTAYS").await;
+    for t in purge::TEAM_TABLES {
+        assert!(
+            gone_before.get(t.table).copied().unwrap_or(0) > 0,
+            "no {} row for the team before the uninstall: the test would prove nothing ({gone_before:?})",
+            t.table
+        );
+    }
+    assert!(gone_before["run_steps"] > 0);
+
+    deliver(
+        &ctx,
+        json!({"type": "event_callback", "team_id": "TGONE",
+               "event": {"type": "app_uninstalled", "event_ts": "1700000500.000100"}}),
+    )
+    .await;
+
+    let gone_after = rows_of(db, "TGONE").await;
+    assert!(
+        gone_after.values().all(|n| *n == 0),
+        "rows of the uninstalled team remain: {gone_after:?}"
+    );
+    let mut stays_after = rows_of(db, "TSTAYS").await;
+    // The uninstall event itself was stored under its own team only.
+    stays_after.insert("inbox".into(), stays_after["inbox"]);
+    assert_eq!(stays_after, stays_before, "the other team is untouched");
+    assert!(
+        find_everywhere(db, "TGONE").await.is_empty(),
+        "not even the team id remains"
+    );
+}
+
+#[tokio::test]
+async fn uninstall_on_sqlite() {
+    uninstall_purges_every_table(ScratchDb::test_sqlite().await).await;
+}
+
+#[tokio::test]
+async fn uninstall_on_postgres() {
+    uninstall_purges_every_table(ScratchDb::test_postgres().await).await;
+}
