@@ -433,6 +433,7 @@ async fn run_backend(
         &slack.api_url(),
     );
     let team = workspace.spec.team_id.clone();
+    let prepared_at = workspace.spec.day_start() + 86_400 + 60;
     let since = crate::db::now() - 1;
     let before = server.counters();
 
@@ -452,7 +453,15 @@ async fn run_backend(
             let (ctx, team, done) = (&ctx, &team, &done);
             async move {
                 let t = Instant::now();
-                let r = crate::briefing::prepare(ctx, team, &u.id, briefing_date).await;
+                // `briefing::prepare` with its clock pinned to just after the day of messages,
+                // as that hour's scheduled jobs run it (a run crossing an hour would otherwise
+                // start a new window, and new digests, halfway).
+                let request =
+                    crate::briefing::PrepareRequest::daily(team, &u.id, briefing_date, prepared_at);
+                let r = crate::briefing::agent::prepare_with(ctx, &request)
+                    .await
+                    .map(|row| row.briefing)
+                    .map_err(crate::handlers::HandlerError::from);
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if (n as usize).is_multiple_of(progress_every) {
                     println!(

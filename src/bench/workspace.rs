@@ -425,9 +425,9 @@ impl Workspace {
                             .unwrap_or_default()
                             .naive_utc(),
                     )
-                        .offset()
-                        .fix()
-                        .local_minus_utc() as i64
+                    .offset()
+                    .fix()
+                    .local_minus_utc() as i64
                 })
                 .unwrap_or(0);
             let k = rng.random_range(2..=4);
