@@ -16,7 +16,6 @@ use serde_json::Value;
 use tracing::{debug, info};
 
 use super::ExplainError;
-use super::slack_io;
 use crate::context::Context;
 use crate::db::messages::{self, Source};
 use crate::db::{directory as dir, now, profile};
@@ -385,10 +384,16 @@ async fn fetch_window(
     let mut items: Vec<Value> = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page =
-            slack_io::history_window(&session, channel_id, &oldest, &latest, cursor.as_deref())
-                .await
-                .map_err(|e| slack_failure(channel_id, e))?;
+        let page = crate::slack::web::history_between(
+            &session,
+            channel_id,
+            &oldest,
+            &latest,
+            cursor.as_deref(),
+            200,
+        )
+        .await
+        .map_err(|e| slack_failure(channel_id, e))?;
         items.extend(page.items);
         match page.next_cursor {
             Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
@@ -442,9 +447,10 @@ async fn fetch_thread_with(
     let mut items: Vec<Value> = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page = slack_io::thread_page(session, channel_id, thread_ts, cursor.as_deref())
-            .await
-            .map_err(|e| slack_failure(channel_id, e))?;
+        let page =
+            crate::slack::web::replies(session, channel_id, thread_ts, cursor.as_deref(), 200)
+                .await
+                .map_err(|e| slack_failure(channel_id, e))?;
         for m in page.items {
             // Slack repeats the parent on every page.
             let ts = m.get("ts").and_then(Value::as_str).unwrap_or_default();

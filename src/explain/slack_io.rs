@@ -1,6 +1,7 @@
 //! The Slack calls click-to-context, `/chief` and the App Home make: views (open, update,
-//! publish), ephemeral answers (a `response_url`, else `chat.postEphemeral`), the conversation
-//! window (`conversations.history` / `conversations.replies`) and the workspace URL for permalinks.
+//! publish), ephemeral answers (a `response_url`, else `chat.postEphemeral`) and the workspace URL
+//! for permalinks. The conversation window itself is read with `slack::web::{history_between,
+//! replies}`, shared with backfill.
 //!
 //! Views go through slack-morphism's client (its per-tier throttling and 429 retries) but as plain
 //! Block Kit JSON, so what chief builds in `slack::blocks` is exactly what Slack receives.
@@ -15,7 +16,7 @@ use slack_morphism::prelude::*;
 
 use crate::context::Context;
 use crate::slack::api::SlackError;
-use crate::slack::web::{Page, Session};
+use crate::slack::web::Session;
 
 /// Where a permalink points when the workspace's own URL cannot be learned (Slack redirects it).
 pub const FALLBACK_WORKSPACE_URL: &str = "https://slack.com";
@@ -214,72 +215,4 @@ pub async fn workspace_url(ctx: &Context, team_id: &str) -> String {
             FALLBACK_WORKSPACE_URL.to_string()
         }
     }
-}
-
-fn messages(v: &Value) -> Vec<Value> {
-    v.get("messages")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn next_cursor(v: &Value) -> Option<String> {
-    v.get("response_metadata")
-        .and_then(|m| m.get("next_cursor"))
-        .and_then(Value::as_str)
-        .filter(|c| !c.is_empty())
-        .map(str::to_string)
-}
-
-/// One page of `conversations.history` between `oldest` and `latest`, both inclusive.
-pub async fn history_window(
-    session: &Session<'_>,
-    channel_id: &str,
-    oldest: &str,
-    latest: &str,
-    cursor: Option<&str>,
-) -> Result<Page<Value>, SlackError> {
-    let v = get(
-        session,
-        "conversations.history",
-        vec![
-            ("channel", Some(channel_id.to_string())),
-            ("oldest", Some(oldest.to_string())),
-            ("latest", Some(latest.to_string())),
-            ("inclusive", Some("true".into())),
-            ("cursor", cursor.map(str::to_string)),
-            ("limit", Some("200".into())),
-        ],
-        &SLACK_TIER3_METHOD_CONFIG,
-    )
-    .await?;
-    Ok(Page {
-        items: messages(&v),
-        next_cursor: next_cursor(&v),
-    })
-}
-
-/// One page of `conversations.replies` of the thread `thread_ts` (parent first).
-pub async fn thread_page(
-    session: &Session<'_>,
-    channel_id: &str,
-    thread_ts: &str,
-    cursor: Option<&str>,
-) -> Result<Page<Value>, SlackError> {
-    let v = get(
-        session,
-        "conversations.replies",
-        vec![
-            ("channel", Some(channel_id.to_string())),
-            ("ts", Some(thread_ts.to_string())),
-            ("cursor", cursor.map(str::to_string)),
-            ("limit", Some("200".into())),
-        ],
-        &SLACK_TIER3_METHOD_CONFIG,
-    )
-    .await?;
-    Ok(Page {
-        items: messages(&v),
-        next_cursor: next_cursor(&v),
-    })
 }

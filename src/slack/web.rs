@@ -176,6 +176,36 @@ pub async fn history(
     })
 }
 
+/// One page of `conversations.history` between `oldest` and `latest`, both inclusive (the
+/// window around a message that click-to-context explains).
+pub async fn history_between(
+    session: &Session<'_>,
+    channel_id: &str,
+    oldest: &str,
+    latest: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<Value>, SlackError> {
+    let v = get(
+        session,
+        "conversations.history",
+        vec![
+            ("channel", Some(channel_id.to_string())),
+            ("oldest", Some(oldest.to_string())),
+            ("latest", Some(latest.to_string())),
+            ("inclusive", Some("true".into())),
+            ("cursor", cursor.map(str::to_string)),
+            ("limit", Some(limit.to_string())),
+        ],
+        &SLACK_TIER3_METHOD_CONFIG,
+    )
+    .await?;
+    Ok(Page {
+        items: messages(&v),
+        next_cursor: next_cursor(&v),
+    })
+}
+
 /// One page of `conversations.replies` for the thread `ts` (the parent comes first, on every page).
 pub async fn replies(
     session: &Session<'_>,
