@@ -70,6 +70,13 @@ impl Application {
             registry,
             shutdown.clone(),
         ));
+        // Clicks' explanations get workers of their own (see `explain::ExplainClick`).
+        let interactive = tokio::spawn(crate::jobs::worker::run_with(
+            ctx.clone(),
+            Arc::new(crate::jobs::interactive_registry()?),
+            crate::jobs::worker::WorkerOptions::interactive(),
+            shutdown.clone(),
+        ));
         let background = [
             tokio::spawn(crate::retention::run(ctx.clone(), shutdown.clone())),
             tokio::spawn(crate::backfill::run_jobs(ctx.clone(), shutdown.clone())),
@@ -99,6 +106,7 @@ impl Application {
         shutdown.cancel();
         let _ = worker.await;
         let _ = jobs.await;
+        let _ = interactive.await;
         for task in background {
             let _ = task.await;
         }

@@ -19,6 +19,10 @@ pub struct Context {
     pub instance_id: String,
     /// Woken when the edge stores a request, so the worker does not wait for its next poll.
     pub inbox_ready: Notify,
+    /// Writes accepted requests to the inbox, batching those that arrive together.
+    pub intake: crate::intake::GroupCommit,
+    /// The names of each team's people, reused for a minute (guardrails, topics).
+    pub people: crate::directory::PeopleNames,
     /// Opens the bot tokens stored by OAuth installs (`None` without `CHIEF_SECRET_KEY`).
     pub cipher: Option<TokenCipher>,
     /// Every model call goes through here (the extractive engine answers when none is set up).
@@ -44,12 +48,15 @@ impl Context {
         // Application::build has validated the key already; a bad one means no cipher here.
         let cipher = config.token_cipher().ok().flatten();
         let llm = crate::llm::Gateway::new(db.clone(), &config.llm);
+        let intake = crate::intake::GroupCommit::new(db.clone());
         Arc::new(Context {
             config,
             db,
             slack,
             instance_id: uuid::Uuid::new_v4().to_string(),
             inbox_ready: Notify::new(),
+            intake,
+            people: Default::default(),
             cipher,
             llm,
         })

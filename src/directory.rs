@@ -238,3 +238,45 @@ pub async fn names(ctx: &Context, team_id: &str, refs: &Refs) -> Result<NameMap,
         usergroups: Default::default(),
     })
 }
+
+/// How long a team's list of names is reused before it is read again.
+const PEOPLE_NAMES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The workspace's people's names (see [`crate::db::briefings::people_names`]), read at most once
+/// a minute per team: every briefing's guardrail needs them, and at 10,000 people reading them
+/// once per briefing would cost more than the briefing. A person who joined in the last minute may
+/// be taken for an invented name, which costs a correction, never a wrong message.
+#[derive(Default)]
+pub struct PeopleNames {
+    by_team: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<Vec<String>>)>,
+    >,
+}
+
+impl PeopleNames {
+    pub async fn get(
+        &self,
+        db: &crate::db::Db,
+        team_id: &str,
+    ) -> Result<std::sync::Arc<Vec<String>>, DbError> {
+        let cached = self
+            .by_team
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(team_id)
+            .filter(|(at, _)| at.elapsed() < PEOPLE_NAMES_TTL)
+            .map(|(_, names)| names.clone());
+        if let Some(names) = cached {
+            return Ok(names);
+        }
+        let names = std::sync::Arc::new(crate::db::briefings::people_names(db, team_id).await?);
+        self.by_team
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                team_id.to_string(),
+                (std::time::Instant::now(), names.clone()),
+            );
+        Ok(names)
+    }
+}

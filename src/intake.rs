@@ -2,26 +2,38 @@
 //!
 //! The HTTP edge and Socket Mode both come through here, so "persist, then ack" holds on both paths
 //! and retries (same `event_id`) collapse into one row.
+//!
+//! Stores are **group-committed**: requests arriving together are written by one statement, and
+//! each is acknowledged once that statement has committed. Under load this turns a transaction per
+//! request into a transaction per batch (what bounds intake, see BENCHMARKS.md); alone, a request
+//! is written at once, with no added wait.
 
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tracing::{debug, info};
 
 use crate::context::Context;
-use crate::db::{DbError, inbox};
+use crate::db::{Backend, Db, DbError, inbox};
 use crate::slack::envelope::Inbound;
+
+/// Requests written by one statement at most.
+const MAX_BATCH: usize = 512;
+/// Requests waiting for a writer before the edge itself waits (back-pressure).
+const QUEUE: usize = 8192;
 
 /// Stores an inbound request. Returns whether it was new (`false` for a Slack retry or replay).
 pub async fn accept(ctx: &Context, inbound: &Inbound) -> Result<bool, DbError> {
-    let new = inbox::insert(
-        &ctx.db,
-        &inbox::NewItem {
-            dedupe_key: &inbound.dedupe_key,
+    let new = ctx
+        .intake
+        .store(Pending {
+            dedupe_key: inbound.dedupe_key.clone(),
             source: inbound.source,
-            team_id: inbound.team_id.as_deref(),
-            kind: &inbound.kind,
-            payload: &inbound.payload,
-        },
-    )
-    .await?;
+            team_id: inbound.team_id.clone(),
+            kind: inbound.kind.clone(),
+            payload: inbound.payload.clone(),
+        })
+        .await?;
     let source = inbound.source.as_str();
     if new {
         metrics::counter!("chief_intake_accepted_total", "source" => source).increment(1);
@@ -32,4 +44,101 @@ pub async fn accept(ctx: &Context, inbound: &Inbound) -> Result<bool, DbError> {
         debug!(source, key = %inbound.dedupe_key, "duplicate ignored");
     }
     Ok(new)
+}
+
+/// A request on its way to the inbox.
+struct Pending {
+    dedupe_key: String,
+    source: inbox::Source,
+    team_id: Option<String>,
+    kind: String,
+    payload: String,
+}
+
+type Outcome = Result<bool, Arc<DbError>>;
+
+/// The group committer: a queue in front of the inbox drained by a few writers, each writing
+/// whatever has queued up while it was busy in one statement.
+pub struct GroupCommit {
+    db: Db,
+    writers: usize,
+    /// Started on first use (from inside the runtime); the writers stop when this is dropped.
+    queue: OnceLock<mpsc::Sender<(Pending, oneshot::Sender<Outcome>)>>,
+}
+
+impl GroupCommit {
+    pub fn new(db: Db) -> Self {
+        let writers = match db.backend() {
+            // One writer at a time is all SQLite has.
+            Backend::Sqlite => 1,
+            // Commits of separate connections overlap on PostgreSQL.
+            Backend::Postgres => 4,
+        };
+        GroupCommit {
+            db,
+            writers,
+            queue: OnceLock::new(),
+        }
+    }
+
+    async fn store(&self, item: Pending) -> Result<bool, DbError> {
+        let queue = self.queue.get_or_init(|| self.start());
+        let (done, stored) = oneshot::channel();
+        let gone = || DbError::Corrupt {
+            table: "inbox",
+            reason: "the inbox writer has stopped".into(),
+        };
+        queue.send((item, done)).await.map_err(|_| gone())?;
+        stored.await.map_err(|_| gone())?.map_err(DbError::Shared)
+    }
+
+    fn start(&self) -> mpsc::Sender<(Pending, oneshot::Sender<Outcome>)> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..self.writers {
+            tokio::spawn(write_batches(self.db.clone(), rx.clone()));
+        }
+        tx
+    }
+}
+
+async fn write_batches(
+    db: Db,
+    queue: Arc<Mutex<mpsc::Receiver<(Pending, oneshot::Sender<Outcome>)>>>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        {
+            let mut queue = queue.lock().await;
+            if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return;
+            }
+        }
+        let items: Vec<inbox::NewItem<'_>> = batch
+            .iter()
+            .map(|(p, _)| inbox::NewItem {
+                dedupe_key: &p.dedupe_key,
+                source: p.source,
+                team_id: p.team_id.as_deref(),
+                kind: &p.kind,
+                payload: &p.payload,
+            })
+            .collect();
+        metrics::histogram!("chief_intake_batch_size").record(items.len() as f64);
+        let result = inbox::insert_many(&db, &items).await;
+        drop(items);
+        match result {
+            Ok(new) => {
+                for ((_, done), new) in batch.drain(..).zip(new) {
+                    let _ = done.send(Ok(new));
+                }
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                for (_, done) in batch.drain(..) {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
+        }
+    }
 }

@@ -115,7 +115,14 @@ pub async fn drain_lane(
     // process's later batches (or its other lane), and its requests are claimed again once the
     // lease lapses.
     let owner = format!("{}/{}", ctx.instance_id, uuid::Uuid::new_v4().simple());
-    let items = inbox::claim_lane(&ctx.db, &owner, lane, BATCH, lease).await?;
+    // A concurrent lane claims no more than it handles at once: the batch is awaited as a whole,
+    // so a longer one would hold later requests behind its slowest.
+    let limit = if concurrency > 1 {
+        concurrency as i64
+    } else {
+        BATCH
+    };
+    let items = inbox::claim_lane(&ctx.db, &owner, lane, limit, lease).await?;
     let n = items.len();
     if n == 0 {
         return Ok(0);

@@ -392,3 +392,39 @@ async fn slacks_documented_request_verifies_with_a_frozen_clock() {
     stop.cancel();
     let _ = task.await;
 }
+
+/// Group commit writes a batch in one statement and still tells each request whether it was new:
+/// a key already stored, or repeated within the batch, is new at most once.
+async fn a_batch_reports_each_request_new_or_duplicate(backend: Backend) {
+    use chief::db::inbox::{self, NewItem, Source};
+    let scratch = backend.scratch().await;
+    let item = |key: &'static str| NewItem {
+        dedupe_key: key,
+        source: Source::Event,
+        team_id: Some("T1"),
+        kind: "message",
+        payload: "{}",
+    };
+    assert_eq!(
+        inbox::insert_many(&scratch.db, &[item("old")]).await.unwrap(),
+        [true]
+    );
+    let flags = inbox::insert_many(
+        &scratch.db,
+        &[item("a"), item("old"), item("b"), item("a"), item("a")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(flags, [true, false, true, false, false]);
+    assert_eq!(count_rows(&scratch.db, "inbox").await, 3);
+}
+
+#[tokio::test]
+async fn a_batch_reports_each_request_new_or_duplicate_on_sqlite() {
+    a_batch_reports_each_request_new_or_duplicate(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_batch_reports_each_request_new_or_duplicate_on_postgres() {
+    a_batch_reports_each_request_new_or_duplicate(Backend::Postgres).await;
+}

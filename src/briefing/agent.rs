@@ -43,6 +43,18 @@ use crate::tasks::{
 
 /// Stories in a briefing, at most.
 pub const MAX_STORIES: usize = 3;
+/// Stories the model ranks for a reader: the extractive ranker's best. The model reorders and
+/// explains a shortlist; sending every story of a busy day to it per reader is what made naive
+/// briefings cost too much.
+pub const SHORTLIST: usize = 6;
+/// Discussion summaries consolidated into stories per reader, at most (the reader's best).
+pub const CONSOLIDATE_SHORTLIST: usize = 10;
+/// Stories are cut to this for the ranker (sentences, sources): enough to judge them.
+const RANK_SENTENCES: usize = 2;
+const RANK_SOURCES: usize = 1;
+/// And to this for the writer.
+const GENERATE_SENTENCES: usize = 3;
+const GENERATE_SOURCES: usize = 5;
 /// Sources linked under one story, at most.
 const MAX_SOURCES: usize = 5;
 /// Interests handed to the ranking, at most.
@@ -614,15 +626,43 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
             window.start,
             window.end
         );
-        let digest: digest::ChannelDigest = run
+        // The step records which shared digest was used, not its content: the digest is stored
+        // once, and 10,000 readers' runs each copying it would cost more than making it.
+        let made = std::sync::Mutex::new(None);
+        let _used: digest::DigestUsed = run
             .step_summarized(
                 &format!("digest:{}", channel.id),
                 Some(summary),
                 &key,
-                |k| digest::channel_digest(ctx, team_id, k, msgs, req.priority),
+                |k| {
+                    let made = &made;
+                    async move {
+                        let (digest, meta) =
+                            digest::channel_digest(ctx, team_id, k, msgs, req.priority).await?;
+                        let used = digest::DigestUsed {
+                            digest_id: digest.digest_id,
+                            discussions: digest.summaries.len(),
+                        };
+                        if let Ok(mut slot) = made.lock() {
+                            *slot = Some(digest.summaries);
+                        }
+                        Ok::<_, BriefingError>((used, meta))
+                    }
+                },
             )
             .await?;
-        summaries.extend(digest.summaries.into_iter().map(|s| ChannelSummary {
+        let made = made.into_inner().ok().flatten();
+        let digest_summaries = match made {
+            Some(summaries) => summaries,
+            // A resumed run: the step's digest is read back (or made again if it expired).
+            None => {
+                digest::channel_digest(ctx, team_id, &key, msgs, req.priority)
+                    .await?
+                    .0
+                    .summaries
+            }
+        };
+        summaries.extend(digest_summaries.into_iter().map(|s| ChannelSummary {
             channel: channel.clone(),
             summary: s,
         }));
@@ -635,7 +675,12 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
         ..CallOptions::default()
     };
 
-    // 4. The same topic in several channels becomes one story.
+    // 4. The same topic in several channels becomes one story — among the discussions that
+    // matter most to this reader (see `CONSOLIDATE_SHORTLIST`).
+    let interests = profile::load_profile(db, team_id, user_id, HalfLife::default()).await?;
+    let profile =
+        rank_profile(ctx, team_id, &reader, &interests, &settings, window.end).await?;
+    let summaries = shortlist_summaries(summaries, &profile, window.end);
     let consolidated: ConsolidateOutput = if summaries.is_empty() {
         ConsolidateOutput { stories: vec![] }
     } else {
@@ -653,7 +698,6 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
     };
 
     // 5. Ranked for this reader.
-    let interests = profile::load_profile(db, team_id, user_id, HalfLife::default()).await?;
     let stories: Vec<Story> = consolidated
         .stories
         .into_iter()
@@ -663,8 +707,8 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
         RankOutput { ranked: vec![] }
     } else {
         let input = RankInput {
-            stories: stories.clone(),
-            profile: rank_profile(ctx, team_id, &reader, &interests, &settings, window.end).await?,
+            stories: shortlist(&stories, &profile, window.end),
+            profile: profile.clone(),
             now: window.end,
             limit: Some(MAX_STORIES),
         };
@@ -771,6 +815,112 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
     Ok(row)
 }
 
+/// The [`CONSOLIDATE_SHORTLIST`] discussion summaries the extractive ranker scores highest for
+/// the reader, in their original order. Consolidating every discussion of every channel a reader
+/// is in costs, per reader, time and tokens that grow with the workspace (#general alone has
+/// hundreds of discussions at 10,000 people); the top three stories come from the best anyway.
+fn shortlist_summaries(
+    summaries: Vec<ChannelSummary>,
+    profile: &tasks::InterestProfile,
+    now: i64,
+) -> Vec<ChannelSummary> {
+    if summaries.len() <= CONSOLIDATE_SHORTLIST {
+        return summaries;
+    }
+    let ranker = RankForUser::default();
+    let input = RankInput {
+        stories: vec![],
+        profile: profile.clone(),
+        now,
+        limit: None,
+    };
+    let mut scored: Vec<(f64, usize)> = summaries
+        .iter()
+        .enumerate()
+        .map(|(i, cs)| {
+            let s = &cs.summary;
+            let story = Story {
+                id: i.to_string(),
+                title: s.title.clone(),
+                summary: s.summary.clone(),
+                channels: vec![cs.channel.clone()],
+                topics: s.topics.clone(),
+                entities: s.entities.clone(),
+                participants: s.participants.clone(),
+                urgency: s.urgency,
+                decisions: s.decisions.clone(),
+                open_questions: s.open_questions.clone(),
+                sources: s.sources.clone(),
+            };
+            let score = ranker.score(&story, &input).map_or(f64::MIN, |r| r.score);
+            (score, i)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let keep: BTreeSet<usize> = scored
+        .into_iter()
+        .take(CONSOLIDATE_SHORTLIST)
+        .map(|(_, i)| i)
+        .collect();
+    summaries
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// The [`SHORTLIST`] stories the extractive ranker puts first, abridged for the model.
+fn shortlist(stories: &[Story], profile: &tasks::InterestProfile, now: i64) -> Vec<Story> {
+    if stories.len() <= SHORTLIST {
+        return stories
+            .iter()
+            .map(|s| s.abridged(RANK_SENTENCES, RANK_SOURCES))
+            .collect();
+    }
+    let ranked = RankForUser::default().extractive(&RankInput {
+        stories: stories.to_vec(),
+        profile: profile.clone(),
+        now,
+        limit: Some(SHORTLIST),
+    });
+    ranked
+        .ranked
+        .iter()
+        .filter_map(|r| stories.iter().find(|s| s.id == r.story_id))
+        .map(|s| s.abridged(RANK_SENTENCES, RANK_SOURCES))
+        .collect()
+}
+
+/// The people of `known` whose every name word appears in `briefing`'s text: the only ones the
+/// guardrail's invented-name check can find there. A workspace has thousands of names and a
+/// briefing a few; the check and its recorded input stay the size of the briefing.
+fn named_in(known: &[String], briefing: &tasks::Briefing) -> Vec<String> {
+    fn tokens(s: &str) -> impl Iterator<Item = String> + '_ {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+    }
+    let words: std::collections::HashSet<String> = briefing
+        .sections()
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(s.title.as_str())
+                .chain(s.sentences.iter().map(|c| c.text.as_str()))
+                .flat_map(tokens)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    known
+        .iter()
+        .filter(|name| {
+            let mut t = tokens(name).peekable();
+            t.peek().is_some() && t.all(|w| words.contains(&w))
+        })
+        .cloned()
+        .collect()
+}
+
 /// GenerateBriefing → Guardrail → (critique → GenerateBriefing → Guardrail) → extractive.
 #[allow(clippy::too_many_arguments)]
 async fn write_checked(
@@ -799,17 +949,20 @@ async fn write_checked(
         .cloned()
         .collect();
     // Names that cannot be mistaken for words: capitalised, or several words.
-    let known_people: Vec<String> = briefings::people_names(db, team_id)
+    let known_people: Vec<String> = ctx
+        .people
+        .get(db, team_id)
         .await?
-        .into_iter()
+        .iter()
         .filter(|n| n.chars().any(char::is_uppercase) || n.split_whitespace().count() > 1)
+        .cloned()
         .collect();
     let guard_input = |b: &tasks::Briefing| GuardrailInput {
         sections: b.sections(),
         sources: sources.clone(),
         allowed_sources: allowed.to_vec(),
         reader: reader.clone(),
-        known_people: known_people.clone(),
+        known_people: named_in(&known_people, b),
         channels: channels.to_vec(),
         limits: Default::default(),
         utc_offset_secs: offset_at(tz, window.end),
@@ -858,7 +1011,13 @@ async fn write_checked(
 
     let input = BriefingInput {
         reader: reader.clone(),
-        stories: chosen.to_vec(),
+        stories: chosen
+            .iter()
+            .map(|c| tasks::BriefingStory {
+                story: c.story.abridged(GENERATE_SENTENCES, GENERATE_SOURCES),
+                reasons: c.reasons.clone(),
+            })
+            .collect(),
         critique: None,
     };
     let first: tasks::Briefing = generate("generate", input.clone()).await?;

@@ -8,11 +8,13 @@
 //! is read, never the digest. A message that arrives late or is edited changes the hash and
 //! makes a new digest; a deleted or expired message deletes every digest made from it.
 //!
-//! Two readers preparing the same channel window at the same moment may both summarise it (the
-//! second insert keeps the first row); with a model configured, the gateway's response cache
-//! still answers the second from the first's answers.
+//! Readers preparing the same channel window at the same moment in one process wait for the first
+//! one's digest instead of summarising it again (at 10,000 readers, a few hundred start together).
+//! Across replicas two may both summarise it (the second insert keeps the first row); with a model
+//! configured, the gateway's response cache then answers the second from the first's answers.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, LazyLock, PoisonError, Weak};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -68,6 +70,13 @@ impl DigestKey {
 pub struct ChannelDigest {
     pub digest_id: i64,
     pub summaries: Vec<DiscussionSummary>,
+}
+
+/// What a briefing run's `digest:*` step records: which shared digest it used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestUsed {
+    pub digest_id: i64,
+    pub discussions: usize,
 }
 
 /// SHA-256 over everything that shapes a summary of these messages.
@@ -203,6 +212,27 @@ pub fn without_name_topics(
     summary
 }
 
+/// Digests being made in this process, by team, channel, window and content hash.
+type InFlight = std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>;
+static IN_FLIGHT: LazyLock<InFlight> = LazyLock::new(Default::default);
+
+/// The lock of one digest: whoever holds it makes the digest; the others wait, then find it stored.
+fn in_flight(team_id: &str, key: &DigestKey) -> Arc<tokio::sync::Mutex<()>> {
+    let name = format!(
+        "{team_id}/{}/{}-{}/{}",
+        key.channel.id, key.window.0, key.window.1, key.content_hash
+    );
+    let mut map = IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner);
+    // Only digests being made are kept (a few hundred at most).
+    map.retain(|_, lock| lock.strong_count() > 0);
+    if let Some(lock) = map.get(&name).and_then(Weak::upgrade) {
+        return lock;
+    }
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    map.insert(name, Arc::downgrade(&lock));
+    lock
+}
+
 /// The digest of `msgs` (a channel's messages in the window, as the reader may see them): the
 /// stored one when these exact messages were summarised before, else made now and stored.
 pub async fn channel_digest(
@@ -212,7 +242,24 @@ pub async fn channel_digest(
     msgs: &[Message],
     priority: Priority,
 ) -> Result<(ChannelDigest, StepMeta), BriefingError> {
-    if let Some(row) = briefings::find_digest(
+    if let Some(found) = stored_digest(ctx, team_id, key).await? {
+        return Ok(found);
+    }
+    let lock = in_flight(team_id, key);
+    let _making = lock.lock().await;
+    // Made by the reader we waited for?
+    if let Some(found) = stored_digest(ctx, team_id, key).await? {
+        return Ok(found);
+    }
+    make_digest(ctx, team_id, key, msgs, priority).await
+}
+
+async fn stored_digest(
+    ctx: &Context,
+    team_id: &str,
+    key: &DigestKey,
+) -> Result<Option<(ChannelDigest, StepMeta)>, BriefingError> {
+    let Some(row) = briefings::find_digest(
         &ctx.db,
         team_id,
         &key.channel.id,
@@ -220,20 +267,29 @@ pub async fn channel_digest(
         &key.content_hash,
     )
     .await?
-    {
-        let summaries = serde_json::from_str(&row.summaries)
-            .map_err(|e| BriefingError::Permanent(format!("stored digest unreadable: {e}")))?;
-        metrics::counter!("chief_briefing_digests_total", "outcome" => "reused").increment(1);
-        debug!(channel = %key.channel.id, digest = row.id, "shared digest reused");
-        return Ok((
-            ChannelDigest {
-                digest_id: row.id,
-                summaries,
-            },
-            StepMeta::default().source(StepSource::Cache),
-        ));
-    }
+    else {
+        return Ok(None);
+    };
+    let summaries = serde_json::from_str(&row.summaries)
+        .map_err(|e| BriefingError::Permanent(format!("stored digest unreadable: {e}")))?;
+    metrics::counter!("chief_briefing_digests_total", "outcome" => "reused").increment(1);
+    debug!(channel = %key.channel.id, digest = row.id, "shared digest reused");
+    Ok(Some((
+        ChannelDigest {
+            digest_id: row.id,
+            summaries,
+        },
+        StepMeta::default().source(StepSource::Cache),
+    )))
+}
 
+async fn make_digest(
+    ctx: &Context,
+    team_id: &str,
+    key: &DigestKey,
+    msgs: &[Message],
+    priority: Priority,
+) -> Result<(ChannelDigest, StepMeta), BriefingError> {
     // Shared work: paid by the team, for no one user.
     let options = CallOptions {
         team_id: Some(team_id.to_string()),
@@ -241,7 +297,7 @@ pub async fn channel_digest(
         ..CallOptions::default()
     };
     let task = SummarizeDiscussion::default();
-    let names = name_words(&briefings::people_names(&ctx.db, team_id).await?);
+    let names = name_words(&ctx.people.get(&ctx.db, team_id).await?);
     let mut meta = StepMeta::default().source(StepSource::Extractive);
     let mut summaries = Vec::new();
     for discussion in discussions(&key.channel, msgs, key.utc_offset_secs) {

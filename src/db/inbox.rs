@@ -85,6 +85,66 @@ pub async fn insert(db: &Db, item: &NewItem<'_>) -> Result<bool, DbError> {
     Ok(inserted.is_some())
 }
 
+/// Stores several requests in one statement (one transaction): what group commit at the edge
+/// writes. Returns, for each item in order, whether it was new; a key repeated within `items`
+/// is new at most once (its first occurrence).
+pub async fn insert_many(db: &Db, items: &[NewItem<'_>]) -> Result<Vec<bool>, DbError> {
+    // Distinct keys only: PostgreSQL refuses a statement that would touch a row twice.
+    let mut first: std::collections::HashMap<&str, usize> = Default::default();
+    let mut distinct = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if *first.entry(item.dedupe_key).or_insert(i) == i {
+            distinct.push(item);
+        }
+    }
+    let mut inserted = std::collections::HashSet::new();
+    let received_at = now();
+    // Bounded statements: SQLite allows 32,766 parameters, and big statements gain nothing. Should
+    // a later statement fail, the earlier ones' rows stay stored; every caller is told of the
+    // failure, Slack retries, and the retries collapse into the stored rows.
+    for chunk in distinct.chunks(500) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let b = i * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO inbox (dedupe_key, source, team_id, kind, payload, received_at)
+             VALUES {values}
+             ON CONFLICT (dedupe_key) DO NOTHING
+             RETURNING dedupe_key"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for item in chunk {
+            query = query
+                .bind(item.dedupe_key)
+                .bind(item.source.as_str())
+                .bind(item.team_id)
+                .bind(item.kind)
+                .bind(item.payload)
+                .bind(received_at);
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            inserted.insert(row.try_get::<String, _>("dedupe_key")?);
+        }
+    }
+    Ok(items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| first[item.dedupe_key] == i && inserted.contains(item.dedupe_key))
+        .collect())
+}
+
 /// Which stored requests a worker lane claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lane {

@@ -46,6 +46,9 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row in {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    /// One failure reported to every caller that shared the statement (a group commit).
+    #[error(transparent)]
+    Shared(std::sync::Arc<DbError>),
 }
 
 /// The shared connection pool and the dialect it speaks. Cheap to clone.

@@ -11,10 +11,12 @@
 //!    that fails too, the extractive explainer is shown (`explain:extractive`).
 //!
 //! Slack's `trigger_id` expires three seconds after the click, so [`on_shortcut`] opens a "Reading
-//! the conversation…" modal before anything else (no Slack or model call comes first), then
-//! fills it with `views.update`. When no modal can be opened the answer goes to the click's
-//! `response_url` as an ephemeral message. Nothing fails silently: whatever goes wrong is one
-//! sentence with a "Try again" button ([`on_retry`]).
+//! the conversation…" modal before anything else (no Slack or model call comes first) and queues
+//! the rest as an [`ExplainClick`] job, which runs the durable run and fills the modal with
+//! `views.update`. The inbox's interactive lane thus only ever opens modals, and a click's
+//! `views.open` never waits behind another click's explanation. When no modal can be opened the
+//! answer goes to the click's `response_url` as an ephemeral message. Nothing fails silently:
+//! whatever goes wrong is one sentence with a "Try again" button ([`on_retry`]).
 
 pub mod cli;
 pub mod gather;
@@ -267,7 +269,11 @@ enum Surface {
     Ephemeral { response_url: Option<String> },
 }
 
-/// Opens (or reuses) the modal, explains, and shows the result there or ephemerally.
+/// Opens (or reuses) the modal at once, then queues the rest of the click ([`ExplainClick`]).
+///
+/// Only the `views.open` happens while the click's inbox row is handled: Slack's trigger expires
+/// three seconds after the click, and the interactive lane must not wait behind anybody's
+/// explanation (gathering, model, guardrail) before opening the next click's modal.
 async fn deliver(
     ctx: &Context,
     request: &Request,
@@ -277,7 +283,7 @@ async fn deliver(
     let metadata = Target::of(request).encode();
     let token = ctx.bot_token(&request.team_id).await;
 
-    // 1. The modal, before anything else: the trigger is valid for three seconds.
+    // The modal, before anything else: the trigger is valid for three seconds.
     let mut response_url = None;
     let mut view = None;
     match (&surface, &token) {
@@ -315,7 +321,72 @@ async fn deliver(
         (Surface::View(_), Err(_)) => {}
     }
 
-    // 2. The explanation.
+    let rest = Continuation {
+        request: request.clone(),
+        key: key.to_string(),
+        view,
+        response_url,
+    };
+    crate::jobs::enqueue::<ExplainClick>(
+        &ctx.db,
+        &request.team_id,
+        &rest,
+        crate::jobs::EnqueueOptions::default().idempotency_key(format!("explain:{key}")),
+    )
+    .await
+    .map_err(|e| HandlerError::Transient(format!("cannot queue the explanation: {e}")))?;
+    Ok(())
+}
+
+/// The rest of a click once its modal is open (or could not be): what [`ExplainClick`] carries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Continuation {
+    request: Request,
+    /// The durable run's key: a retried job resumes the same run.
+    key: String,
+    /// The modal showing "Reading the conversation…", to fill in.
+    view: Option<slack_io::OpenView>,
+    /// Where to answer ephemerally when there is no modal (or it cannot be updated).
+    response_url: Option<String>,
+}
+
+/// Explains a click and shows the answer: the part of a click that may take seconds, queued as a
+/// job at interactive priority (a worker reserved for these runs them; see `app.rs`). A retry
+/// resumes the click's durable run, so finished steps are not redone.
+pub struct ExplainClick;
+
+impl crate::jobs::Job for ExplainClick {
+    const NAME: &'static str = "explain";
+    const PRIORITY: i32 = crate::jobs::priority::INTERACTIVE;
+    /// Someone is waiting: a couple of quick retries, then the failure is shown.
+    const MAX_ATTEMPTS: i32 = 3;
+    type Payload = Continuation;
+
+    async fn run(
+        &self,
+        ctx: &Context,
+        rest: Continuation,
+        _job: &crate::db::jobs::JobRecord,
+    ) -> Result<(), crate::jobs::JobError> {
+        finish(ctx, &rest).await.map_err(|e| match e {
+            HandlerError::Transient(reason) => crate::jobs::JobError::retryable(reason),
+            HandlerError::Permanent(reason) => crate::jobs::JobError::permanent(reason),
+        })
+    }
+}
+
+/// Explains and shows the result in the modal, else ephemerally.
+async fn finish(ctx: &Context, rest: &Continuation) -> Result<(), HandlerError> {
+    let Continuation {
+        request,
+        key,
+        view,
+        response_url,
+    } = rest;
+    let metadata = Target::of(request).encode();
+    let token = ctx.bot_token(&request.team_id).await;
+
+    // The explanation.
     let outcome = match &token {
         Ok(_) => run_explain(ctx, request, key).await,
         Err(e) => Err(ExplainError::Token(e.to_string())),
@@ -353,15 +424,15 @@ async fn deliver(
         }
     };
 
-    // 3. Show it: the modal, else ephemerally.
-    if let (Some(open), Ok(token)) = (&view, &token) {
+    // Show it: the modal, else ephemerally.
+    if let (Some(open), Ok(token)) = (view, &token) {
         let session = ctx.slack.session(token);
         match slack_io::update_view(&session, open, &modal).await {
             Ok(_) => return Ok(()),
             Err(e) => warn!(error = %e, "cannot update the modal; answering ephemerally instead"),
         }
     }
-    if let Some(url) = &response_url {
+    if let Some(url) = response_url {
         match slack_io::respond(url, &text, &message_blocks).await {
             Ok(()) => return Ok(()),
             Err(e) => warn!(error = %e, "response_url failed"),

@@ -48,7 +48,7 @@ async fn get(
 }
 
 /// A view Slack holds: its id and hash (the hash guards `views.update` against stale writes).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpenView {
     pub id: String,
     pub hash: Option<String>,

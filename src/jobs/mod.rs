@@ -221,7 +221,14 @@ pub fn default_jobs() -> Vec<Arc<dyn DynJob>> {
     vec![
         Arc::new(crate::briefing::schedule::PrepareBriefing),
         Arc::new(crate::briefing::schedule::DeliverBriefing),
+        Arc::new(crate::explain::ExplainClick),
     ]
+}
+
+/// The jobs someone is waiting for (click-to-context), run by a worker of their own so that a
+/// queue of briefings never stands between a click and its explanation.
+pub fn interactive_registry() -> Result<Registry, DuplicateJob> {
+    Registry::from_jobs(vec![Arc::new(crate::explain::ExplainClick)])
 }
 
 /// The registry `chief serve` runs with.

@@ -35,6 +35,9 @@ pub struct WorkerOptions {
     /// On shutdown, how long running jobs may take to finish before they are interrupted and
     /// given back to the queue.
     pub shutdown_grace: Duration,
+    /// On SQLite, release the leases a previous process left at start (one worker per process
+    /// does it: a second would release the first one's fresh claims).
+    pub release_stale_leases: bool,
 }
 
 impl Default for WorkerOptions {
@@ -47,6 +50,23 @@ impl Default for WorkerOptions {
             backoff_base: Duration::from_secs(10),
             backoff_cap: Duration::from_secs(3600),
             shutdown_grace: Duration::from_secs(10),
+            release_stale_leases: true,
+        }
+    }
+}
+
+impl WorkerOptions {
+    /// For jobs someone is waiting on: more at once (they wait on a model or Slack, not on CPU)
+    /// and quick retries.
+    pub fn interactive() -> Self {
+        WorkerOptions {
+            concurrency: 16,
+            idle_poll: Duration::from_millis(500),
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(5),
+            // The main worker, whose registry has these jobs too, resumes them.
+            release_stale_leases: false,
+            ..WorkerOptions::default()
         }
     }
 }
@@ -89,7 +109,7 @@ pub async fn run_with(
     options: WorkerOptions,
     shutdown: CancellationToken,
 ) {
-    if ctx.db.backend() == Backend::Sqlite {
+    if options.release_stale_leases && ctx.db.backend() == Backend::Sqlite {
         // One chief process per SQLite file: every lease still held is a dead process's, and the
         // runs those jobs carried resume now rather than after the lease would have expired.
         match store::expire_all_leases(&ctx.db).await {

@@ -444,14 +444,19 @@ impl Guardrail {
                         continue;
                     }
                     let capitalised = w.chars().next().is_some_and(char::is_uppercase);
+                    // "Fong's" is Fong, named in the sources.
+                    let base = lower.strip_suffix("'s").unwrap_or(&lower);
                     if !capitalised
                         || starts.contains(&pos)
                         || in_date(pos)
                         || ev.words.contains(&lower)
+                        || ev.words.contains(base)
                         || text::is_stop_word(&lower)
                         || text::is_calendar_word(&lower)
                         || w.chars().count() < 2
-                        || reader_names.iter().any(|n| n.eq_ignore_ascii_case(w))
+                        || reader_names
+                            .iter()
+                            .any(|n| n.eq_ignore_ascii_case(w) || n.eq_ignore_ascii_case(base))
                     {
                         continue;
                     }
@@ -607,6 +612,11 @@ mod tests {
             &[0],
         )]));
         assert!(report.passed, "{:#?}", report.violations);
+        // A possessive is the name it is made of.
+        let report = Guardrail.check(&input(vec![cite("The change moves Ben's window.", &[1])]));
+        assert!(report.passed, "{:#?}", report.violations);
+        let report = Guardrail.check(&input(vec![cite("The change moves Marcus's window.", &[1])]));
+        assert_eq!(kinds(&report), ["invented_name"]);
     }
 
     #[test]

@@ -241,6 +241,47 @@ impl Story {
         format!("story-{}", &hex::encode(hasher.finalize())[..12])
     }
 
+    /// The story cut to what a model needs to rank it or write about it: its first `sentences`
+    /// summary sentences (and at most two decisions and two open questions), each citing at most
+    /// two messages (none when `sources` is under 2), and its `sources` latest messages (so its
+    /// last activity is unchanged). A story consolidated from a busy day otherwise costs thousands
+    /// of tokens per reader.
+    pub fn abridged(&self, sentences: usize, sources: usize) -> Story {
+        // Each sentence keeps citations only when the reader of the story cites (the writer).
+        let cited = sources.min(2);
+        let cut = |list: &[CitedSentence], n: usize| -> Vec<CitedSentence> {
+            list.iter()
+                .take(n)
+                .map(|c| CitedSentence {
+                    text: c.text.clone(),
+                    sources: c.sources.iter().take(cited).cloned().collect(),
+                })
+                .collect()
+        };
+        let mut latest = self.sources.clone();
+        latest.sort_by_key(|s| std::cmp::Reverse(ts_to_epoch(&s.ts).unwrap_or(0)));
+        latest.truncate(sources);
+        let people = 6;
+        Story {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            summary: cut(&self.summary, sentences),
+            channels: self.channels.clone(),
+            topics: self.topics.iter().take(5).cloned().collect(),
+            entities: Entities {
+                people: self.entities.people.iter().take(people).cloned().collect(),
+                projects: self.entities.projects.iter().take(5).cloned().collect(),
+                systems: self.entities.systems.iter().take(5).cloned().collect(),
+                channels: self.entities.channels.clone(),
+            },
+            participants: self.participants.iter().take(people).cloned().collect(),
+            urgency: self.urgency,
+            decisions: cut(&self.decisions, 2),
+            open_questions: cut(&self.open_questions, 2),
+            sources: latest,
+        }
+    }
+
     /// All sentences the story states (summary, decisions, open questions).
     pub fn sentences(&self) -> impl Iterator<Item = &CitedSentence> {
         self.summary
