@@ -65,23 +65,35 @@ impl Application {
         let ctx = self.ctx.clone();
         let registry = Arc::new(crate::jobs::registry()?);
         let worker = tokio::spawn(crate::worker::run(ctx.clone(), shutdown.clone()));
-        let jobs = tokio::spawn(crate::jobs::worker::run(
+        // Jobs and agents (briefings, explanations, propositions) run on threads of their own:
+        // their work is CPU-heavy, and on the edge's threads it would delay acks and the modals
+        // clicks wait for (the OS shares the cores between the two pools instead).
+        let pool = BackgroundPool::start()?;
+        let bg = pool.handle();
+        // Leases a previous process left are released once, before either job worker claims
+        // anything (a release after a claim would hand that job out twice).
+        crate::jobs::worker::release_stale_leases(&ctx).await;
+        let jobs = bg.spawn(crate::jobs::worker::run_with(
             ctx.clone(),
             registry,
+            crate::jobs::worker::WorkerOptions {
+                release_stale_leases: false,
+                ..Default::default()
+            },
             shutdown.clone(),
         ));
         // Clicks' explanations get workers of their own (see `explain::ExplainClick`).
-        let interactive = tokio::spawn(crate::jobs::worker::run_with(
+        let interactive = bg.spawn(crate::jobs::worker::run_with(
             ctx.clone(),
             Arc::new(crate::jobs::interactive_registry()?),
             crate::jobs::worker::WorkerOptions::interactive(),
             shutdown.clone(),
         ));
         let background = [
-            tokio::spawn(crate::retention::run(ctx.clone(), shutdown.clone())),
-            tokio::spawn(crate::backfill::run_jobs(ctx.clone(), shutdown.clone())),
-            tokio::spawn(crate::propositions::run(ctx.clone(), shutdown.clone())),
-            tokio::spawn(crate::briefing::run(ctx.clone(), shutdown.clone())),
+            bg.spawn(crate::retention::run(ctx.clone(), shutdown.clone())),
+            bg.spawn(crate::backfill::run_jobs(ctx.clone(), shutdown.clone())),
+            bg.spawn(crate::propositions::run(ctx.clone(), shutdown.clone())),
+            bg.spawn(crate::briefing::run(ctx.clone(), shutdown.clone())),
         ];
         let socket = ctx.config.app_token.clone().map(|token| {
             let ctx = ctx.clone();
@@ -113,6 +125,7 @@ impl Application {
         if let Some(socket) = socket {
             let _ = socket.await;
         }
+        drop(pool);
         ctx.db.close().await;
         Ok(())
     }
@@ -149,5 +162,38 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The runtime jobs and agents run on, beside the one serving HTTP and the inbox.
+struct BackgroundPool(Option<tokio::runtime::Runtime>);
+
+impl BackgroundPool {
+    fn start() -> anyhow::Result<Self> {
+        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("chief-background")
+            .enable_all()
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot start the background threads: {e}"))?;
+        Ok(BackgroundPool(Some(runtime)))
+    }
+
+    fn handle(&self) -> tokio::runtime::Handle {
+        match &self.0 {
+            Some(runtime) => runtime.handle().clone(),
+            None => tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+impl Drop for BackgroundPool {
+    /// Its tasks have been stopped and awaited by then; a runtime cannot be dropped from inside
+    /// another one (a test's, or `main`'s) any other way.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
     }
 }

@@ -248,10 +248,11 @@ const PEOPLE_NAMES_TTL: std::time::Duration = std::time::Duration::from_secs(60)
 /// be taken for an invented name, which costs a correction, never a wrong message.
 #[derive(Default)]
 pub struct PeopleNames {
-    by_team: std::sync::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<Vec<String>>)>,
-    >,
+    by_team: std::sync::Mutex<std::collections::HashMap<String, ReadNames>>,
 }
+
+/// A team's names and when they were read.
+type ReadNames = (std::time::Instant, std::sync::Arc<Vec<String>>);
 
 impl PeopleNames {
     pub async fn get(

@@ -3,10 +3,11 @@
 //! The HTTP edge and Socket Mode both come through here, so "persist, then ack" holds on both paths
 //! and retries (same `event_id`) collapse into one row.
 //!
-//! Stores are **group-committed**: requests arriving together are written by one statement, and
-//! each is acknowledged once that statement has committed. Under load this turns a transaction per
-//! request into a transaction per batch (what bounds intake, see BENCHMARKS.md); alone, a request
-//! is written at once, with no added wait.
+//! On PostgreSQL, stores are **group-committed**: requests arriving together are written by one
+//! statement, and each is acknowledged once that statement has committed. Under load this turns a
+//! transaction per request into a transaction per batch; alone, a request is written at once, with
+//! no added wait. On SQLite each request is written on its own (measured faster there; see
+//! BENCHMARKS.md).
 
 use std::sync::{Arc, OnceLock};
 
@@ -56,6 +57,8 @@ struct Pending {
 }
 
 type Outcome = Result<bool, Arc<DbError>>;
+/// A request and where its outcome goes.
+type Queued = (Pending, oneshot::Sender<Outcome>);
 
 /// The group committer: a queue in front of the inbox drained by a few writers, each writing
 /// whatever has queued up while it was busy in one statement.
@@ -63,14 +66,16 @@ pub struct GroupCommit {
     db: Db,
     writers: usize,
     /// Started on first use (from inside the runtime); the writers stop when this is dropped.
-    queue: OnceLock<mpsc::Sender<(Pending, oneshot::Sender<Outcome>)>>,
+    queue: OnceLock<mpsc::Sender<Queued>>,
 }
 
 impl GroupCommit {
     pub fn new(db: Db) -> Self {
         let writers = match db.backend() {
-            // One writer at a time is all SQLite has.
-            Backend::Sqlite => 1,
+            // Measured slower on SQLite (BENCHMARKS.md): its one write lock is shared with the
+            // inbox worker, and a batch writer that meets it locked sleeps in SQLite's busy
+            // handler with every waiting request behind it. Each request is stored on its own.
+            Backend::Sqlite => 0,
             // Commits of separate connections overlap on PostgreSQL.
             Backend::Postgres => 4,
         };
@@ -82,6 +87,19 @@ impl GroupCommit {
     }
 
     async fn store(&self, item: Pending) -> Result<bool, DbError> {
+        if self.writers == 0 {
+            return inbox::insert(
+                &self.db,
+                &inbox::NewItem {
+                    dedupe_key: &item.dedupe_key,
+                    source: item.source,
+                    team_id: item.team_id.as_deref(),
+                    kind: &item.kind,
+                    payload: &item.payload,
+                },
+            )
+            .await;
+        }
         let queue = self.queue.get_or_init(|| self.start());
         let (done, stored) = oneshot::channel();
         let gone = || DbError::Corrupt {
@@ -92,7 +110,7 @@ impl GroupCommit {
         stored.await.map_err(|_| gone())?.map_err(DbError::Shared)
     }
 
-    fn start(&self) -> mpsc::Sender<(Pending, oneshot::Sender<Outcome>)> {
+    fn start(&self) -> mpsc::Sender<Queued> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..self.writers {
@@ -102,10 +120,7 @@ impl GroupCommit {
     }
 }
 
-async fn write_batches(
-    db: Db,
-    queue: Arc<Mutex<mpsc::Receiver<(Pending, oneshot::Sender<Outcome>)>>>,
-) {
+async fn write_batches(db: Db, queue: Arc<Mutex<mpsc::Receiver<Queued>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
         {

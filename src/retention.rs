@@ -65,6 +65,10 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
             Ok(_) => {}
             Err(e) => warn!(error = %e, "retention pass failed"),
         }
+        // The planner's statistics follow the data (see `Db::optimize`).
+        if let Err(e) = ctx.db.optimize().await {
+            warn!(error = %e, "cannot refresh the query planner's statistics");
+        }
     }
 }
 

@@ -158,7 +158,8 @@ async fn context_with_a_link_opens_the_explanation() {
     let opened = app.slack.calls("views.open");
     assert_eq!(opened.len(), 1);
     assert_eq!(opened[0].param("trigger_id").as_deref(), Some("t-context"));
-    let updated = app.slack.calls("views.update");
+    // The explanation follows as a job once the modal is open.
+    let updated = app.slack.wait_for("views.update", 1, WAIT).await;
     assert_eq!(updated.len(), 1);
     let text = updated[0].json_param("view").unwrap().to_string();
     assert!(text.contains("Thursday"), "{text}");
@@ -169,7 +170,7 @@ async fn context_with_a_link_opens_the_explanation() {
     // A link into a channel the user is not in: refused, without content.
     let answer = chief_as(&app, &format!("context {link}"), OUTSIDER, "t-context-2").await;
     assert!(answer.ack.is_none());
-    let updated = app.slack.calls("views.update");
+    let updated = app.slack.wait_for("views.update", 2, WAIT).await;
     let text = updated
         .last()
         .unwrap()

@@ -406,7 +406,9 @@ async fn a_batch_reports_each_request_new_or_duplicate(backend: Backend) {
         payload: "{}",
     };
     assert_eq!(
-        inbox::insert_many(&scratch.db, &[item("old")]).await.unwrap(),
+        inbox::insert_many(&scratch.db, &[item("old")])
+            .await
+            .unwrap(),
         [true]
     );
     let flags = inbox::insert_many(

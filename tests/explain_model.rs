@@ -181,3 +181,52 @@ async fn a_second_failure_falls_back_to_the_extractive_explainer() {
     );
     app.stop().await;
 }
+
+/// Opening a modal never waits for another click's explanation: with a model that takes seconds
+/// to answer, every click's modal opens at once, and the explanations follow.
+#[tokio::test]
+async fn slow_explanations_do_not_hold_up_other_clicks_modals() {
+    let llm = LocalLlm::builder()
+        .latency(Duration::from_secs(3))
+        .responder(|request| Reply::json(explainer(&data(request), CORRECTED)))
+        .start()
+        .await
+        .expect("local model server");
+    let base = llm.base_url();
+    let app = spawn_app_with(Backend::Sqlite, move |c| {
+        c.llm.deployments = vec![deployment(&base)]
+    })
+    .await;
+    let seeded = seed(&app.ctx.db).await;
+    for i in 0..3 {
+        let trigger = format!("trigger-slow-{i}");
+        let payload = shortcut_payload(
+            &fixtures(),
+            &seeded.clicked,
+            READER,
+            &trigger,
+            &app.slack.response_url(&trigger),
+        );
+        assert_eq!(app.post_interaction(&payload).await.status(), 200);
+    }
+    let opened = app
+        .slack
+        .wait_for("views.open", 3, Duration::from_millis(2500))
+        .await;
+    assert_eq!(
+        opened.len(),
+        3,
+        "every modal opened within the trigger's life"
+    );
+    assert!(
+        app.slack.calls("views.update").is_empty(),
+        "while the first explanation was still with the model"
+    );
+    let filled = app.slack.wait_for("views.update", 3, WAIT).await;
+    assert_eq!(filled.len(), 3);
+    for update in &filled {
+        let text = update.json_param("view").unwrap().to_string();
+        assert!(text.contains(CORRECTED), "{text}");
+    }
+    app.stop().await;
+}

@@ -10,7 +10,8 @@
 //!
 //! Two phases on distinct messages (so no answer comes from the response cache): one with a model
 //! that answers at once — its "filled" time is chief's whole overhead — and one with the configured
-//! model latency, whose overhead is "filled" minus the model time (requests × latency).
+//! model latency, whose overhead is "filled" minus the model time (the click's explainer requests
+//! × latency).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -245,6 +246,7 @@ async fn phase(
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let before = model.counters();
+    let since = crate::db::now() - 1;
     let team = workspace.spec.team_id.clone();
     let mut tasks = Vec::with_capacity(clicks.len());
     for (k, (user, channel, ts, thread_ts)) in clicks.iter().enumerate() {
@@ -330,7 +332,17 @@ async fn phase(
     }
     let model_requests = served.answered - before.answered;
     let per_request = model_requests as f64 / clicks.len().max(1) as f64;
-    let model_us = (per_request * latency.as_micros() as f64) as u64;
+    // Model time on a click's path: its explainer requests (a correction makes two), from chief's
+    // accounting; the server's other requests (the propositions agent reading the seeded
+    // messages) run beside the clicks, not on their path.
+    let explain_requests: i64 = crate::db::llm::usage(&scratch.db, since)
+        .await?
+        .iter()
+        .filter(|r| r.task == crate::tasks::Task::name(&crate::tasks::ExplainContext))
+        .map(|r| r.requests)
+        .sum();
+    let per_click = explain_requests as f64 / clicks.len().max(1) as f64;
+    let model_us = (per_click * latency.as_micros() as f64) as u64;
     let overhead: Vec<u64> = filled_us
         .iter()
         .map(|f| f.saturating_sub(model_us))

@@ -678,8 +678,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
     // 4. The same topic in several channels becomes one story — among the discussions that
     // matter most to this reader (see `CONSOLIDATE_SHORTLIST`).
     let interests = profile::load_profile(db, team_id, user_id, HalfLife::default()).await?;
-    let profile =
-        rank_profile(ctx, team_id, &reader, &interests, &settings, window.end).await?;
+    let profile = rank_profile(ctx, team_id, &reader, &interests, &settings, window.end).await?;
     let summaries = shortlist_summaries(summaries, &profile, window.end);
     let consolidated: ConsolidateOutput = if summaries.is_empty() {
         ConsolidateOutput { stories: vec![] }

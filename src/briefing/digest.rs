@@ -76,6 +76,8 @@ pub struct ChannelDigest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestUsed {
     pub digest_id: i64,
+    /// Defaulted: runs recorded before this shape stored the whole digest here.
+    #[serde(default)]
     pub discussions: usize,
 }
 

@@ -116,6 +116,20 @@ impl Db {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics. Without them SQLite reads a reader's window by
+    /// scanning every channel's messages (the time index looks best to a planner that knows no
+    /// sizes); with them it starts from the reader's memberships. PostgreSQL's autovacuum does
+    /// this on its own, but not right after a bulk load.
+    pub async fn optimize(&self) -> Result<(), DbError> {
+        let sql = match self.backend {
+            // 0x10002: analyse every table whose statistics are missing or stale.
+            Backend::Sqlite => "PRAGMA optimize = 0x10002",
+            Backend::Postgres => "ANALYZE",
+        };
+        sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

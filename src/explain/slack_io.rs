@@ -21,15 +21,22 @@ use crate::slack::web::Session;
 /// Where a permalink points when the workspace's own URL cannot be learned (Slack redirects it).
 pub const FALLBACK_WORKSPACE_URL: &str = "https://slack.com";
 
+/// No client-side throttle for the modal of a click: its `trigger_id` expires three seconds after
+/// the click, so holding `views.open` (and the `views.update` that fills it) behind a 100-a-minute
+/// Tier 4 budget would make a burst of clicks fail on chief's side. Slack's own limit for Tier 4
+/// allows bursts; a 429 it sends is still honoured (`Retry-After`), and a modal that cannot be
+/// opened gets its answer ephemerally.
+const MODAL: Option<&'static SlackApiMethodRateControlConfig> = None;
+
 async fn post(
     session: &Session<'_>,
     method: &str,
     body: &Value,
-    tier: &'static SlackApiMethodRateControlConfig,
+    tier: Option<&'static SlackApiMethodRateControlConfig>,
 ) -> Result<Value, SlackError> {
     session
         .http_session_api
-        .http_post::<Value, Value>(method, body, Some(tier))
+        .http_post::<Value, Value>(method, body, tier)
         .await
         .map_err(SlackError::from)
 }
@@ -81,7 +88,7 @@ pub async fn open_view(
         session,
         "views.open",
         &json!({"trigger_id": trigger_id, "view": view}),
-        &SLACK_TIER4_METHOD_CONFIG,
+        MODAL,
     )
     .await?;
     opened(&v)
@@ -98,11 +105,11 @@ pub async fn update_view(
     if let Some(hash) = &view.hash {
         body["hash"] = json!(hash);
     }
-    match post(session, "views.update", &body, &SLACK_TIER4_METHOD_CONFIG).await {
+    match post(session, "views.update", &body, MODAL).await {
         Ok(v) => opened(&v),
         Err(SlackError::Api { code }) if code == "hash_conflict" => {
             let body = json!({"view_id": view.id, "view": content});
-            let v = post(session, "views.update", &body, &SLACK_TIER4_METHOD_CONFIG).await?;
+            let v = post(session, "views.update", &body, MODAL).await?;
             opened(&v)
         }
         Err(e) => Err(e),
@@ -119,7 +126,7 @@ pub async fn publish_view(
         session,
         "views.publish",
         &json!({"user_id": user_id, "view": view}),
-        &SLACK_TIER4_METHOD_CONFIG,
+        Some(&SLACK_TIER4_METHOD_CONFIG),
     )
     .await
     .map(|_| ())
@@ -137,7 +144,7 @@ pub async fn post_ephemeral(
         session,
         "chat.postEphemeral",
         &json!({"channel": channel_id, "user": user_id, "text": text, "blocks": blocks}),
-        &SLACK_TIER4_METHOD_CONFIG,
+        Some(&SLACK_TIER4_METHOD_CONFIG),
     )
     .await
     .map(|_| ())

@@ -35,8 +35,8 @@ pub struct WorkerOptions {
     /// On shutdown, how long running jobs may take to finish before they are interrupted and
     /// given back to the queue.
     pub shutdown_grace: Duration,
-    /// On SQLite, release the leases a previous process left at start (one worker per process
-    /// does it: a second would release the first one's fresh claims).
+    /// On SQLite, release the leases a previous process left at start ([`release_stale_leases`];
+    /// a process running two workers does it once, before either starts).
     pub release_stale_leases: bool,
 }
 
@@ -60,11 +60,13 @@ impl WorkerOptions {
     /// and quick retries.
     pub fn interactive() -> Self {
         WorkerOptions {
-            concurrency: 16,
-            idle_poll: Duration::from_millis(500),
+            concurrency: 8,
+            // Enqueues in this process wake the worker at once; the poll only finds jobs other
+            // replicas queued (and each poll is a write transaction on SQLite).
+            idle_poll: Duration::from_secs(2),
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(5),
-            // The main worker, whose registry has these jobs too, resumes them.
+            // Released once by the process before its workers start (see `app.rs`).
             release_stale_leases: false,
             ..WorkerOptions::default()
         }
@@ -109,14 +111,8 @@ pub async fn run_with(
     options: WorkerOptions,
     shutdown: CancellationToken,
 ) {
-    if options.release_stale_leases && ctx.db.backend() == Backend::Sqlite {
-        // One chief process per SQLite file: every lease still held is a dead process's, and the
-        // runs those jobs carried resume now rather than after the lease would have expired.
-        match store::expire_all_leases(&ctx.db).await {
-            Ok(0) => {}
-            Ok(n) => info!(jobs = n, "resuming jobs interrupted by a previous run"),
-            Err(e) => error!(error = %e, "cannot release stale job leases"),
-        }
+    if options.release_stale_leases {
+        release_stale_leases(&ctx).await;
     }
     info!(jobs = ?registry.names(), concurrency = options.concurrency, "job worker started");
     let options = Arc::new(options);
@@ -148,6 +144,19 @@ pub async fn run_with(
         let _ = handle.await;
     }
     let _ = metrics.await;
+}
+
+/// On SQLite (one chief process per file), every job lease still held is a dead process's: the
+/// runs those jobs carried resume now rather than after the lease would have expired.
+pub async fn release_stale_leases(ctx: &Context) {
+    if ctx.db.backend() != Backend::Sqlite {
+        return;
+    }
+    match store::expire_all_leases(&ctx.db).await {
+        Ok(0) => {}
+        Ok(n) => info!(jobs = n, "resuming jobs interrupted by a previous run"),
+        Err(e) => error!(error = %e, "cannot release stale job leases"),
+    }
 }
 
 async fn claim_loop(

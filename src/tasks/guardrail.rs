@@ -615,7 +615,10 @@ mod tests {
         // A possessive is the name it is made of.
         let report = Guardrail.check(&input(vec![cite("The change moves Ben's window.", &[1])]));
         assert!(report.passed, "{:#?}", report.violations);
-        let report = Guardrail.check(&input(vec![cite("The change moves Marcus's window.", &[1])]));
+        let report = Guardrail.check(&input(vec![cite(
+            "The change moves Marcus's window.",
+            &[1],
+        )]));
         assert_eq!(kinds(&report), ["invented_name"]);
     }
 

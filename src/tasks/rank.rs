@@ -428,31 +428,3 @@ mod tests {
         testkit::assert_clean_prompt(&prompt, &i, &["Checkout outage", "U-ZOE", "watercooler"]);
     }
 }
-
-#[cfg(test)]
-mod prompt_size {
-    use super::*;
-
-    #[test]
-    fn print_schema_size() {
-        let schema = crate::llm::prompt::output_schema::<RankOutput>();
-        let p = RankForUser::default().prompt(&RankInput {
-            stories: vec![],
-            profile: InterestProfile {
-                user_id: "U1".into(),
-                name: "A".into(),
-                aliases: vec![],
-                interests: vec![],
-                close_people: vec![],
-                muted_channels: vec![],
-                top_channels: vec![],
-            },
-            now: 0,
-            limit: Some(3),
-        });
-        let m = crate::llm::prompt::build_messages(&p, &schema);
-        eprintln!("SIZE system={} user={} schema={}", m[0].content.len(), m[1].content.len(), schema.to_string().len());
-        let schema = crate::llm::prompt::output_schema::<crate::tasks::Briefing>();
-        eprintln!("SIZE briefing schema={}", schema.to_string().len());
-    }
-}
