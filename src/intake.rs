@@ -56,6 +56,18 @@ struct Pending {
     payload: String,
 }
 
+impl Pending {
+    fn as_new_item(&self) -> inbox::NewItem<'_> {
+        inbox::NewItem {
+            dedupe_key: &self.dedupe_key,
+            source: self.source,
+            team_id: self.team_id.as_deref(),
+            kind: &self.kind,
+            payload: &self.payload,
+        }
+    }
+}
+
 type Outcome = Result<bool, Arc<DbError>>;
 /// A request and where its outcome goes.
 type Queued = (Pending, oneshot::Sender<Outcome>);
@@ -88,17 +100,7 @@ impl GroupCommit {
 
     async fn store(&self, item: Pending) -> Result<bool, DbError> {
         if self.writers == 0 {
-            return inbox::insert(
-                &self.db,
-                &inbox::NewItem {
-                    dedupe_key: &item.dedupe_key,
-                    source: item.source,
-                    team_id: item.team_id.as_deref(),
-                    kind: &item.kind,
-                    payload: &item.payload,
-                },
-            )
-            .await;
+            return inbox::insert(&self.db, &item.as_new_item()).await;
         }
         let queue = self.queue.get_or_init(|| self.start());
         let (done, stored) = oneshot::channel();
@@ -129,16 +131,7 @@ async fn write_batches(db: Db, queue: Arc<Mutex<mpsc::Receiver<Queued>>>) {
                 return;
             }
         }
-        let items: Vec<inbox::NewItem<'_>> = batch
-            .iter()
-            .map(|(p, _)| inbox::NewItem {
-                dedupe_key: &p.dedupe_key,
-                source: p.source,
-                team_id: p.team_id.as_deref(),
-                kind: &p.kind,
-                payload: &p.payload,
-            })
-            .collect();
+        let items: Vec<inbox::NewItem<'_>> = batch.iter().map(|(p, _)| p.as_new_item()).collect();
         metrics::histogram!("chief_intake_batch_size").record(items.len() as f64);
         let result = inbox::insert_many(&db, &items).await;
         drop(items);
