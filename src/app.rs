@@ -9,9 +9,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use crate::config::Config;
-use crate::context::Context;
-use crate::db::Db;
+use crate::features::Context;
 use crate::http::{self, AppState};
+use crate::inbox::intake::Intake;
+use crate::platform::db::Db;
+use crate::platform::jobs::{DuplicateJob, DynJob, Registry};
 use crate::slack::signature::Verifier;
 
 pub struct Application {
@@ -39,7 +41,7 @@ impl Application {
             listener,
             ctx: Context::new(config, db),
             verifier,
-            clock: crate::db::now,
+            clock: crate::platform::db::now,
         })
     }
 
@@ -63,8 +65,9 @@ impl Application {
     /// Mode, until `shutdown` is cancelled.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ctx = self.ctx.clone();
-        let registry = Arc::new(crate::jobs::registry()?);
-        let worker = tokio::spawn(crate::worker::run(ctx.clone(), shutdown.clone()));
+        let registry = Arc::new(registry()?);
+        let intake = Arc::new(Intake::new(&ctx));
+        let worker = tokio::spawn(crate::inbox::worker::run(ctx.clone(), shutdown.clone()));
         // Jobs and agents (briefings, explanations, propositions) run on threads of their own:
         // their work is CPU-heavy, and on the edge's threads it would delay acks and the modals
         // clicks wait for (the OS shares the cores between the two pools instead).
@@ -72,34 +75,46 @@ impl Application {
         let bg = pool.handle();
         // Leases a previous process left are released once, before either job worker claims
         // anything (a release after a claim would hand that job out twice).
-        crate::jobs::worker::release_stale_leases(&ctx).await;
-        let jobs = bg.spawn(crate::jobs::worker::run_with(
+        crate::platform::jobs::worker::release_stale_leases(&ctx).await;
+        let jobs = bg.spawn(crate::platform::jobs::worker::run_with(
             ctx.clone(),
             registry,
-            crate::jobs::worker::WorkerOptions {
+            crate::platform::jobs::worker::WorkerOptions {
                 release_stale_leases: false,
                 ..Default::default()
             },
             shutdown.clone(),
         ));
         // Clicks' explanations get workers of their own (see `explain::ExplainClick`).
-        let interactive = bg.spawn(crate::jobs::worker::run_with(
+        let interactive = bg.spawn(crate::platform::jobs::worker::run_with(
             ctx.clone(),
-            Arc::new(crate::jobs::interactive_registry()?),
-            crate::jobs::worker::WorkerOptions::interactive(),
+            Arc::new(interactive_registry()?),
+            crate::platform::jobs::worker::WorkerOptions::interactive(),
             shutdown.clone(),
         ));
         let background = [
-            bg.spawn(crate::retention::run(ctx.clone(), shutdown.clone())),
-            bg.spawn(crate::backfill::run_jobs(ctx.clone(), shutdown.clone())),
-            bg.spawn(crate::propositions::run(ctx.clone(), shutdown.clone())),
-            bg.spawn(crate::briefing::run(ctx.clone(), shutdown.clone())),
+            bg.spawn(crate::features::retention::run(
+                ctx.clone(),
+                shutdown.clone(),
+            )),
+            bg.spawn(crate::features::ingest::backfill::run_jobs(
+                ctx.clone(),
+                shutdown.clone(),
+            )),
+            bg.spawn(crate::features::propositions::run(
+                ctx.clone(),
+                shutdown.clone(),
+            )),
+            bg.spawn(crate::features::briefing::run(
+                ctx.clone(),
+                shutdown.clone(),
+            )),
         ];
         let socket = ctx.config.app_token.clone().map(|token| {
-            let ctx = ctx.clone();
+            let (client, intake) = (ctx.slack.client(), intake.clone());
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
-                if let Err(e) = crate::slack::socket::run(ctx, &token, shutdown).await {
+                if let Err(e) = crate::slack::socket::run(client, intake, &token, shutdown).await {
                     error!(error = %e, "Socket Mode stopped");
                 }
             })
@@ -107,6 +122,7 @@ impl Application {
         let addr = self.local_addr();
         let app = http::router(AppState {
             ctx: ctx.clone(),
+            intake,
             verifier: self.verifier,
             clock: self.clock,
         });
@@ -141,6 +157,26 @@ impl Application {
         });
         self.run_until(shutdown).await
     }
+}
+
+/// Every job chief runs. A feature with a job adds it here.
+pub fn default_jobs() -> Vec<Arc<dyn DynJob<Context>>> {
+    vec![
+        Arc::new(crate::features::briefing::schedule::PrepareBriefing),
+        Arc::new(crate::features::briefing::schedule::DeliverBriefing),
+        Arc::new(crate::features::explain::ExplainClick),
+    ]
+}
+
+/// The jobs someone is waiting for (click-to-context), run by a worker of their own so that a
+/// queue of briefings never stands between a click and its explanation.
+pub fn interactive_registry() -> Result<Registry<Context>, DuplicateJob> {
+    Registry::from_jobs(vec![Arc::new(crate::features::explain::ExplainClick)])
+}
+
+/// The registry `chief serve` runs with.
+pub fn registry() -> Result<Registry<Context>, DuplicateJob> {
+    Registry::from_jobs(default_jobs())
 }
 
 async fn wait_for_signal() {
@@ -195,5 +231,20 @@ impl Drop for BackgroundPool {
         if let Some(runtime) = self.0.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn job_names_are_unique() {
+        let jobs = default_jobs();
+        let names: HashSet<_> = jobs.iter().map(|j| j.name()).collect();
+        assert_eq!(names.len(), jobs.len(), "two jobs share a name");
+        assert!(registry().is_ok());
+        assert!(interactive_registry().is_ok());
     }
 }

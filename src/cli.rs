@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::Application;
 use crate::config::Config;
-use crate::db::Db;
+use crate::platform::db::Db;
 
 /// chief — an AI chief of staff for engineering leaders, as a Slack app.
 ///
@@ -40,7 +40,7 @@ pub enum Command {
     },
     /// Prepare one person's briefing from a Slack export and print it (Markdown or JSON); needs no
     /// Slack and no model (with one configured, it is used).
-    Brief(crate::briefing::cli::BriefArgs),
+    Brief(crate::features::briefing::cli::BriefArgs),
     /// Fetch recent history of the channels chief is in (or one channel) from Slack.
     Backfill {
         /// Only this channel id.
@@ -76,7 +76,7 @@ pub enum Command {
     /// Inspect durable runs: each step's input, output, verdict, tokens and source.
     Runs {
         #[command(subcommand)]
-        command: crate::runs::inspect::RunsCommand,
+        command: crate::platform::runs::inspect::RunsCommand,
     },
     /// Print a new random key for CHIEF_SECRET_KEY.
     Keygen,
@@ -97,7 +97,7 @@ pub enum BenchCommand {
     Segmentation {
         /// Split to report; both dev and test when omitted (dev always tunes the baseline).
         #[arg(long, value_enum)]
-        split: Option<crate::segment::eval::Split>,
+        split: Option<crate::bench::segmentation::Split>,
         /// The corpus's data/ folder (default: found in shared/fixtures above this directory).
         #[arg(long)]
         data: Option<std::path::PathBuf>,
@@ -161,13 +161,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { which } => run_bench(which).await,
-        Command::Import { path, team } => crate::import::run_cli(config, &path, team).await,
-        Command::Brief(args) => crate::briefing::cli::run_cli(config, args).await,
+        Command::Import { path, team } => {
+            crate::features::ingest::import::run_cli(config, &path, team).await
+        }
+        Command::Brief(args) => crate::features::briefing::cli::run_cli(config, args).await,
         Command::Backfill {
             channel,
             days,
             team,
-        } => crate::backfill::run_cli(config, channel, days, team).await,
+        } => crate::features::ingest::backfill::run_cli(config, channel, days, team).await,
         Command::Context {
             export,
             channel,
@@ -175,9 +177,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             user,
             json,
         } => {
-            crate::explain::cli::run_cli(
+            crate::features::explain::cli::run_cli(
                 config,
-                crate::explain::cli::ContextArgs {
+                crate::features::explain::cli::ContextArgs {
                     export,
                     channel,
                     ts,
@@ -189,22 +191,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Runs { command } => {
             let db = Db::connect(&config.database_url).await?;
-            print!("{}", crate::runs::inspect::execute(&db, command).await?);
+            print!(
+                "{}",
+                crate::platform::runs::inspect::execute(&db, command).await?
+            );
             Ok(())
         }
         Command::Usage { days } => {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
-            let rows = crate::llm::accounting::usage_report(&db, days).await?;
+            let rows = crate::ai::llm::accounting::usage_report(&db, days).await?;
             if rows.is_empty() {
                 println!("no model calls recorded in the last {days} day(s)");
             } else {
-                print!("{}", crate::llm::accounting::usage_table(&rows));
+                print!("{}", crate::ai::llm::accounting::usage_table(&rows));
             }
             Ok(())
         }
         Command::Keygen => {
-            println!("{}", crate::secrets::generate_key());
+            println!("{}", crate::platform::secrets::generate_key());
             Ok(())
         }
         Command::RotateKey => {
@@ -214,14 +219,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
             let mut resealed = 0;
-            for (team_id, sealed) in crate::db::teams::sealed_tokens(&db).await? {
+            for (team_id, sealed) in crate::platform::db::teams::sealed_tokens(&db).await? {
                 if cipher.is_current(&sealed) {
                     continue;
                 }
                 let token = cipher
                     .open(&sealed)
                     .map_err(|e| anyhow::anyhow!("team {team_id}: {e}"))?;
-                crate::db::teams::set_sealed_token(&db, &team_id, &cipher.seal(&token)).await?;
+                crate::platform::db::teams::set_sealed_token(&db, &team_id, &cipher.seal(&token))
+                    .await?;
                 resealed += 1;
             }
             println!("re-encrypted {resealed} token(s) with the current key");
@@ -249,12 +255,13 @@ async fn run_bench(which: BenchCommand) -> anyhow::Result<()> {
             out,
             tune,
         } => {
-            use crate::segment::eval;
+            use crate::bench::segmentation as eval;
             let data = data
                 .or_else(eval::find_default_data_dir)
                 .ok_or(eval::BenchError::NoData)?;
             if tune {
-                let dev = crate::segment::irc::load_dir(&eval::Split::Dev.folder(&data))?;
+                let dev =
+                    crate::bench::segmentation::irc::load_dir(&eval::Split::Dev.folder(&data))?;
                 let (params, score) = eval::tune_segmenter(&dev, Default::default(), 10);
                 println!("dev objective {score:.4}");
                 println!("{}", serde_json::to_string_pretty(&params)?);

@@ -189,7 +189,10 @@ pub struct Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("database_url", &crate::db::redact_url(&self.database_url))
+            .field(
+                "database_url",
+                &crate::platform::db::redact_url(&self.database_url),
+            )
             .field("listen", &self.listen)
             .field("signing_secret", &self.signing_secret)
             .field("bot_token", &self.bot_token)
@@ -318,10 +321,14 @@ impl Config {
     }
 
     /// The token cipher, when a key is configured; a malformed key is an error at start-up.
-    pub fn token_cipher(&self) -> Result<Option<crate::secrets::TokenCipher>, ConfigError> {
+    pub fn token_cipher(
+        &self,
+    ) -> Result<Option<crate::platform::secrets::TokenCipher>, ConfigError> {
         self.secret_key
             .as_ref()
-            .map(|key| crate::secrets::TokenCipher::new(key, self.secret_key_previous.as_ref()))
+            .map(|key| {
+                crate::platform::secrets::TokenCipher::new(key, self.secret_key_previous.as_ref())
+            })
             .transpose()
             .map_err(|e| ConfigError::Invalid {
                 name: "CHIEF_SECRET_KEY",

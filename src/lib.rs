@@ -3,41 +3,19 @@
 //! Slack traffic enters at the edge (`http`, `slack`), is stored in the durable inbox (`intake`),
 //! and is handled asynchronously (`worker`, `handlers`). See the README for the architecture.
 
-pub mod activity;
+pub mod ai;
 pub mod app;
-pub mod backfill;
 pub mod bench;
-pub mod briefing;
-pub mod bus;
-pub mod chief_command;
 pub mod cli;
 pub mod config;
-pub mod context;
-pub mod db;
-pub mod directory;
-pub mod domain;
-pub mod events;
-pub mod explain;
-pub mod extractive;
-pub mod handlers;
-pub mod home;
+pub mod features;
 pub mod http;
-pub mod import;
-pub mod intake;
-pub mod interest;
-pub mod jobs;
-pub mod llm;
-pub mod propositions;
-pub mod retention;
-pub mod runs;
-pub mod secrets;
-pub mod segment;
-pub mod settings;
+pub mod inbox;
+pub mod model;
+pub mod platform;
 pub mod slack;
-pub mod tasks;
 pub mod telemetry;
-pub mod text;
-pub mod worker;
+pub mod testkit;
 
 /// Process-wide set-up that must happen before any TLS or metrics use: choose rustls's *ring*
 /// provider (several dependencies bring rustls; without an explicit choice the first TLS

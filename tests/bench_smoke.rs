@@ -11,7 +11,7 @@ async fn intake_benchmark_stores_every_acked_event() {
         seconds: 0.5,
         concurrency: 4,
         sqlite: true,
-        postgres: Some(chief::db::scratch::test_server_url()),
+        postgres: Some(chief::testkit::scratch::test_server_url()),
         peer_python: None,
         out: Some(out.path().join("intake.json")),
         chief_exe: env!("CARGO_BIN_EXE_chief").into(),
@@ -39,7 +39,7 @@ async fn intake_benchmark_stores_every_acked_event() {
 
 /// The last 24 hours: the window a daily briefing prepared now covers.
 fn day() -> i64 {
-    chief::bench::workspace::Spec::last_day_before(chief::db::now())
+    chief::bench::workspace::Spec::last_day_before(chief::platform::db::now())
 }
 
 #[tokio::test]
@@ -58,7 +58,7 @@ async fn briefings_benchmark_briefs_or_skips_everyone_on_both_backends() {
         rpm: None,
         workers: 8,
         sqlite: true,
-        postgres: Some(chief::db::scratch::test_server_url()),
+        postgres: Some(chief::testkit::scratch::test_server_url()),
         naive: true,
         naive_sample: 3,
         out: Some(out.path().join("briefings.json")),

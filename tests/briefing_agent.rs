@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chief::briefing::agent::{self, PrepareRequest, WindowRule};
-use chief::briefing::{delivery, feedback};
-use chief::context::Context;
-use chief::db::briefings::{self, BriefingRow, Status};
-use chief::db::scratch::ScratchDb;
-use chief::db::{Db, runs};
-use chief::llm::Priority;
-use chief::llm::local_server::{LocalLlm, Reply};
+use chief::ai::llm::Priority;
+use chief::features::briefing::agent::{self, PrepareRequest, WindowRule};
+use chief::features::briefing::{delivery, feedback};
+use chief::features::context::Context;
+use chief::platform::db::briefings::{self, BriefingRow, Status};
+use chief::platform::db::{Db, runs};
 use chief::slack::blocks::actions;
 use chief::slack::interactions::ActionClick;
+use chief::testkit::model_server::{LocalLlm, Reply};
+use chief::testkit::scratch::ScratchDb;
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -35,7 +35,7 @@ const EXEC: &str = "G0EXEC";
 
 /// Two whole UTC days ending at the last full hour: day 1 and day 2.
 fn days() -> [(NaiveDate, i64, i64); 2] {
-    let now = chief::db::now();
+    let now = chief::platform::db::now();
     let end = now - now.rem_euclid(86_400);
     let d1 = end - 2 * 86_400;
     let date = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().date_naive();
@@ -318,7 +318,9 @@ async fn a_crashed_run_resumes_without_redoing_its_steps() {
         .await
         .unwrap();
     let scratch = ScratchDb::test_sqlite().await;
-    let slack = chief::slack::fake_api::FakeSlack::start().await.unwrap();
+    let slack = chief::testkit::fake_slack::FakeSlack::start()
+        .await
+        .unwrap();
     let mut config = config(&scratch.url, &slack, Some(&llm));
     // No response cache: what is not redone is not redone because the run recorded it.
     config.llm.cache_ttl_secs = Some(0);
@@ -373,7 +375,7 @@ async fn a_crashed_run_resumes_without_redoing_its_steps() {
 }
 
 /// A model that invents a name in its first sentence (`times` times, then answers properly).
-fn inventing(times: usize) -> impl Fn(&chief::llm::local_server::SeenRequest) -> Reply {
+fn inventing(times: usize) -> impl Fn(&chief::testkit::model_server::SeenRequest) -> Reply {
     let count = std::sync::atomic::AtomicUsize::new(0);
     move |req| {
         let reply = valid_json_responder(req);
@@ -381,8 +383,8 @@ fn inventing(times: usize) -> impl Fn(&chief::llm::local_server::SeenRequest) ->
             return reply;
         }
         let data: serde_json::Value = serde_json::from_str(req.data().unwrap()).unwrap();
-        let input: chief::tasks::BriefingInput = serde_json::from_value(data).unwrap();
-        let mut b = chief::tasks::Task::extractive(&chief::tasks::GenerateBriefing, &input);
+        let input: chief::ai::tasks::BriefingInput = serde_json::from_value(data).unwrap();
+        let mut b = chief::ai::tasks::Task::extractive(&chief::ai::tasks::GenerateBriefing, &input);
         if let Some(s) = b.items.first_mut().and_then(|i| i.sentences.first_mut()) {
             s.text = format!("Yesterday Marcus Wellington signed off on it. {}", s.text);
         }
@@ -436,12 +438,12 @@ async fn on_demand_editions_and_quiet_days() {
     let w = world(ScratchDb::test_sqlite().await, None).await;
     seed(w.db()).await;
     // Messages in the last hours: `/chief briefing` covers the last 24 hours up to now.
-    let now = chief::db::now();
+    let now = chief::platform::db::now();
     conversations(w.db(), now - 5 * 3_600).await;
-    chief::briefing::request_now(&w.ctx, TEAM, ANA)
+    chief::features::briefing::request_now(&w.ctx, TEAM, ANA)
         .await
         .unwrap();
-    chief::briefing::request_now(&w.ctx, TEAM, ANA)
+    chief::features::briefing::request_now(&w.ctx, TEAM, ANA)
         .await
         .unwrap();
     assert_eq!(w.dms().len(), 2, "each request is a fresh edition");
@@ -453,7 +455,7 @@ async fn on_demand_editions_and_quiet_days() {
     );
     assert!(recent.iter().all(|r| r.status == Status::Delivered));
     assert_eq!(
-        chief::briefing::latest(&w.ctx, TEAM, ANA)
+        chief::features::briefing::latest(&w.ctx, TEAM, ANA)
             .await
             .unwrap()
             .unwrap()
@@ -477,13 +479,13 @@ async fn on_demand_editions_and_quiet_days() {
     assert!(note.contains("nothing needs you"), "{note}");
 
     add_user(w.db(), "U0FAY", "Fay Chen", "UTC").await;
-    chief::db::profile::update_settings(
+    chief::platform::db::profile::update_settings(
         w.db(),
         TEAM,
         "U0FAY",
         now,
-        &chief::activity::ScheduleRules::default(),
-        |s| s.quiet_day = chief::settings::QuietDay::Nothing,
+        &chief::model::activity::ScheduleRules::default(),
+        |s| s.quiet_day = chief::model::settings::QuietDay::Nothing,
     )
     .await
     .unwrap();
@@ -512,16 +514,16 @@ async fn two_workers_send_one_dm(scratch: ScratchDb) {
     let ctx2 = Context::new(config(&w.scratch.url, &w.slack, None), db2);
     let date = delivery::local_today(&w.ctx, TEAM, ANA).await.unwrap();
     let (a, b, c, d) = tokio::join!(
-        chief::briefing::deliver(&w.ctx, TEAM, ANA, date),
-        chief::briefing::deliver(&ctx2, TEAM, ANA, date),
+        chief::features::briefing::deliver(&w.ctx, TEAM, ANA, date),
+        chief::features::briefing::deliver(&ctx2, TEAM, ANA, date),
         async {
-            chief::briefing::schedule::tick(&w.ctx, chief::db::now())
+            chief::features::briefing::schedule::tick(&w.ctx, chief::platform::db::now())
                 .await
                 .unwrap();
             drain_jobs(&w.ctx).await
         },
         async {
-            chief::briefing::schedule::tick(&ctx2, chief::db::now())
+            chief::features::briefing::schedule::tick(&ctx2, chief::platform::db::now())
                 .await
                 .unwrap();
             drain_jobs(&ctx2).await
@@ -531,10 +533,10 @@ async fn two_workers_send_one_dm(scratch: ScratchDb) {
     b.unwrap();
     let _ = (c, d);
     // Retries and restarts later: still one.
-    chief::briefing::deliver(&ctx2, TEAM, ANA, date)
+    chief::features::briefing::deliver(&ctx2, TEAM, ANA, date)
         .await
         .unwrap();
-    chief::briefing::schedule::tick(&ctx2, chief::db::now())
+    chief::features::briefing::schedule::tick(&ctx2, chief::platform::db::now())
         .await
         .unwrap();
     drain_jobs(&ctx2).await;
@@ -545,7 +547,7 @@ async fn two_workers_send_one_dm(scratch: ScratchDb) {
         .unwrap();
     assert_eq!(row.status, Status::Delivered);
     // The agent planned the next day.
-    let agent = chief::db::profile::get_agent(w.db(), TEAM, ANA)
+    let agent = chief::platform::db::profile::get_agent(w.db(), TEAM, ANA)
         .await
         .unwrap()
         .unwrap();
@@ -567,7 +569,7 @@ async fn two_workers_one_dm_sqlite() {
 
 #[tokio::test]
 async fn slack_failures_retry_skip_or_suspend() {
-    use chief::slack::fake_api::Reply as SlackReply;
+    use chief::testkit::fake_slack::Reply as SlackReply;
     let w = world(ScratchDb::test_sqlite().await, None).await;
     seed(w.db()).await;
     let [day, _] = days();
@@ -620,9 +622,13 @@ async fn slack_failures_retry_skip_or_suspend() {
         matches!(outcome, delivery::Outcome::Skipped(_)),
         "{outcome:?}"
     );
-    assert!(chief::directory::is_suspended(&w.ctx, TEAM).await.unwrap());
+    assert!(
+        chief::features::ingest::directory::is_suspended(&w.ctx, TEAM)
+            .await
+            .unwrap()
+    );
     let before = w.dms().len();
-    let dan = chief::briefing::deliver(&w.ctx, TEAM, DAN, day.0).await;
+    let dan = chief::features::briefing::deliver(&w.ctx, TEAM, DAN, day.0).await;
     assert!(dan.is_ok());
     assert_eq!(w.dms().len(), before, "a suspended team gets no DM");
     // Calls Slack saw: Ana's failed post, her successful one, Cat's refused one.
@@ -634,12 +640,12 @@ async fn slack_failures_retry_skip_or_suspend() {
 
 #[tokio::test]
 async fn a_redelivered_event_counts_once() {
-    use chief::bus::BusEvent;
-    use chief::events::DomainEvent;
-    use chief::interest::HalfLife;
+    use chief::model::events::DomainEvent;
+    use chief::model::interest::HalfLife;
+    use chief::platform::bus::BusEvent;
     let w = world(ScratchDb::test_sqlite().await, None).await;
     seed(w.db()).await;
-    let at = chief::db::now() - 600;
+    let at = chief::platform::db::now() - 600;
     let ts = post(
         w.db(),
         DESIGN,
@@ -662,24 +668,24 @@ async fn a_redelivered_event_counts_once() {
             at,
         },
     };
-    chief::briefing::interest::handle(&w.ctx, &reaction)
+    chief::features::briefing::interest::handle(&w.ctx, &reaction)
         .await
         .unwrap();
-    let once = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+    let once = chief::platform::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
         .await
         .unwrap();
-    chief::briefing::interest::handle(&w.ctx, &reaction)
+    chief::features::briefing::interest::handle(&w.ctx, &reaction)
         .await
         .unwrap();
-    let twice = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+    let twice = chief::platform::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
         .await
         .unwrap();
-    let now = chief::db::now();
+    let now = chief::platform::db::now();
     assert!(!once.top(5, now).is_empty());
     assert_eq!(once.top(5, now), twice.top(5, now));
     // Author and reactor are now close, both ways.
     assert_eq!(once.close_people(1, now)[0].0, CAT);
-    let cat = chief::db::profile::load_profile(w.db(), TEAM, CAT, HalfLife::default())
+    let cat = chief::platform::db::profile::load_profile(w.db(), TEAM, CAT, HalfLife::default())
         .await
         .unwrap();
     assert_eq!(cat.close_people(1, now)[0].0, ANA);
@@ -702,10 +708,10 @@ async fn a_redelivered_event_counts_once() {
         },
         ..reaction
     };
-    chief::briefing::interest::handle(&w.ctx, &outsider)
+    chief::features::briefing::interest::handle(&w.ctx, &outsider)
         .await
         .unwrap();
-    let dan = chief::db::profile::load_profile(w.db(), TEAM, DAN, HalfLife::default())
+    let dan = chief::platform::db::profile::load_profile(w.db(), TEAM, DAN, HalfLife::default())
         .await
         .unwrap();
     assert!(dan.top(5, now).is_empty());
@@ -721,7 +727,7 @@ async fn a_redelivered_event_counts_once() {
         None,
     )
     .await;
-    let reply = chief::events::PostedMessage {
+    let reply = chief::model::events::PostedMessage {
         channel_id: ENG.into(),
         ts: format!("{}.000003", at + 60),
         thread_ts: Some(parent.clone()),
@@ -742,10 +748,10 @@ async fn a_redelivered_event_counts_once() {
         created_at: at + 60,
         event: DomainEvent::MessagePosted(reply),
     };
-    chief::briefing::interest::handle(&w.ctx, &event)
+    chief::features::briefing::interest::handle(&w.ctx, &event)
         .await
         .unwrap();
-    let ana = chief::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
+    let ana = chief::platform::db::profile::load_profile(w.db(), TEAM, ANA, HalfLife::default())
         .await
         .unwrap();
     assert!(
@@ -754,7 +760,7 @@ async fn a_redelivered_event_counts_once() {
         "{:?}",
         ana.top(10, now)
     );
-    let ben = chief::db::profile::load_profile(w.db(), TEAM, BEN, HalfLife::default())
+    let ben = chief::platform::db::profile::load_profile(w.db(), TEAM, BEN, HalfLife::default())
         .await
         .unwrap();
     assert_eq!(ben.close_people(1, now)[0].0, CAT, "answered by Cat");

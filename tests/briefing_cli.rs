@@ -7,9 +7,9 @@ mod briefing_support;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use chief::briefing::cli::{self, BriefArgs};
 use chief::config::Config;
-use chief::llm::local_server::LocalLlm;
+use chief::features::briefing::cli::{self, BriefArgs};
+use chief::testkit::model_server::LocalLlm;
 use serde_json::Value;
 
 use briefing_support::{deployment, requests_by_task, valid_json_responder};

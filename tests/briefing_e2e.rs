@@ -7,10 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use chief::briefing::schedule;
-use chief::db::{briefings, profile};
-use chief::interest::HalfLife;
-use chief::slack::fake_api::{RecordedCall, Reply};
+use chief::features::briefing::schedule;
+use chief::model::interest::HalfLife;
+use chief::platform::db::{briefings, profile};
+use chief::testkit::fake_slack::{RecordedCall, Reply};
 use serde_json::{Value, json};
 
 use common::{Backend, spawn_app_with};
@@ -49,7 +49,7 @@ fn envelope(event: Value) -> Value {
     json!({
         "token": "t", "team_id": TEAM, "api_app_id": "A0CHIEF", "type": "event_callback",
         "event_id": format!("Ev{}", uuid::Uuid::new_v4().simple()),
-        "event_time": chief::db::now(), "event": event,
+        "event_time": chief::platform::db::now(), "event": event,
     })
 }
 
@@ -102,7 +102,7 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
     });
 
     // Three hours ago: the day's conversations.
-    let base = chief::db::now() - 3 * 3600;
+    let base = chief::platform::db::now() - 3 * 3600;
     let ts = |minute: i64| format!("{}.000100", base + minute * 60);
     let events = [
         // The Postgres migration, in #eng and in #ops: one story.
@@ -176,7 +176,7 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
             "Zephyrsoft acquisition budget approved by the board.",
         ),
         // The reader reacts to the onboarding mockups.
-        reaction(ANA, DESIGN, &ts(40), CAT, chief::db::now() - 600),
+        reaction(ANA, DESIGN, &ts(40), CAT, chief::platform::db::now() - 600),
     ];
     for event in &events {
         let res = app.post_event(event).await;
@@ -191,7 +191,7 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
         let p = profile::load_profile(&app.ctx.db, TEAM, ANA, HalfLife::default())
             .await
             .unwrap();
-        if !p.top(5, chief::db::now()).is_empty() {
+        if !p.top(5, chief::platform::db::now()).is_empty() {
             break;
         }
         assert!(
@@ -205,9 +205,9 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
     // and chief's job worker prepares and delivers it.
     let ctx = app.ctx.clone();
     {
-        use chief::activity::ScheduleRules;
-        use chief::settings::{DeliveryDays, DeliveryTime};
-        let now = chief::db::now();
+        use chief::model::activity::ScheduleRules;
+        use chief::model::settings::{DeliveryDays, DeliveryTime};
+        let now = chief::platform::db::now();
         let agent = profile::get_agent(&ctx.db, TEAM, ANA)
             .await
             .unwrap()
@@ -228,7 +228,9 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
         .await
         .unwrap();
     }
-    let tick = schedule::tick(&ctx, chief::db::now()).await.unwrap();
+    let tick = schedule::tick(&ctx, chief::platform::db::now())
+        .await
+        .unwrap();
     assert_eq!(tick.preparations, 1, "{tick:?}");
     let posted = app
         .slack
@@ -238,12 +240,14 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
 
     // More ticks, a second activity, a direct delivery: still one DM.
     for _ in 0..3 {
-        schedule::tick(&ctx, chief::db::now()).await.unwrap();
+        schedule::tick(&ctx, chief::platform::db::now())
+            .await
+            .unwrap();
     }
     let again = message(
         DESIGN,
         ANA,
-        &format!("{}.000200", chief::db::now() - 30),
+        &format!("{}.000200", chief::platform::db::now() - 30),
         "Looks great!",
     );
     app.post_event(&again).await;
@@ -253,7 +257,7 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
         .unwrap()
         .unwrap();
     let date = row.local_date;
-    chief::briefing::deliver(&ctx, TEAM, ANA, date)
+    chief::features::briefing::deliver(&ctx, TEAM, ANA, date)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -360,9 +364,9 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
         .unwrap();
     let topic = first.topics.first().expect("the story has topics");
     assert!(
-        p.score_of(topic, chief::db::now()) >= 3.0,
+        p.score_of(topic, chief::platform::db::now()) >= 3.0,
         "{topic}: {:?}",
-        p.top(10, chief::db::now())
+        p.top(10, chief::platform::db::now())
     );
     assert_eq!(app.slack.calls("chat.postMessage").len(), 1);
     app.stop().await;

@@ -3,10 +3,10 @@
 
 mod briefing_support;
 
-use chief::db::briefings::{self, NewBriefing, Status};
-use chief::db::scratch::ScratchDb;
-use chief::db::{Db, purge};
-use chief::domain::{Briefing, BriefingStory};
+use chief::model::domain::{Briefing, BriefingStory};
+use chief::platform::db::briefings::{self, NewBriefing, Status};
+use chief::platform::db::{Db, purge};
+use chief::testkit::scratch::ScratchDb;
 
 use briefing_support::{TEAM, add_channel, add_user, post};
 
@@ -121,7 +121,7 @@ async fn briefings_are_stored_once_and_claimed_once(db: &Db) {
         "a fresh claim is left alone"
     );
     assert!(
-        briefings::mark_stale_unknown(db, edition.id, chief::db::now() + 1)
+        briefings::mark_stale_unknown(db, edition.id, chief::platform::db::now() + 1)
             .await
             .unwrap()
     );

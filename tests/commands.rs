@@ -7,9 +7,9 @@ mod explain_seed;
 
 use std::time::Duration;
 
-use chief::db::profile;
-use chief::handlers::commands::{BRIEFING_ACK, BRIEFING_FAILED};
-use chief::settings::{DeliveryDays, DeliveryTime};
+use chief::features::command::{BRIEFING_ACK, BRIEFING_FAILED};
+use chief::model::settings::{DeliveryDays, DeliveryTime};
+use chief::platform::db::profile;
 use common::{Backend, TestApp, fixtures, spawn_app};
 use explain_seed::*;
 use serde_json::Value;

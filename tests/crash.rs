@@ -102,7 +102,9 @@ async fn killed_after_ack_then_restarted(backend: Backend) {
     wait_healthy(&http, port).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let counts = loop {
-        let counts = chief::db::inbox::counts(&scratch.db).await.expect("counts");
+        let counts = chief::platform::db::inbox::counts(&scratch.db)
+            .await
+            .expect("counts");
         if counts.pending == 0 || Instant::now() > deadline {
             break counts;
         }

@@ -352,7 +352,9 @@ async fn slacks_documented_request_verifies_with_a_frozen_clock() {
         serde_json::from_slice(&std::fs::read(dir.join("vector.json")).unwrap()).unwrap();
     let body = std::fs::read(dir.join(vector["body_file"].as_str().unwrap())).unwrap();
     let scratch = common::Backend::Sqlite.scratch().await;
-    let slack = chief::slack::fake_api::FakeSlack::start().await.unwrap();
+    let slack = chief::testkit::fake_slack::FakeSlack::start()
+        .await
+        .unwrap();
     let mut config = common::config(&scratch.url, &slack);
     config.signing_secret = Some(
         vector["signing_secret"]
@@ -396,7 +398,7 @@ async fn slacks_documented_request_verifies_with_a_frozen_clock() {
 /// Group commit writes a batch in one statement and still tells each request whether it was new:
 /// a key already stored, or repeated within the batch, is new at most once.
 async fn a_batch_reports_each_request_new_or_duplicate(backend: Backend) {
-    use chief::db::inbox::{self, NewItem, Source};
+    use chief::platform::db::inbox::{self, NewItem, Source};
     let scratch = backend.scratch().await;
     let item = |key: &'static str| NewItem {
         dedupe_key: key,

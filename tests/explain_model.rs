@@ -8,7 +8,7 @@ mod explain_seed;
 use std::time::Duration;
 
 use chief::config::{DeploymentConfig, JsonMode};
-use chief::llm::local_server::{LocalLlm, Reply, SeenRequest};
+use chief::testkit::model_server::{LocalLlm, Reply, SeenRequest};
 use common::{Backend, TestApp, fixtures, spawn_app_with};
 use explain_seed::*;
 use serde_json::{Value, json};
@@ -96,9 +96,9 @@ async fn click(app: &TestApp, ts: &str, trigger: &str) -> String {
 }
 
 async fn step_names(app: &TestApp) -> Vec<String> {
-    let runs = chief::db::runs::list(
+    let runs = chief::platform::db::runs::list(
         &app.ctx.db,
-        &chief::db::runs::RunFilter {
+        &chief::platform::db::runs::RunFilter {
             kind: Some("explain".into()),
             limit: 10,
             ..Default::default()
@@ -106,7 +106,7 @@ async fn step_names(app: &TestApp) -> Vec<String> {
     )
     .await
     .unwrap();
-    chief::db::runs::steps(&app.ctx.db, runs[0].run.id)
+    chief::platform::db::runs::steps(&app.ctx.db, runs[0].run.id)
         .await
         .unwrap()
         .into_iter()

@@ -6,7 +6,7 @@ mod explain_seed;
 
 use std::time::Duration;
 
-use chief::slack::fake_api::RecordedCall;
+use chief::testkit::fake_slack::RecordedCall;
 use common::{Backend, TestApp, fixtures, spawn_app};
 use explain_seed::*;
 use serde_json::Value;
@@ -93,9 +93,9 @@ async fn the_shortcut_explains_the_conversation_around_the_message(backend: Back
     assert!(matches!(view, slack_morphism::prelude::SlackView::Modal(_)));
 
     // Recorded as a durable run with its steps.
-    let runs = chief::db::runs::list(
+    let runs = chief::platform::db::runs::list(
         &app.ctx.db,
-        &chief::db::runs::RunFilter {
+        &chief::platform::db::runs::RunFilter {
             kind: Some("explain".into()),
             limit: 10,
             ..Default::default()
@@ -104,7 +104,7 @@ async fn the_shortcut_explains_the_conversation_around_the_message(backend: Back
     .await
     .expect("runs");
     assert_eq!(runs.len(), 1);
-    let steps = chief::db::runs::steps(&app.ctx.db, runs[0].run.id)
+    let steps = chief::platform::db::runs::steps(&app.ctx.db, runs[0].run.id)
         .await
         .expect("steps");
     let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
@@ -160,7 +160,7 @@ async fn a_non_member_gets_a_polite_refusal() {
 async fn missing_context_is_fetched_from_slack_with_the_one_hour_window() {
     let app = spawn_app(Backend::Sqlite).await;
     seed_directory(&app.ctx.db).await;
-    let t0 = chief::db::now() - 5 * 3600;
+    let t0 = chief::platform::db::now() - 5 * 3600;
     let clicked = ts(t0);
     let history = serde_json::json!([
         {"type": "message", "user": ALICE, "ts": ts(t0 + 900),
@@ -177,12 +177,12 @@ async fn missing_context_is_fetched_from_slack_with_the_one_hour_window() {
          "text": "I will review the catalog reindex plan after lunch."},
     ]);
     app.slack.respond_with("conversations.history", move |_| {
-        chief::slack::fake_api::Reply::ok(serde_json::json!({
+        chief::testkit::fake_slack::Reply::ok(serde_json::json!({
             "messages": history, "has_more": false, "response_metadata": {"next_cursor": ""}
         }))
     });
     app.slack.respond_with("conversations.replies", move |_| {
-        chief::slack::fake_api::Reply::ok(serde_json::json!({
+        chief::testkit::fake_slack::Reply::ok(serde_json::json!({
             "messages": replies, "has_more": false, "response_metadata": {"next_cursor": ""}
         }))
     });
@@ -213,7 +213,7 @@ async fn missing_context_is_fetched_from_slack_with_the_one_hour_window() {
 
     // What was fetched is stored (through ingestion's upsert) and explained.
     assert!(
-        chief::db::messages::get(&app.ctx.db, TEAM, CHANNEL, &ts(t0 + 120))
+        chief::platform::db::messages::get(&app.ctx.db, TEAM, CHANNEL, &ts(t0 + 120))
             .await
             .unwrap()
             .is_some(),
@@ -232,7 +232,7 @@ async fn an_expired_trigger_gets_an_ephemeral_answer() {
     let seeded = seed(&app.ctx.db).await;
     app.slack.script(
         "views.open",
-        [chief::slack::fake_api::Reply::Error(
+        [chief::testkit::fake_slack::Reply::Error(
             "expired_trigger_id".into(),
         )],
     );
@@ -251,11 +251,11 @@ async fn an_expired_trigger_gets_an_ephemeral_answer() {
 async fn failures_say_so_and_try_again_works() {
     let app = spawn_app(Backend::Sqlite).await;
     seed_directory(&app.ctx.db).await;
-    let t0 = chief::db::now() - 4 * 3600;
+    let t0 = chief::platform::db::now() - 4 * 3600;
     app.slack.script(
         "conversations.history",
         std::iter::repeat_n(
-            chief::slack::fake_api::Reply::Raw {
+            chief::testkit::fake_slack::Reply::Raw {
                 status: 500,
                 body: "oops".into(),
             },
@@ -304,7 +304,7 @@ async fn failures_say_so_and_try_again_works() {
 
 /// A click is claimed by the interactive lane even behind a backlog of events.
 async fn clicks_are_claimed_ahead_of_queued_events(backend: Backend) {
-    use chief::db::inbox::{self, Lane, NewItem, Source};
+    use chief::platform::db::inbox::{self, Lane, NewItem, Source};
     let scratch = backend.scratch().await;
     let db = &scratch.db;
     for i in 0..100 {
@@ -360,10 +360,10 @@ async fn lanes_on_postgres() {
 /// new modal with the button's trigger and explains.
 #[tokio::test]
 async fn try_again_from_an_ephemeral_message_opens_a_modal() {
-    use chief::slack::fake_api::Reply;
+    use chief::testkit::fake_slack::Reply;
     let app = spawn_app(Backend::Sqlite).await;
     seed_directory(&app.ctx.db).await;
-    let t0 = chief::db::now() - 6 * 3600;
+    let t0 = chief::platform::db::now() - 6 * 3600;
     app.slack
         .script("views.open", [Reply::Error("expired_trigger_id".into())]);
     // Slack fails twice (the step's two attempts), then answers.
@@ -423,10 +423,10 @@ async fn try_again_from_an_ephemeral_message_opens_a_modal() {
 async fn the_reader_gets_their_language() {
     let app = spawn_app(Backend::Sqlite).await;
     let seeded = seed(&app.ctx.db).await;
-    chief::db::directory::upsert_user(
+    chief::platform::db::directory::upsert_user(
         app.ctx.db.pool(),
         TEAM,
-        &chief::events::User {
+        &chief::model::events::User {
             user_id: READER.into(),
             name: Some("dana".into()),
             display_name: Some("dana".into()),
@@ -454,7 +454,7 @@ async fn direct_messages_are_not_explained() {
     seed_directory(&app.ctx.db).await;
     let mut payload: Value = serde_json::from_str(&shortcut_payload(
         &fixtures(),
-        &ts(chief::db::now() - 100),
+        &ts(chief::platform::db::now() - 100),
         READER,
         "trigger-dm",
         &app.slack.response_url("dm"),

@@ -6,9 +6,9 @@ mod explain_seed;
 
 use std::time::Duration;
 
-use chief::db::profile;
-use chief::settings::DeliveryTime;
-use chief::slack::fake_api::RecordedCall;
+use chief::model::settings::DeliveryTime;
+use chief::platform::db::profile;
+use chief::testkit::fake_slack::RecordedCall;
 use common::{Backend, TestApp, fixtures, spawn_app};
 use explain_seed::*;
 use serde_json::{Value, json};
@@ -181,8 +181,8 @@ async fn the_home_tab_is_published_and_its_controls_work(backend: Backend) {
     .await;
     let home = view(&publishes_after(&app, 8).await).to_string();
     assert!(
-        home.contains(chief::home::BRIEFING_REQUESTED)
-            || home.contains(chief::handlers::commands::BRIEFING_FAILED),
+        home.contains(chief::features::home::BRIEFING_REQUESTED)
+            || home.contains(chief::features::command::BRIEFING_FAILED),
         "{home}"
     );
     assert_eq!(app.drained(WAIT).await.dead, 0);

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chief::backfill::{self, Progress};
-use chief::bus::{self, Subscription};
 use chief::config::Config;
-use chief::context::Context;
-use chief::db::scratch::ScratchDb;
-use chief::db::{backfill as jobs, messages};
-use chief::events::{DomainEvent, EventKind};
-use chief::slack::fake_api::{FakeSlack, Reply};
+use chief::features::context::Context;
+use chief::features::ingest::backfill::{self, Progress};
+use chief::model::events::{DomainEvent, EventKind};
+use chief::platform::bus::{self, Subscription};
+use chief::platform::db::{backfill as jobs, messages};
+use chief::testkit::fake_slack::{FakeSlack, Reply};
+use chief::testkit::scratch::ScratchDb;
 use serde_json::{Value, json};
 
 const TEAM: &str = "T0FAKE";
@@ -27,7 +27,7 @@ async fn context(scratch: &ScratchDb, fake: &FakeSlack) -> Arc<Context> {
 
 /// A recent Slack ts (`minutes_ago` minutes before now), unique by `seq`.
 fn ts(minutes_ago: i64, seq: u32) -> String {
-    format!("{}.{seq:06}", chief::db::now() - minutes_ago * 60)
+    format!("{}.{seq:06}", chief::platform::db::now() - minutes_ago * 60)
 }
 
 fn msg(ts: &str, user: &str, text: &str) -> Value {

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use chief::bus::{self, Subscription};
 use chief::config::Config;
-use chief::context::Context;
-use chief::db::scratch::ScratchDb;
-use chief::db::teams::{self, TeamStatus};
-use chief::db::{Db, backfill as jobs, directory, inbox, messages, purge};
-use chief::events::{DomainEvent, EventKind};
+use chief::features::context::Context;
+use chief::model::events::{DomainEvent, EventKind};
+use chief::platform::bus::{self, Subscription};
+use chief::platform::db::teams::{self, TeamStatus};
+use chief::platform::db::{Db, backfill as jobs, directory, inbox, messages, purge};
 use chief::slack::envelope::{self, Envelope};
-use chief::slack::fake_api::{FakeSlack, Reply};
+use chief::testkit::fake_slack::{FakeSlack, Reply};
+use chief::testkit::scratch::ScratchDb;
 use serde_json::{Value, json};
 
 const ABBOT: &str =
@@ -59,11 +59,14 @@ async fn deliver(ctx: &Context, envelope: &Value) {
     let body = serde_json::to_vec(&envelope).unwrap();
     match envelope::parse_event(&body).unwrap() {
         Envelope::EventCallback(inbound) => {
-            chief::intake::accept(ctx, &inbound).await.unwrap();
+            chief::inbox::intake::Intake::new(ctx)
+                .accept(&inbound)
+                .await
+                .unwrap();
         }
         other => panic!("not an event callback: {other:?}"),
     }
-    while chief::worker::drain_once(ctx).await.unwrap() > 0 {}
+    while chief::inbox::worker::drain_once(ctx).await.unwrap() > 0 {}
     let counts = inbox::counts(&ctx.db).await.unwrap();
     assert_eq!(
         (counts.pending, counts.dead),
@@ -139,7 +142,7 @@ async fn messages_are_posted_edited_and_deleted(db: &Db, ctx: &Context, fake: &F
     );
 
     // Handled twice (a redelivery): nothing more stored or published.
-    chief::handlers::events::handle_envelope(ctx, "T013108BYLS", &message)
+    chief::features::ingest::events::handle_envelope(ctx, "T013108BYLS", &message)
         .await
         .unwrap();
     assert_eq!(messages::count_live(db, "T013108BYLS").await.unwrap(), 1);
@@ -222,7 +225,7 @@ async fn messages_are_posted_edited_and_deleted(db: &Db, ctx: &Context, fake: &F
         "the deleted message's text is gone from the bus too"
     );
     // A replay of the original after the deletion does not bring the text back.
-    chief::handlers::events::handle_envelope(
+    chief::features::ingest::events::handle_envelope(
         ctx,
         "T00012121",
         &posting("T00012121", "C50000000", doomed, "x"),
@@ -369,7 +372,7 @@ async fn uninstall_leaves_nothing(db: &Db, ctx: &Context) {
         envelope["team_id"] = json!("T12345678");
         deliver(ctx, &with_event_id(envelope, id)).await;
     }
-    chief::backfill::request(ctx, "T12345678", "C01A3DGTSP9", 7)
+    chief::features::ingest::backfill::request(ctx, "T12345678", "C01A3DGTSP9", 7)
         .await
         .unwrap();
     assert!(messages::count_live(db, "T12345678").await.unwrap() > 0);
@@ -481,7 +484,7 @@ async fn channel_members_follow_the_cursor() {
         ],
     );
     let ctx = context(&scratch, &fake).await;
-    chief::directory::ensure_channel(&ctx, "T1", "C0PAGED", None, false)
+    chief::features::ingest::directory::ensure_channel(&ctx, "T1", "C0PAGED", None, false)
         .await
         .unwrap();
     assert_eq!(
@@ -494,7 +497,7 @@ async fn channel_members_follow_the_cursor() {
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[1].param("cursor").as_deref(), Some("m2"));
     // Known now: not fetched again unless asked.
-    chief::directory::ensure_channel(&ctx, "T1", "C0PAGED", None, false)
+    chief::features::ingest::directory::ensure_channel(&ctx, "T1", "C0PAGED", None, false)
         .await
         .unwrap();
     assert_eq!(fake.calls("conversations.info").len(), 1);

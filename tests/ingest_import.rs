@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use chief::db::scratch::ScratchDb;
-use chief::db::{Db, directory, messages};
-use chief::import::{ImportOptions, ImportSummary, import_path};
+use chief::features::ingest::import::{ImportOptions, ImportSummary, import_path};
+use chief::platform::db::{Db, directory, messages};
+use chief::testkit::scratch::ScratchDb;
 use indicatif::ProgressBar;
 use serde_json::Value;
 

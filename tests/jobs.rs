@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chief::config::Config;
-use chief::context::Context;
-use chief::db::jobs::{self as store, JobRecord, JobStatus, NewJob};
-use chief::db::scratch::ScratchDb;
-use chief::db::{Db, now};
-use chief::jobs::worker::{self, Outcome, WorkerOptions};
-use chief::jobs::{EnqueueOptions, Job, JobError, Registry, enqueue, priority};
+use chief::features::context::Context;
+use chief::platform::db::jobs::{self as store, JobRecord, JobStatus, NewJob};
+use chief::platform::db::{Db, now};
+use chief::platform::jobs::worker::{self, Outcome, WorkerOptions};
+use chief::platform::jobs::{EnqueueOptions, Job, JobError, Registry, enqueue, priority};
+use chief::testkit::scratch::ScratchDb;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -61,6 +61,7 @@ struct Count {
 }
 
 impl Job for Count {
+    type Ctx = Context;
     const NAME: &'static str = "count";
     type Payload = Numbered;
     async fn run(&self, _: &Context, p: Numbered, _: &JobRecord) -> Result<(), JobError> {
@@ -82,6 +83,7 @@ struct Flaky {
 }
 
 impl Job for Flaky {
+    type Ctx = Context;
     const NAME: &'static str = "flaky";
     const MAX_ATTEMPTS: i32 = 3;
     type Payload = ();
@@ -94,6 +96,7 @@ impl Job for Flaky {
 struct Broken;
 
 impl Job for Broken {
+    type Ctx = Context;
     const NAME: &'static str = "broken";
     type Payload = ();
     async fn run(&self, _: &Context, _: (), _: &JobRecord) -> Result<(), JobError> {
@@ -104,6 +107,7 @@ impl Job for Broken {
 struct Panics;
 
 impl Job for Panics {
+    type Ctx = Context;
     const NAME: &'static str = "panics";
     type Payload = ();
     async fn run(&self, _: &Context, _: (), _: &JobRecord) -> Result<(), JobError> {
@@ -115,6 +119,7 @@ impl Job for Panics {
 struct Hangs;
 
 impl Job for Hangs {
+    type Ctx = Context;
     const NAME: &'static str = "hangs";
     type Payload = ();
     async fn run(&self, _: &Context, _: (), _: &JobRecord) -> Result<(), JobError> {
@@ -560,7 +565,7 @@ async fn a_worker_claims_only_kinds_it_knows(scratch: &ScratchDb) {
             .is_none()
     );
     assert!(
-        worker::try_execute_one(&ctx, &Registry::new())
+        worker::try_execute_one(&ctx, &Registry::<Context>::new())
             .await
             .unwrap()
             .is_none()

@@ -6,16 +6,16 @@
 
 use std::time::Duration;
 
-use chief::config::{Config, DeploymentConfig, JsonMode};
-use chief::db::Db;
-use chief::db::llm::{self as repo, CachedAnswer, CallRecord};
-use chief::db::scratch::ScratchDb;
-use chief::llm::local_server::{LocalLlm, Reply};
-use chief::llm::{
+use chief::ai::llm::{
     Answer, AttemptResult, BudgetScope, CallOptions, FallbackReason, Gateway, GatewayError,
     Outcome, Priority, Settings, Source,
 };
-use chief::tasks::{Prompt, Task};
+use chief::ai::tasks::{Prompt, Task};
+use chief::config::{Config, DeploymentConfig, JsonMode};
+use chief::platform::db::Db;
+use chief::platform::db::llm::{self as repo, CachedAnswer, CallRecord};
+use chief::testkit::model_server::{LocalLlm, Reply};
+use chief::testkit::scratch::ScratchDb;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -633,7 +633,10 @@ async fn azure_deployments_get_the_api_key_header_and_api_version() {
 async fn with_no_model_configured_every_task_answers_extractively() {
     let scratch = ScratchDb::test_sqlite().await;
     chief::init_process();
-    let ctx = chief::context::Context::new(Config::for_database(&scratch.url), scratch.db.clone());
+    let ctx = chief::features::context::Context::new(
+        Config::for_database(&scratch.url),
+        scratch.db.clone(),
+    );
     assert!(!ctx.llm.is_configured());
     let input = thread("a");
 
@@ -782,7 +785,7 @@ fn record(
         latency_ms: 5,
         fallback_reason: None,
         trail: "a:ok".into(),
-        day: chief::llm::accounting::utc_day(created_at),
+        day: chief::ai::llm::accounting::utc_day(created_at),
         created_at,
     }
 }
@@ -870,7 +873,7 @@ async fn repository_stores_cache_entries_and_accounting(db: &Db) {
         (2, 2, 1, 150, 15)
     );
     assert_eq!((usage[1].repaired, usage[3].failed), (1, 1));
-    let table = chief::llm::accounting::usage_table(&usage);
+    let table = chief::ai::llm::accounting::usage_table(&usage);
     assert!(table.contains("T2") && table.lines().last().unwrap().starts_with("TOTAL"));
 }
 
@@ -904,7 +907,7 @@ async fn a_spent_budget_sends_background_work_to_the_extractive_engine_first() {
         vec![deployment("primary", &server.base_url())],
         settings,
     );
-    let now = chief::db::now();
+    let now = chief::platform::db::now();
     // T1 has spent 8,500 of 10,000 today: past the 8,000 background may use.
     repo::insert_call(db, &record(Some("T1"), "earlier", "ok", 7_728, now))
         .await
@@ -992,7 +995,13 @@ async fn the_global_budget_applies_to_every_team() {
     );
     repo::insert_call(
         db,
-        &record(Some("T1"), "earlier", "ok", 4_500, chief::db::now()),
+        &record(
+            Some("T1"),
+            "earlier",
+            "ok",
+            4_500,
+            chief::platform::db::now(),
+        ),
     )
     .await
     .unwrap();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use chief::slack::fake_api::Reply;
+use chief::testkit::fake_slack::Reply;
 use common::{Backend, spawn_app_with};
 use secrecy::SecretString;
 use serde_json::json;
@@ -16,7 +16,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 async fn install_flow(backend: Backend) {
-    let key = chief::secrets::generate_key();
+    let key = chief::platform::secrets::generate_key();
     let app = spawn_app_with(backend, |c| {
         c.bot_token = None;
         c.client_id = Some("111.222".into());
@@ -77,7 +77,7 @@ async fn install_flow(backend: Backend) {
         Some("c0de")
     );
 
-    let team = chief::db::teams::get(&app.ctx.db, "T0NEW")
+    let team = chief::platform::db::teams::get(&app.ctx.db, "T0NEW")
         .await
         .unwrap()
         .expect("stored");
@@ -98,10 +98,10 @@ async fn install_flow(backend: Backend) {
     assert_eq!(res.status(), 400);
 
     // Suspended teams get no token.
-    chief::db::teams::set_status(
+    chief::platform::db::teams::set_status(
         &app.ctx.db,
         "T0NEW",
-        chief::db::teams::TeamStatus::Suspended,
+        chief::platform::db::teams::TeamStatus::Suspended,
     )
     .await
     .unwrap();

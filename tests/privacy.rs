@@ -13,18 +13,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use chief::ai::llm::CallOptions;
+use chief::ai::tasks::Task;
 use chief::config::{Config, DeploymentConfig, JsonMode};
-use chief::context::Context;
-use chief::db::messages::{self, Source};
-use chief::db::scratch::ScratchDb;
-use chief::db::{Db, directory, inbox, purge};
-use chief::events::{Channel, PostedMessage};
-use chief::jobs::Job as _;
-use chief::llm::CallOptions;
-use chief::llm::local_server::{self, LocalLlm};
+use chief::features::context::Context;
+use chief::model::events::{Channel, PostedMessage};
+use chief::platform::db::messages::{self, Source};
+use chief::platform::db::{Db, directory, inbox, purge};
+use chief::platform::jobs::Job as _;
 use chief::slack::envelope::{self, Envelope};
-use chief::slack::fake_api::{FakeSlack, Reply};
-use chief::tasks::Task;
+use chief::testkit::fake_slack::{FakeSlack, Reply};
+use chief::testkit::model_server::{self, LocalLlm};
+use chief::testkit::scratch::ScratchDb;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -89,8 +89,11 @@ async fn deliver(ctx: &Context, mut envelope: Value) {
     else {
         panic!("an event callback");
     };
-    chief::intake::accept(ctx, &inbound).await.unwrap();
-    while chief::worker::drain_once(ctx).await.unwrap() > 0 {}
+    chief::inbox::intake::Intake::new(ctx)
+        .accept(&inbound)
+        .await
+        .unwrap();
+    while chief::inbox::worker::drain_once(ctx).await.unwrap() > 0 {}
     let counts = inbox::counts(&ctx.db).await.unwrap();
     assert_eq!(
         (counts.pending, counts.dead),
@@ -108,11 +111,11 @@ fn message_event(team: &str, channel: &str, user: &str, ts: &str, text: &str) ->
 /// Every (table, column) of the live schema whose value contains `needle`, as text.
 async fn find_everywhere(db: &Db, needle: &str) -> Vec<String> {
     let sql = match db.backend() {
-        chief::db::Backend::Sqlite => {
+        chief::platform::db::Backend::Sqlite => {
             "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'"
         }
-        chief::db::Backend::Postgres => {
+        chief::platform::db::Backend::Postgres => {
             "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns
              WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'"
         }
@@ -139,7 +142,7 @@ async fn find_everywhere(db: &Db, needle: &str) -> Vec<String> {
 /// The local model answers every request with `output`.
 fn answer_with<T: serde::Serialize>(llm: &LocalLlm, output: &T) {
     let value = serde_json::to_value(output).unwrap();
-    llm.set_responder(move |_| local_server::Reply::json(value.clone()));
+    llm.set_responder(move |_| model_server::Reply::json(value.clone()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +195,7 @@ async fn seed_channel(
             subtype: None,
             text: text.to_string(),
             mentions: vec![],
-            posted_at: chief::domain::ts_to_epoch(ts).unwrap(),
+            posted_at: chief::model::domain::ts_to_epoch(ts).unwrap(),
             edited_at: None,
             reply_count: None,
             channel_private: None,
@@ -496,20 +499,20 @@ async fn deletion_is_total(scratch: ScratchDb) {
         .await
         .unwrap();
     assert_eq!(visible.len(), 2);
-    let discussion = chief::tasks::Discussion {
-        channel: chief::tasks::types::ChannelInfo {
+    let discussion = chief::ai::tasks::Discussion {
+        channel: chief::ai::tasks::types::ChannelInfo {
             id: "C1".into(),
             name: "chan-c1".into(),
         },
         messages: visible
             .iter()
-            .map(chief::tasks::types::ChatMessage::from)
+            .map(chief::ai::tasks::types::ChatMessage::from)
             .collect(),
         propositions: vec![],
         utc_offset_secs: 0,
     };
     // The model quotes the message back in its (valid) summary, so the cache holds the text.
-    let task = chief::tasks::SummarizeDiscussion::default();
+    let task = chief::ai::tasks::SummarizeDiscussion::default();
     let mut summary = task.extractive(&discussion);
     summary.title = format!("About {SECRET}");
     answer_with(&llm, &summary);
@@ -518,7 +521,7 @@ async fn deletion_is_total(scratch: ScratchDb) {
         .run_or_extractive(&task, &discussion, &CallOptions::background(T))
         .await;
     assert!(
-        matches!(answer.source, chief::llm::Source::Model { .. }),
+        matches!(answer.source, chief::ai::llm::Source::Model { .. }),
         "{:?}",
         answer.source
     );
@@ -573,14 +576,16 @@ async fn deletion_is_total(scratch: ScratchDb) {
             {"type": "message", "user": "U1", "ts": ts, "text": format!("the code is {SECRET}")}
         ], "has_more": false, "response_metadata": {"next_cursor": ""}}))],
     );
-    chief::backfill::request(&ctx, T, "C1", 36_500)
+    chief::features::ingest::backfill::request(&ctx, T, "C1", 36_500)
         .await
         .unwrap();
-    let job = chief::db::backfill::claim(&ctx.db, &ctx.instance_id, 300, Some((T, "C1")))
+    let job = chief::platform::db::backfill::claim(&ctx.db, &ctx.instance_id, 300, Some((T, "C1")))
         .await
         .unwrap()
         .expect("due");
-    chief::backfill::run_job(&ctx, job, &|_| {}).await.unwrap();
+    chief::features::ingest::backfill::run_job(&ctx, job, &|_| {})
+        .await
+        .unwrap();
     assert_eq!(
         find_everywhere(db, SECRET).await,
         Vec::<String>::new(),
@@ -611,7 +616,8 @@ async fn deletion_is_total_on_postgres() {
 
 struct Noop;
 
-impl chief::jobs::Job for Noop {
+impl chief::platform::jobs::Job for Noop {
+    type Ctx = chief::features::Context;
     const NAME: &'static str = "privacy_noop";
     type Payload = Value;
 
@@ -619,8 +625,8 @@ impl chief::jobs::Job for Noop {
         &self,
         _: &Context,
         _: Value,
-        _: &chief::db::jobs::JobRecord,
-    ) -> Result<(), chief::jobs::JobError> {
+        _: &chief::platform::db::jobs::JobRecord,
+    ) -> Result<(), chief::platform::jobs::JobError> {
         Ok(())
     }
 }
@@ -629,7 +635,7 @@ impl chief::jobs::Job for Noop {
 async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     let db = &ctx.db;
     // Recent, so that today's briefing reads it.
-    let posted = chief::db::now() - 3600;
+    let posted = chief::platform::db::now() - 3600;
     let ts = format!("{posted}.000100");
     // Ingestion: messages, reactions, users, channels, members, bus, inbox, teams (auth.test).
     let text = format!("hello team {team}");
@@ -642,15 +648,17 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
             "event_ts": "1700000001.000100"}}),
     )
     .await;
-    chief::backfill::request(ctx, team, "C1", 7).await.unwrap();
+    chief::features::ingest::backfill::request(ctx, team, "C1", 7)
+        .await
+        .unwrap();
     // Propositions.
-    let proposition: chief::tasks::types::Proposition = serde_json::from_value(json!({
+    let proposition: chief::ai::tasks::types::Proposition = serde_json::from_value(json!({
         "statement": "U1 says hello", "subject": "U1", "predicate": "says", "object": "hello",
         "modality": "statement",
         "sources": [{"channel_id": "C1", "ts": &ts}]
     }))
     .unwrap();
-    chief::db::propositions::replace_for_messages(
+    chief::platform::db::propositions::replace_for_messages(
         db,
         team,
         "C1",
@@ -660,8 +668,8 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     .await
     .unwrap();
     // Model calls: accounting and cache.
-    let discussion = chief::tasks::Discussion {
-        channel: chief::tasks::types::ChannelInfo {
+    let discussion = chief::ai::tasks::Discussion {
+        channel: chief::ai::tasks::types::ChannelInfo {
             id: "C1".into(),
             name: "c1".into(),
         },
@@ -669,34 +677,40 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
             .await
             .unwrap()
             .iter()
-            .map(chief::tasks::types::ChatMessage::from)
+            .map(chief::ai::tasks::types::ChatMessage::from)
             .collect(),
         propositions: vec![],
         utc_offset_secs: 0,
     };
-    let task = chief::tasks::SummarizeDiscussion::default();
+    let task = chief::ai::tasks::SummarizeDiscussion::default();
     answer_with(llm, &task.extractive(&discussion));
     let answer = ctx
         .llm
         .run_or_extractive(&task, &discussion, &CallOptions::background(team))
         .await;
     assert!(
-        matches!(answer.source, chief::llm::Source::Model { .. }),
+        matches!(answer.source, chief::ai::llm::Source::Model { .. }),
         "a model answer, so it is cached: {:?}",
         answer.source
     );
     // Jobs and runs.
-    chief::jobs::enqueue::<Noop>(db, team, &json!({}), Default::default())
+    chief::platform::jobs::enqueue::<Noop>(db, team, &json!({}), Default::default())
         .await
         .unwrap();
     // A claim records the team's turn (job_teams, for fairness).
-    let claimed = chief::db::jobs::claim(db, "privacy-test", &[Noop::NAME], chief::db::now(), 60)
-        .await
-        .unwrap();
-    assert!(claimed.is_some_and(|j| j.team_id == team));
-    let run = chief::runs::Run::open(
+    let claimed = chief::platform::db::jobs::claim(
         db,
-        &chief::db::runs::NewRun {
+        "privacy-test",
+        &[Noop::NAME],
+        chief::platform::db::now(),
+        60,
+    )
+    .await
+    .unwrap();
+    assert!(claimed.is_some_and(|j| j.team_id == team));
+    let run = chief::platform::runs::Run::open(
+        db,
+        &chief::platform::db::runs::NewRun {
             team_id: team,
             user_id: Some("U1"),
             kind: "privacy",
@@ -706,60 +720,67 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     .await
     .unwrap();
     run.step("s", &json!({"in": 1}), |_| async {
-        Ok::<_, chief::runs::StepError>((json!("out"), chief::runs::StepMeta::default()))
+        Ok::<_, chief::platform::runs::StepError>((
+            json!("out"),
+            chief::platform::runs::StepMeta::default(),
+        ))
     })
     .await
     .unwrap();
     // The profile.
-    let rules = chief::activity::ScheduleRules::default();
-    let now = chief::db::now();
-    chief::db::profile::record_activity(
+    let rules = chief::model::activity::ScheduleRules::default();
+    let now = chief::platform::db::now();
+    chief::platform::db::profile::record_activity(
         db,
         team,
         "U1",
         now,
-        chief::activity::ActivitySource::Message,
+        chief::model::activity::ActivitySource::Message,
         now,
         &rules,
     )
     .await
     .unwrap();
-    chief::db::profile::update_settings(db, team, "U1", now, &rules, |s| s.paused = true)
+    chief::platform::db::profile::update_settings(db, team, "U1", now, &rules, |s| s.paused = true)
         .await
         .unwrap();
-    chief::db::profile::apply_signal(
+    chief::platform::db::profile::apply_signal(
         db,
         team,
-        &chief::interest::Signal {
+        &chief::model::interest::Signal {
             id: "sig-1".into(),
             user_id: "U1".into(),
-            kind: chief::interest::SignalKind::Wrote,
+            kind: chief::model::interest::SignalKind::Wrote,
             topics: vec!["launch".into()],
             entities: vec![],
             people: vec!["U2".into()],
             at: now,
         },
-        chief::interest::HalfLife::default(),
+        chief::model::interest::HalfLife::default(),
     )
     .await
     .unwrap();
     // The briefing agent: digests of the channel, the briefing itself (sent as a DM), the
     // workspace URL, where an interest came from.
-    let outcome =
-        chief::briefing::delivery::deliver_now(ctx, team, "U1", chief::llm::Priority::Interactive)
-            .await
-            .unwrap();
+    let outcome = chief::features::briefing::delivery::deliver_now(
+        ctx,
+        team,
+        "U1",
+        chief::ai::llm::Priority::Interactive,
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(
             outcome,
-            chief::briefing::delivery::Outcome::Delivered { .. }
+            chief::features::briefing::delivery::Outcome::Delivered { .. }
         ),
         "{outcome:?}"
     );
-    chief::db::briefings::set_origin(db, team, "U1", "launch", "manual", now)
+    chief::platform::db::briefings::set_origin(db, team, "U1", "launch", "manual", now)
         .await
         .unwrap();
-    chief::db::briefings::set_workspace_url(db, team, "https://x.slack.com/")
+    chief::platform::db::briefings::set_workspace_url(db, team, "https://x.slack.com/")
         .await
         .unwrap();
 }

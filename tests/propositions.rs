@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chief::bus::Subscription;
 use chief::config::Config;
-use chief::context::Context;
-use chief::db::scratch::ScratchDb;
-use chief::db::{Db, propositions};
-use chief::domain::MessageRef;
-use chief::events::EventKind;
+use chief::features::context::Context;
+use chief::model::domain::MessageRef;
+use chief::model::events::EventKind;
+use chief::platform::bus::Subscription;
+use chief::platform::db::{Db, propositions};
 use chief::slack::envelope::{self, Envelope};
-use chief::slack::fake_api::{FakeSlack, Reply};
+use chief::testkit::fake_slack::{FakeSlack, Reply};
+use chief::testkit::scratch::ScratchDb;
 use serde_json::{Value, json};
 
 async fn context(scratch: &ScratchDb, fake: &FakeSlack) -> Arc<Context> {
@@ -50,8 +50,11 @@ async fn deliver(ctx: &Context, event: Value) {
     else {
         panic!("an event callback");
     };
-    chief::intake::accept(ctx, &inbound).await.unwrap();
-    while chief::worker::drain_once(ctx).await.unwrap() > 0 {}
+    chief::inbox::intake::Intake::new(ctx)
+        .accept(&inbound)
+        .await
+        .unwrap();
+    while chief::inbox::worker::drain_once(ctx).await.unwrap() > 0 {}
 }
 
 fn message(ts: &str, user: &str, text: &str) -> Value {
@@ -60,7 +63,7 @@ fn message(ts: &str, user: &str, text: &str) -> Value {
 
 async fn extract(ctx: &Context) -> usize {
     let sub = Subscription::new(
-        chief::propositions::SUBSCRIBER,
+        chief::features::propositions::SUBSCRIBER,
         &[EventKind::MessagePosted, EventKind::MessageEdited],
         &ctx.instance_id,
         ctx.db.backend(),
@@ -68,7 +71,9 @@ async fn extract(ctx: &Context) -> usize {
     .with_commit_grace(Duration::ZERO);
     let mut total = 0;
     loop {
-        let n = chief::propositions::run_once(ctx, &sub).await.unwrap();
+        let n = chief::features::propositions::run_once(ctx, &sub)
+            .await
+            .unwrap();
         if n == 0 {
             return total;
         }

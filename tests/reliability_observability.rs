@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
+use chief::ai::llm::CallOptions;
+use chief::ai::tasks::types::{ChannelInfo, ChatMessage};
+use chief::ai::tasks::{Discussion, SummarizeDiscussion, Task};
 use chief::config::{DeploymentConfig, JsonMode};
-use chief::llm::CallOptions;
-use chief::llm::local_server::{LocalLlm, Reply};
-use chief::runs::{Run, StepMeta};
-use chief::slack::fake_api;
-use chief::tasks::types::{ChannelInfo, ChatMessage};
-use chief::tasks::{Discussion, SummarizeDiscussion, Task};
+use chief::platform::runs::{Run, StepMeta};
 use chief::telemetry::OtlpSettings;
+use chief::testkit::fake_slack;
+use chief::testkit::model_server::{LocalLlm, Reply};
 use common::{Backend, TestApp, spawn_app_with};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
@@ -144,7 +144,7 @@ async fn exercise(app: &TestApp, llm: &LocalLlm) {
 
     let run = Run::open(
         &app.ctx.db,
-        &chief::db::runs::NewRun {
+        &chief::platform::db::runs::NewRun {
             team_id: "T1",
             user_id: Some("U1"),
             kind: "observed",
@@ -159,7 +159,7 @@ async fn exercise(app: &TestApp, llm: &LocalLlm) {
             name: "eng".into(),
         },
         messages: vec![ChatMessage {
-            id: chief::domain::MessageRef {
+            id: chief::model::domain::MessageRef {
                 channel_id: "C1".into(),
                 ts: "1700000000.000100".into(),
             },
@@ -187,7 +187,7 @@ async fn exercise(app: &TestApp, llm: &LocalLlm) {
                         &CallOptions::interactive("T1", Some("U1")),
                     )
                     .await;
-                Ok::<_, chief::runs::StepError>((
+                Ok::<_, chief::platform::runs::StepError>((
                     answer.output,
                     StepMeta::tokens(1, 1).verdict("pass"),
                 ))
@@ -198,7 +198,9 @@ async fn exercise(app: &TestApp, llm: &LocalLlm) {
     }
     .instrument(span)
     .await;
-    run.finish(chief::runs::RunStatus::Succeeded).await.unwrap();
+    run.finish(chief::platform::runs::RunStatus::Succeeded)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,10 +266,10 @@ async fn spans_with_ids_reach_an_otlp_collector() {
 async fn metrics_cover_intake_queues_runs_models_guardrails_and_slack_errors() {
     let (app, llm) = app_with_model().await;
     app.slack.respond_with("users.info", |_| {
-        fake_api::Reply::Error("user_not_found".into())
+        fake_slack::Reply::Error("user_not_found".into())
     });
     exercise(&app, &llm).await;
-    chief::jobs::worker::refresh_metrics(&app.ctx).await;
+    chief::platform::jobs::worker::refresh_metrics(&app.ctx).await;
 
     let metrics = app
         .http

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chief::db::Db;
-use chief::slack::fake_api::Reply;
+use chief::platform::db::Db;
+use chief::testkit::fake_slack::Reply;
 use common::{Backend, TestApp, spawn_app_with};
 use serde_json::json;
 
@@ -295,7 +295,7 @@ async fn nothing_acked_is_lost(app: Arc<TestApp>, outcomes: Outcomes) {
         "each event stored once and handled"
     );
     assert_eq!(
-        chief::db::messages::count_live(&app.ctx.db, "T1")
+        chief::platform::db::messages::count_live(&app.ctx.db, "T1")
             .await
             .unwrap() as usize,
         all.len(),
@@ -308,7 +308,7 @@ async fn nothing_acked_is_lost(app: Arc<TestApp>, outcomes: Outcomes) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_outage_under_load_loses_no_acknowledged_request() {
     common::init();
-    let admin = Db::connect(&chief::db::scratch::test_server_url())
+    let admin = Db::connect(&chief::testkit::scratch::test_server_url())
         .await
         .expect("the test PostgreSQL server");
     let app = spawn().await;

@@ -7,14 +7,14 @@
 
 use std::sync::Arc;
 
-use chief::backfill::{self, BackfillError};
 use chief::config::Config;
-use chief::context::{Context, TokenError};
-use chief::db::scratch::ScratchDb;
-use chief::db::teams::{self, Team, TeamStatus};
-use chief::db::{backfill as jobs, directory, inbox, messages};
+use chief::features::context::{Context, TokenError};
+use chief::features::ingest::backfill::{self, BackfillError};
+use chief::platform::db::teams::{self, Team, TeamStatus};
+use chief::platform::db::{backfill as jobs, directory, inbox, messages};
 use chief::slack::envelope::{self, Envelope};
-use chief::slack::fake_api::{FakeSlack, Reply};
+use chief::testkit::fake_slack::{FakeSlack, Reply};
+use chief::testkit::scratch::ScratchDb;
 use serde_json::{Value, json};
 
 /// A fake Slack that knows every user and channel, with U1, U2, U3 in every channel.
@@ -60,8 +60,11 @@ async fn post(ctx: &Context, team: &str, channel: &str, user: &str, ts: &str) {
     else {
         panic!("an event callback");
     };
-    chief::intake::accept(ctx, &inbound).await.unwrap();
-    while chief::worker::drain_once(ctx).await.unwrap() > 0 {}
+    chief::inbox::intake::Intake::new(ctx)
+        .accept(&inbound)
+        .await
+        .unwrap();
+    while chief::inbox::worker::drain_once(ctx).await.unwrap() > 0 {}
     let counts = inbox::counts(&ctx.db).await.unwrap();
     assert_eq!(
         (counts.pending, counts.dead),
@@ -254,7 +257,7 @@ async fn a_rejected_token_stops_work_for_that_team_only() {
 }
 
 fn recent_ts(minutes_ago: i64, seq: u32) -> String {
-    format!("{}.{seq:06}", chief::db::now() - minutes_ago * 60)
+    format!("{}.{seq:06}", chief::platform::db::now() - minutes_ago * 60)
 }
 
 fn page(messages: Vec<Value>, next: &str) -> Reply {

@@ -10,15 +10,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chief::config::Config;
-use chief::context::Context;
-use chief::db::jobs::{self as jobs_store, JobRecord, JobStatus};
-use chief::db::runs::{self as store, StepStatus};
-use chief::db::scratch::ScratchDb;
-use chief::db::{Db, now};
-use chief::jobs::worker::{self, Outcome};
-use chief::jobs::{EnqueueOptions, Job, JobError, Registry, enqueue};
-use chief::runs::inspect::{self, RunsCommand};
-use chief::runs::{Run, RunError, RunOptions, RunStatus, StepError, StepMeta, StepSource};
+use chief::features::context::Context;
+use chief::platform::db::jobs::{self as jobs_store, JobRecord, JobStatus};
+use chief::platform::db::runs::{self as store, StepStatus};
+use chief::platform::db::{Db, now};
+use chief::platform::jobs::worker::{self, Outcome};
+use chief::platform::jobs::{EnqueueOptions, Job, JobError, Registry, enqueue};
+use chief::platform::runs::inspect::{self, RunsCommand};
+use chief::platform::runs::{
+    Run, RunError, RunOptions, RunStatus, StepError, StepMeta, StepSource,
+};
+use chief::testkit::scratch::ScratchDb;
 use serde::{Deserialize, Serialize};
 
 on_both_backends!(
@@ -74,7 +76,7 @@ struct Summary {
 /// A three-step "briefing": summarize two channels, then compose. `compose` fails while
 /// `broken` is set.
 async fn briefing(ctx: &Context, calls: &Calls, broken: &AtomicBool) -> Result<String, RunError> {
-    let run = Run::start_or_resume(ctx, "briefing", "U1:2026-05-01", "T1", Some("U1"))
+    let run = Run::start_or_resume(&ctx.db, "briefing", "U1:2026-05-01", "T1", Some("U1"))
         .await?
         .with_options(fast());
     let mut summaries = vec![];
@@ -173,7 +175,7 @@ async fn a_panicking_step_fails_the_run_and_a_resume_completes_it(scratch: &Scra
     let ctx = context(db, &scratch.url);
     let (calls, crash) = (&Calls::default(), &AtomicBool::new(true));
     let attempt = || async {
-        let run = Run::start_or_resume(&ctx, "context", "M1", "T1", None)
+        let run = Run::start_or_resume(&ctx.db, "context", "M1", "T1", None)
             .await?
             .with_options(fast());
         let first: u32 = run
@@ -214,7 +216,7 @@ async fn a_run_dropped_mid_way_resumes(scratch: &ScratchDb) {
     let ctx = context(db, &scratch.url);
     let calls = Calls::default();
     let id = {
-        let run = Run::start_or_resume(&ctx, "briefing", "U2:2026-05-01", "T1", Some("U2"))
+        let run = Run::start_or_resume(&ctx.db, "briefing", "U2:2026-05-01", "T1", Some("U2"))
             .await
             .unwrap();
         assert!(!run.is_resumed());
@@ -228,7 +230,7 @@ async fn a_run_dropped_mid_way_resumes(scratch: &ScratchDb) {
         run.id()
         // The process "dies" here: the run is dropped without finish.
     };
-    let run = Run::start_or_resume(&ctx, "briefing", "U2:2026-05-01", "T1", Some("U2"))
+    let run = Run::start_or_resume(&ctx.db, "briefing", "U2:2026-05-01", "T1", Some("U2"))
         .await
         .unwrap();
     assert_eq!(run.id(), id);
@@ -250,7 +252,7 @@ async fn a_flaky_step_is_retried_alone(scratch: &ScratchDb) {
     let db = &scratch.db;
     let ctx = context(db, &scratch.url);
     let calls = Calls::default();
-    let run = Run::start_or_resume(&ctx, "briefing", "U3", "T1", Some("U3"))
+    let run = Run::start_or_resume(&ctx.db, "briefing", "U3", "T1", Some("U3"))
         .await
         .unwrap()
         .with_options(fast());
@@ -306,7 +308,7 @@ async fn a_flaky_step_is_retried_alone(scratch: &ScratchDb) {
 async fn the_same_purpose_never_creates_a_second_run(scratch: &ScratchDb) {
     let db = &scratch.db;
     let ctx = context(db, &scratch.url);
-    let start = || Run::start_or_resume(&ctx, "briefing", "U1:2026-05-01", "T1", Some("U1"));
+    let start = || Run::start_or_resume(&ctx.db, "briefing", "U1:2026-05-01", "T1", Some("U1"));
     let (a, b) = tokio::join!(start(), start());
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.id(), b.id());
@@ -328,10 +330,10 @@ async fn the_same_purpose_never_creates_a_second_run(scratch: &ScratchDb) {
     assert!(matches!(err, RunError::Finished { .. }), "{err}");
 
     // Another kind, team or key is another purpose.
-    let other_kind = Run::start_or_resume(&ctx, "context", "U1:2026-05-01", "T1", None)
+    let other_kind = Run::start_or_resume(&ctx.db, "context", "U1:2026-05-01", "T1", None)
         .await
         .unwrap();
-    let other_team = Run::start_or_resume(&ctx, "briefing", "U1:2026-05-01", "T2", Some("U1"))
+    let other_team = Run::start_or_resume(&ctx.db, "briefing", "U1:2026-05-01", "T2", Some("U1"))
         .await
         .unwrap();
     assert!(!other_kind.is_resumed() && !other_team.is_resumed());
@@ -365,7 +367,7 @@ async fn a_changed_input_runs_the_step_again(scratch: &ScratchDb) {
             Ok::<_, StepError>((input.len(), StepMeta::default()))
         }
     };
-    let run = Run::start_or_resume(&ctx, "briefing", "U4", "T1", None)
+    let run = Run::start_or_resume(&ctx.db, "briefing", "U4", "T1", None)
         .await
         .unwrap();
     let n: usize = run
@@ -374,7 +376,7 @@ async fn a_changed_input_runs_the_step_again(scratch: &ScratchDb) {
         .unwrap();
     assert_eq!(n, 2);
     drop(run);
-    let run = Run::start_or_resume(&ctx, "briefing", "U4", "T1", None)
+    let run = Run::start_or_resume(&ctx.db, "briefing", "U4", "T1", None)
         .await
         .unwrap();
     let n: usize = run
@@ -520,12 +522,14 @@ struct BriefingJob {
 }
 
 impl Job for BriefingJob {
+    type Ctx = Context;
     const NAME: &'static str = "test_briefing";
     type Payload = BriefUser;
 
     async fn run(&self, ctx: &Context, p: BriefUser, job: &JobRecord) -> Result<(), JobError> {
         let key = format!("{}:{}", p.user, p.day);
-        let run = Run::start_or_resume(ctx, "briefing", &key, &job.team_id, Some(&p.user)).await?;
+        let run =
+            Run::start_or_resume(&ctx.db, "briefing", &key, &job.team_id, Some(&p.user)).await?;
         if run.is_finished() {
             return Ok(());
         }

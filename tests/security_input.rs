@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use chief::slack::envelope::{self, Envelope};
 use chief::slack::events::{self as convert, BotIdentity, Options};
+use chief::slack::markup::{self as text, NameMap, NoNames};
 use chief::slack::signature::{MAX_SKEW_SECS, Verifier};
-use chief::text::{self, NameMap, NoNames};
 use proptest::prelude::*;
 use proptest::sample::select;
 use secrecy::SecretString;
@@ -498,13 +498,13 @@ proptest! {
 
     #[test]
     fn the_chief_grammar_never_panics(text in command_text()) {
-        let command = chief::chief_command::parse(&text);
+        let command = chief::features::command::parse::parse(&text);
         let _ = command.name();
-        let _ = chief::chief_command::MessageLink::parse(&text);
-        let _ = chief::chief_command::ChannelRef::parse(&text);
-        let _ = chief::chief_command::help_reply(Some(&text));
-        let _ = chief::settings::DeliveryTime::parse(&text);
-        let _ = chief::settings::DeliveryDays::parse(&text);
+        let _ = chief::features::command::parse::MessageLink::parse(&text);
+        let _ = chief::features::command::parse::ChannelRef::parse(&text);
+        let _ = chief::features::command::parse::help_reply(Some(&text));
+        let _ = chief::model::settings::DeliveryTime::parse(&text);
+        let _ = chief::model::settings::DeliveryDays::parse(&text);
     }
 }
 
@@ -755,7 +755,7 @@ fn import_never_panics_on_corrupt_exports() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let scratch = runtime.block_on(chief::db::scratch::ScratchDb::test_sqlite());
+    let scratch = runtime.block_on(chief::testkit::scratch::ScratchDb::test_sqlite());
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
@@ -768,10 +768,10 @@ fn import_never_panics_on_corrupt_exports() {
     let result = runner.run(&export_spec(), |spec| {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = materialise(&spec, dir.path());
-        let outcome = runtime.block_on(chief::import::import_path(
+        let outcome = runtime.block_on(chief::features::ingest::import::import_path(
             &scratch.db,
             &path,
-            &chief::import::ImportOptions::default(),
+            &chief::features::ingest::import::ImportOptions::default(),
             0,
             &indicatif::ProgressBar::hidden(),
         ));
@@ -784,7 +784,7 @@ fn import_never_panics_on_corrupt_exports() {
         };
         if let Ok(summary) = outcome {
             let live = runtime
-                .block_on(chief::db::messages::count_live(
+                .block_on(chief::platform::db::messages::count_live(
                     &scratch.db,
                     &summary.team_id,
                 ))

@@ -9,13 +9,13 @@ mod common;
 
 use std::time::Duration;
 
+use chief::ai::llm::prompt::{DATA_END, DATA_START};
+use chief::ai::llm::{CallOptions, Source};
+use chief::ai::tasks::types::{ChannelInfo, ChatMessage};
+use chief::ai::tasks::{Discussion, SummarizeDiscussion, Task};
 use chief::config::{DeploymentConfig, JsonMode};
-use chief::llm::local_server::{LocalLlm, Reply};
-use chief::llm::prompt::{DATA_END, DATA_START};
-use chief::llm::{CallOptions, Source};
-use chief::slack::fake_api;
-use chief::tasks::types::{ChannelInfo, ChatMessage};
-use chief::tasks::{Discussion, SummarizeDiscussion, Task};
+use chief::testkit::fake_slack;
+use chief::testkit::model_server::{LocalLlm, Reply};
 use common::{Backend, spawn_app_with};
 use serde_json::{Value, json};
 
@@ -44,16 +44,16 @@ async fn an_injected_message_changes_nothing_but_the_summary_text() {
     .await;
     app.slack.respond_with("users.info", |call| {
         let id = call.param("user").unwrap_or_default();
-        fake_api::Reply::ok(json!({"user": {"id": id, "name": id.to_lowercase()}}))
+        fake_slack::Reply::ok(json!({"user": {"id": id, "name": id.to_lowercase()}}))
     });
     app.slack.respond_with("conversations.info", |_| {
-        fake_api::Reply::ok(
+        fake_slack::Reply::ok(
             json!({"channel": {"id": "C1", "name": "eng", "is_channel": true,
             "is_private": false, "is_member": true}}),
         )
     });
     app.slack.respond_with("conversations.members", |_| {
-        fake_api::Reply::ok(
+        fake_slack::Reply::ok(
             json!({"members": ["U1", "U2"], "response_metadata": {"next_cursor": ""}}),
         )
     });
@@ -81,10 +81,16 @@ async fn an_injected_message_changes_nothing_but_the_summary_text() {
     let ingestion_calls = app.slack.all_calls().len();
 
     // The model plays along: a summary that "agrees", plus actions it would like chief to take.
-    let messages =
-        chief::db::messages::visible_in_channel(&app.ctx.db, "T1", "U2", "C1", 0, i64::MAX)
-            .await
-            .unwrap();
+    let messages = chief::platform::db::messages::visible_in_channel(
+        &app.ctx.db,
+        "T1",
+        "U2",
+        "C1",
+        0,
+        i64::MAX,
+    )
+    .await
+    .unwrap();
     assert_eq!(messages.len(), 2);
     let discussion = Discussion {
         channel: ChannelInfo {
@@ -181,7 +187,7 @@ async fn an_injected_message_changes_nothing_but_the_summary_text() {
     }
     // The store still holds the message as it was written, and nothing else changed.
     assert_eq!(
-        chief::db::messages::count_live(&app.ctx.db, "T1")
+        chief::platform::db::messages::count_live(&app.ctx.db, "T1")
             .await
             .unwrap(),
         2

@@ -13,12 +13,12 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use chief::ai::llm::CallOptions;
+use chief::ai::tasks::summarize::{Discussion, SummarizeDiscussion};
+use chief::ai::tasks::types::{ChannelInfo, ChatMessage};
 use chief::config::{Config, DeploymentConfig, JsonMode};
-use chief::llm::CallOptions;
-use chief::llm::local_server::{self, LocalLlm};
-use chief::slack::fake_api::Reply;
-use chief::tasks::summarize::{Discussion, SummarizeDiscussion};
-use chief::tasks::types::{ChannelInfo, ChatMessage};
+use chief::testkit::fake_slack::Reply;
+use chief::testkit::model_server::{self, LocalLlm};
 use common::{Backend, SIGNING_SECRET, spawn_app_with};
 use secrecy::SecretString;
 use serde_json::json;
@@ -115,8 +115,8 @@ async fn install_state(http: &reqwest::Client, url: String) -> String {
 async fn secrets_never_reach_logs_or_errors() {
     captured();
     let llm = LocalLlm::start().await.unwrap();
-    let secret_key = chief::secrets::generate_key();
-    let previous_key = chief::secrets::generate_key();
+    let secret_key = chief::platform::secrets::generate_key();
+    let previous_key = chief::platform::secrets::generate_key();
     let llm_url = llm.base_url();
     let (sk, pk) = (secret_key.clone(), previous_key.clone());
     let app = spawn_app_with(Backend::Sqlite, move |c| {
@@ -231,7 +231,7 @@ async fn secrets_never_reach_logs_or_errors() {
     );
 
     // 4. Model calls with the API key: one refused with 401, one answered.
-    llm.enqueue(local_server::Reply::raw(
+    llm.enqueue(model_server::Reply::raw(
         401,
         r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#,
     ));
@@ -241,7 +241,7 @@ async fn secrets_never_reach_logs_or_errors() {
             name: "eng".into(),
         },
         messages: vec![ChatMessage {
-            id: chief::domain::MessageRef {
+            id: chief::model::domain::MessageRef {
                 channel_id: "C1".into(),
                 ts: "1700000000.000100".into(),
             },
@@ -311,7 +311,7 @@ async fn secrets_never_reach_logs_or_errors() {
     errors.push(format!("{err} / {err:?}"));
 
     let url = format!("mysql://chief:{DB_PASSWORD}@127.0.0.1:1/chief");
-    let err = chief::db::Db::connect(&url)
+    let err = chief::platform::db::Db::connect(&url)
         .await
         .expect_err("an unsupported URL is refused");
     assert!(

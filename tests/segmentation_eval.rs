@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use chief::segment::SegmentParams;
-use chief::segment::eval::{self, Method, Split};
-use chief::segment::irc;
+use chief::ai::segment::SegmentParams;
+use chief::bench::segmentation::irc;
+use chief::bench::segmentation::{self as eval, Method, Split};
 
 fn data_dir() -> PathBuf {
     eval::find_default_data_dir()

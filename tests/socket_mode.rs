@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use chief::slack::fake_api::Reply;
+use chief::testkit::fake_slack::Reply;
 use common::{Backend, count_rows, spawn_app_with};
 use futures::{SinkExt, StreamExt};
 use secrecy::SecretString;

@@ -29,17 +29,17 @@ use serde_json::Value;
 
 use super::report::{self, Latency};
 use super::workspace::{Spec, Stats, StoreTimings, Workspace};
-use crate::config::{Config, DeploymentConfig, JsonMode};
-use crate::context::Context;
-use crate::db::Db;
-use crate::db::scratch::ScratchDb;
-use crate::llm::CallOptions;
-use crate::llm::local_server::{LocalLlm, Reply, SeenRequest, schema_responder};
-use crate::llm::openai::{estimate_prompt_tokens, estimate_tokens};
-use crate::tasks::{
+use crate::ai::llm::CallOptions;
+use crate::ai::llm::openai::{estimate_prompt_tokens, estimate_tokens};
+use crate::ai::tasks::{
     ChannelInfo, ChatMessage, ConsolidateInput, ConsolidateTopics, Discussion, ExplainContext,
     ExtractPropositions, GenerateBriefing, Guardrail, RankForUser, SummarizeDiscussion, Task,
 };
+use crate::config::{Config, DeploymentConfig, JsonMode};
+use crate::features::context::Context;
+use crate::platform::db::Db;
+use crate::testkit::model_server::{LocalLlm, Reply, SeenRequest, schema_responder};
+use crate::testkit::scratch::ScratchDb;
 
 /// Which databases to run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -116,7 +116,7 @@ pub struct Options {
 
 impl From<Args> for Options {
     fn from(a: Args) -> Self {
-        let start = Spec::last_day_before(crate::db::now());
+        let start = Spec::last_day_before(crate::platform::db::now());
         Options {
             spec: Spec::new(a.users, a.channels, a.messages, a.seed, start),
             latency: Duration::from_millis(a.latency_ms),
@@ -330,7 +330,10 @@ pub async fn start_model(
     builder.start().await
 }
 
-fn server_figures(before: crate::llm::local_server::Counters, server: &LocalLlm) -> ServerFigures {
+fn server_figures(
+    before: crate::testkit::model_server::Counters,
+    server: &LocalLlm,
+) -> ServerFigures {
     let after = server.counters();
     ServerFigures {
         requests: after.calls - before.calls,
@@ -425,7 +428,7 @@ async fn run_backend(
 
     let cpu = Arc::new(AtomicU64::new(0));
     let server = start_model(opts.latency, opts.model_concurrency, opts.tpm, cpu.clone()).await?;
-    let slack = crate::slack::fake_api::FakeSlack::start().await?;
+    let slack = crate::testkit::fake_slack::FakeSlack::start().await?;
     let ctx = context(
         &db,
         &scratch.url,
@@ -434,7 +437,7 @@ async fn run_backend(
     );
     let team = workspace.spec.team_id.clone();
     let prepared_at = workspace.spec.day_start() + 86_400 + 60;
-    let since = crate::db::now() - 1;
+    let since = crate::platform::db::now() - 1;
     let before = server.counters();
 
     println!(
@@ -447,7 +450,7 @@ async fn run_backend(
     let done = AtomicU64::new(0);
     let results: Vec<(
         Duration,
-        Result<crate::domain::Briefing, crate::handlers::HandlerError>,
+        Result<crate::model::domain::Briefing, crate::inbox::dispatch::HandlerError>,
     )> = futures::stream::iter(workspace.users.iter())
         .map(|u| {
             let (ctx, team, done) = (&ctx, &team, &done);
@@ -456,12 +459,16 @@ async fn run_backend(
                 // `briefing::prepare` with its clock pinned to just after the day of messages,
                 // as that hour's scheduled jobs run it (a run crossing an hour would otherwise
                 // start a new window, and new digests, halfway).
-                let request =
-                    crate::briefing::PrepareRequest::daily(team, &u.id, briefing_date, prepared_at);
-                let r = crate::briefing::agent::prepare_with(ctx, &request)
+                let request = crate::features::briefing::PrepareRequest::daily(
+                    team,
+                    &u.id,
+                    briefing_date,
+                    prepared_at,
+                );
+                let r = crate::features::briefing::agent::prepare_with(ctx, &request)
                     .await
                     .map(|row| row.briefing)
-                    .map_err(crate::handlers::HandlerError::from);
+                    .map_err(crate::inbox::dispatch::HandlerError::from);
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if (n as usize).is_multiple_of(progress_every) {
                     println!(
@@ -510,15 +517,15 @@ async fn run_backend(
                     run.with_stories += 1;
                 }
             }
-            Err(crate::handlers::HandlerError::Permanent(e)) => {
+            Err(crate::inbox::dispatch::HandlerError::Permanent(e)) => {
                 *run.skipped.entry(reason_key(e)).or_default() += 1;
             }
-            Err(crate::handlers::HandlerError::Transient(e)) => {
+            Err(crate::inbox::dispatch::HandlerError::Transient(e)) => {
                 *run.failed.entry(reason_key(e)).or_default() += 1;
             }
         }
     }
-    run.accounting = crate::db::llm::usage(&db, since)
+    run.accounting = crate::platform::db::llm::usage(&db, since)
         .await?
         .into_iter()
         .fold(BTreeMap::<String, TaskUsage>::new(), |mut by_task, row| {
@@ -586,7 +593,7 @@ pub struct NaiveCost {
 impl NaiveCost {
     pub fn compute(workspace: &Workspace) -> NaiveCost {
         let task = SummarizeDiscussion::default();
-        let schema = crate::llm::prompt::output_schema::<crate::tasks::DiscussionSummary>();
+        let schema = crate::ai::llm::prompt::output_schema::<crate::ai::tasks::DiscussionSummary>();
         let names: BTreeMap<&str, &str> = workspace
             .users
             .iter()
@@ -609,7 +616,7 @@ impl NaiveCost {
                 messages: msgs
                     .iter()
                     .map(|m| ChatMessage {
-                        id: crate::domain::MessageRef {
+                        id: crate::model::domain::MessageRef {
                             channel_id: m.channel_id.clone(),
                             ts: m.ts.clone(),
                         },
@@ -630,7 +637,7 @@ impl NaiveCost {
             let chunks = task.chunks(&input);
             let (mut calls, mut prompt, mut completion) = (0, 0, 0);
             for chunk in &chunks {
-                let messages = crate::llm::prompt::build_messages(&task.prompt(chunk), &schema);
+                let messages = crate::ai::llm::prompt::build_messages(&task.prompt(chunk), &schema);
                 calls += 1;
                 prompt += estimate_prompt_tokens(&messages);
                 let answer = serde_json::to_string(&task.extractive(chunk)).unwrap_or_default();

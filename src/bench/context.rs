@@ -31,10 +31,10 @@ use super::report::{self, Latency};
 use super::workspace::{Spec, Workspace};
 use crate::app::Application;
 use crate::config::Config;
-use crate::db::scratch::ScratchDb;
-use crate::slack::fake_api::{FakeSlack, Reply as SlackReply};
 use crate::slack::interactions::EXPLAIN_CALLBACK_ID;
 use crate::slack::signature::Verifier;
+use crate::testkit::fake_slack::{FakeSlack, Reply as SlackReply};
+use crate::testkit::scratch::ScratchDb;
 
 const SECRET: &str = "bench-signing-secret";
 
@@ -86,7 +86,7 @@ pub struct Options {
 
 impl From<Args> for Options {
     fn from(a: Args) -> Self {
-        let start = Spec::last_day_before(crate::db::now());
+        let start = Spec::last_day_before(crate::platform::db::now());
         Options {
             spec: Spec::new(a.users, a.channels, a.messages, a.seed, start),
             requests: a.requests.max(1),
@@ -147,7 +147,7 @@ fn payload(
     json!({
         "type": "message_action",
         "token": "bench",
-        "action_ts": format!("{}.000000", crate::db::now()),
+        "action_ts": format!("{}.000000", crate::platform::db::now()),
         "team": {"id": team, "domain": "bench"},
         "user": {"id": user, "username": user, "team_id": team, "name": user},
         "channel": {"id": channel, "name": channel},
@@ -246,7 +246,7 @@ async fn phase(
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let before = model.counters();
-    let since = crate::db::now() - 1;
+    let since = crate::platform::db::now() - 1;
     let team = workspace.spec.team_id.clone();
     let mut tasks = Vec::with_capacity(clicks.len());
     for (k, (user, channel, ts, thread_ts)) in clicks.iter().enumerate() {
@@ -258,7 +258,7 @@ async fn phase(
         )])?;
         let (http, url, verifier) = (http.clone(), url.clone(), verifier.clone());
         tasks.push(tokio::spawn(async move {
-            let stamp = crate::db::now().to_string();
+            let stamp = crate::platform::db::now().to_string();
             let signature = verifier.sign(&stamp, body.as_bytes());
             let sent = Instant::now();
             let ok = http
@@ -335,10 +335,10 @@ async fn phase(
     // Model time on a click's path: its explainer requests (a correction makes two), from chief's
     // accounting; the server's other requests (the propositions agent reading the seeded
     // messages) run beside the clicks, not on their path.
-    let explain_requests: i64 = crate::db::llm::usage(&scratch.db, since)
+    let explain_requests: i64 = crate::platform::db::llm::usage(&scratch.db, since)
         .await?
         .iter()
-        .filter(|r| r.task == crate::tasks::Task::name(&crate::tasks::ExplainContext))
+        .filter(|r| r.task == crate::ai::tasks::Task::name(&crate::ai::tasks::ExplainContext))
         .map(|r| r.requests)
         .sum();
     let per_click = explain_requests as f64 / clicks.len().max(1) as f64;

@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::report::{self, Latency};
-use crate::db::scratch::ScratchDb;
 use crate::slack::signature::Verifier;
+use crate::testkit::scratch::ScratchDb;
 
 const SECRET: &str = "bench-signing-secret";
 
@@ -100,7 +100,7 @@ async fn send_one(
     body: String,
     samples: &Samples,
 ) {
-    let ts = crate::db::now().to_string();
+    let ts = crate::platform::db::now().to_string();
     let signature = verifier.sign(&ts, body.as_bytes());
     samples.sent.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
@@ -237,7 +237,7 @@ async fn bench_chief(
 ) -> anyhow::Result<Vec<Phase>> {
     let exe = &opts.chief_exe;
     let port = report::free_port()?;
-    let slack = crate::slack::fake_api::FakeSlack::start().await?;
+    let slack = crate::testkit::fake_slack::FakeSlack::start().await?;
     let _server = report::spawn(
         exe,
         &["serve"],

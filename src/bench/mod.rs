@@ -6,4 +6,5 @@ pub mod briefings;
 pub mod context;
 pub mod intake;
 pub mod report;
+pub mod segmentation;
 pub mod workspace;

@@ -30,10 +30,10 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::activity::ScheduleRules;
-use crate::db::{Backend, Db, DbError, directory, messages, profile, teams};
-use crate::events::{Channel, PostedMessage, User};
-use crate::interest::{HalfLife, Signal, SignalKind};
+use crate::model::activity::ScheduleRules;
+use crate::model::events::{Channel, PostedMessage, User};
+use crate::model::interest::{HalfLife, Signal, SignalKind};
+use crate::platform::db::{Backend, Db, DbError, directory, messages, profile, teams};
 
 /// What to generate.
 #[derive(Clone, Debug, Serialize)]
@@ -881,7 +881,7 @@ impl Workspace {
                     &u.id,
                     Some(&u.tz),
                     Some(u.tz_offset),
-                    crate::db::now(),
+                    crate::platform::db::now(),
                     &rules,
                 )
                 .await?;

@@ -40,8 +40,8 @@ impl IntoResponse for HttpError {
     }
 }
 
-impl From<crate::db::DbError> for HttpError {
-    fn from(e: crate::db::DbError) -> Self {
+impl From<crate::platform::db::DbError> for HttpError {
+    fn from(e: crate::platform::db::DbError) -> Self {
         HttpError::Internal(e.to_string())
     }
 }

@@ -23,10 +23,10 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 }
 
 async fn metrics(State(state): State<AppState>) -> String {
-    if let Ok(counts) = crate::db::inbox::counts(&state.ctx.db).await {
+    if let Ok(counts) = crate::platform::db::inbox::counts(&state.ctx.db).await {
         metrics::gauge!("chief_inbox_pending").set(counts.pending as f64);
         metrics::gauge!("chief_inbox_dead").set(counts.dead as f64);
     }
-    crate::jobs::worker::refresh_metrics(&state.ctx).await;
+    crate::platform::jobs::worker::refresh_metrics(&state.ctx).await;
     crate::telemetry::render_metrics()
 }

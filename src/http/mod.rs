@@ -13,7 +13,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tower_http::trace::TraceLayer;
 
-use crate::context::Context;
+use crate::features::Context;
+use crate::inbox::intake::Intake;
 use crate::slack::signature::Verifier;
 
 /// Slack never sends more than a few kilobytes; anything over this is refused with 413.
@@ -23,6 +24,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub ctx: Arc<Context>,
+    /// Where every verified request is stored before it is acknowledged.
+    pub intake: Arc<Intake>,
     pub verifier: Verifier,
     /// The clock used for the signature's replay window; tests freeze it.
     pub clock: fn() -> i64,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::AppState;
-use crate::db::{oauth, teams};
+use crate::platform::db::{oauth, teams};
 use crate::slack;
 
 /// How long an install link stays valid.

@@ -12,7 +12,6 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::{AppState, HttpError};
-use crate::intake;
 use crate::slack::envelope::{self, Envelope, Inbound};
 
 pub fn router() -> Router<AppState> {
@@ -62,7 +61,7 @@ async fn events(
             if let Some(retry) = headers.get("x-slack-retry-num") {
                 info!(retry = ?retry, key = %inbound.dedupe_key, "Slack retry");
             }
-            intake::accept(&state.ctx, &inbound).await?;
+            state.intake.accept(&inbound).await?;
             Ok(().into_response())
         }
         Envelope::AppRateLimited { team_id } => {
@@ -88,7 +87,7 @@ async fn interactions(
     let inbound =
         envelope::parse_interaction(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
     record_ids(&inbound);
-    intake::accept(&state.ctx, &inbound).await?;
+    state.intake.accept(&inbound).await?;
     Ok(().into_response())
 }
 
@@ -101,11 +100,11 @@ async fn commands(
     let inbound =
         envelope::parse_command(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
     record_ids(&inbound);
-    intake::accept(&state.ctx, &inbound).await?;
+    state.intake.accept(&inbound).await?;
     // Stored first; then the cheap answers (help, mistakes) go in the ack itself, computed from
-    // the command text alone. The rest follows through the response URL (see handlers::commands).
+    // the command text alone. The rest follows through the response URL (see features::command).
     let payload: serde_json::Value = serde_json::from_str(&inbound.payload).unwrap_or_default();
-    Ok(match crate::handlers::commands::immediate_reply(&payload) {
+    Ok(match crate::features::command::immediate_reply(&payload) {
         Some(reply) => Json(reply).into_response(),
         None => ().into_response(),
     })

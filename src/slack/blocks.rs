@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use slack_morphism::prelude::SlackBlock;
 
-use crate::domain::{Briefing, BriefingStory, Explanation, SourceLink};
+use crate::model::domain::{Briefing, BriefingStory, Explanation, SourceLink};
 
 pub const MAX_BLOCKS: usize = 50;
 pub const MAX_SECTION_CHARS: usize = 3000;
@@ -309,7 +309,7 @@ pub fn to_slack(blocks: &[Value]) -> Result<Vec<SlackBlock>, serde_json::Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::permalink;
+    use crate::model::domain::permalink;
 
     fn story(id: &str) -> BriefingStory {
         BriefingStory {

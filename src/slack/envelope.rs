@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::db::inbox::Source;
+use crate::platform::db::inbox::Source;
 
 /// Why a signed request cannot be used; answered with 400 and logged.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

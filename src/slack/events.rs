@@ -13,9 +13,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use tracing::{debug, info};
 
-use crate::domain::ts_to_epoch;
-use crate::events::{Channel, DomainEvent, PostedMessage, User};
-use crate::text::{self, Names, Refs};
+use crate::model::domain::ts_to_epoch;
+use crate::model::events::{Channel, DomainEvent, PostedMessage, User};
+use crate::slack::markup::{self, Names, Refs};
 
 /// chief's own identity in a workspace: its messages are never stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -213,7 +213,7 @@ pub fn message_from_json(
         _ => raw.text.clone(),
     }
     .unwrap_or_default();
-    let mut text = text::message_to_plain(&mrkdwn, &raw.blocks, names);
+    let mut text = markup::message_to_plain(&mrkdwn, &raw.blocks, names);
     if text.is_empty() {
         text = attachments_text(&raw.attachments, names);
     }
@@ -228,7 +228,7 @@ pub fn message_from_json(
     if text.is_empty() {
         return Err(Skip::Empty);
     }
-    let mentions = text::message_refs(&mrkdwn, &raw.blocks)
+    let mentions = markup::message_refs(&mrkdwn, &raw.blocks)
         .users
         .into_iter()
         .collect();
@@ -258,7 +258,7 @@ pub fn message_from_json(
 /// The ids a message object refers to (author and mentions): what to load before converting it.
 pub fn message_refs(value: &Value) -> Refs {
     let raw = RawMessage::read(value);
-    let mut refs = text::message_refs(raw.text.as_deref().unwrap_or(""), &raw.blocks);
+    let mut refs = markup::message_refs(raw.text.as_deref().unwrap_or(""), &raw.blocks);
     if let Some(user) = raw.user.or_else(|| owned(&raw.comment, &["user"])) {
         refs.users.insert(user);
     }
@@ -280,7 +280,7 @@ fn attachments_text(attachments: &Value, names: &dyn Names) -> String {
             } else {
                 pieces.join("\n")
             };
-            Some(text::mrkdwn_to_plain(&raw, names))
+            Some(markup::mrkdwn_to_plain(&raw, names))
         })
         .collect();
     parts.join("\n").trim().to_string()
@@ -456,7 +456,7 @@ pub fn convert(envelope: &Value, options: &Options<'_>, names: &dyn Names) -> Ve
         .event_time
         .filter(|t| *t > 0)
         .or(event_ts)
-        .unwrap_or_else(crate::db::now);
+        .unwrap_or_else(crate::platform::db::now);
     let channel = || owned(event, &["channel"]);
     let user = || owned(event, &["user"]);
     match kind {
@@ -654,10 +654,21 @@ fn message_event(event: &Value, options: &Options<'_>, names: &dyn Names) -> Vec
     }
 }
 
+/// The user whose Home tab was just opened, when the envelope is an `app_home_opened` for the Home
+/// tab (not the Messages tab).
+pub fn home_opened(payload: &Value) -> Option<String> {
+    let event = payload.get("event")?;
+    let text = |k: &str| event.get(k).and_then(Value::as_str);
+    if text("type") != Some("app_home_opened") || text("tab").is_some_and(|t| t != "home") {
+        return None;
+    }
+    text("user").map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::{NameMap, NoNames};
+    use crate::slack::markup::{NameMap, NoNames};
     use serde_json::json;
 
     const SERIALIZATION: &str =

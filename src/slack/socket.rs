@@ -5,26 +5,37 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+
 use secrecy::ExposeSecret;
 use slack_morphism::errors::*;
 use slack_morphism::prelude::*;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-use crate::context::Context;
-use crate::intake;
 use crate::slack::api::Connector;
 use crate::slack::envelope::{self, Envelope};
 
 type Callback<T> = UserCallbackResult<T>;
 
-fn context(states: &SlackClientEventsUserState) -> impl Future<Output = Option<Arc<Context>>> {
+/// Where Socket Mode hands what arrives: the inbox, wired in by the composition root (`app`), so
+/// that this edge names nothing above it.
+pub trait Receiver: Send + Sync + 'static {
+    /// Stores a request (persist, then ack): only then does the callback return.
+    fn store(&self, inbound: envelope::Inbound) -> BoxFuture<'_, Result<(), String>>;
+    /// The answer a slash command gets at once, if any (the rest follows through its response URL).
+    fn command_reply(&self, payload: &serde_json::Value) -> Option<serde_json::Value>;
+}
+
+type SharedReceiver = Arc<dyn Receiver>;
+
+fn receiver(states: &SlackClientEventsUserState) -> impl Future<Output = Option<SharedReceiver>> {
     let states = states.clone();
     async move {
         states
             .read()
             .await
-            .get_user_state::<Arc<Context>>()
+            .get_user_state::<SharedReceiver>()
             .cloned()
     }
 }
@@ -35,11 +46,8 @@ fn system_error(message: String) -> Box<dyn std::error::Error + Send + Sync> {
     ))
 }
 
-async fn store(ctx: &Context, inbound: envelope::Inbound) -> Callback<()> {
-    intake::accept(ctx, &inbound)
-        .await
-        .map(|_| ())
-        .map_err(|e| system_error(e.to_string()))
+async fn store(receiver: &SharedReceiver, inbound: envelope::Inbound) -> Callback<()> {
+    receiver.store(inbound).await.map_err(system_error)
 }
 
 async fn on_push(
@@ -47,12 +55,12 @@ async fn on_push(
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
 ) -> Callback<()> {
-    let ctx = context(&states)
+    let receiver = receiver(&states)
         .await
-        .ok_or_else(|| system_error("no context".into()))?;
+        .ok_or_else(|| system_error("no receiver".into()))?;
     let body = serde_json::to_vec(&SlackPushEvent::EventCallback(event))?;
     match envelope::parse_event(&body) {
-        Ok(Envelope::EventCallback(inbound)) => store(&ctx, inbound).await,
+        Ok(Envelope::EventCallback(inbound)) => store(&receiver, inbound).await,
         Ok(_) => Ok(()),
         Err(e) => {
             error!(error = %e, "Socket Mode event could not be read");
@@ -66,12 +74,12 @@ async fn on_interaction(
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
 ) -> Callback<()> {
-    let ctx = context(&states)
+    let receiver = receiver(&states)
         .await
-        .ok_or_else(|| system_error("no context".into()))?;
+        .ok_or_else(|| system_error("no receiver".into()))?;
     let json = serde_json::to_string(&event)?;
     match envelope::interaction_from_json(&json) {
-        Ok(inbound) => store(&ctx, inbound).await,
+        Ok(inbound) => store(&receiver, inbound).await,
         Err(e) => {
             error!(error = %e, "Socket Mode interaction could not be read");
             Ok(())
@@ -84,16 +92,16 @@ async fn on_command(
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
 ) -> Callback<SlackCommandEventResponse> {
-    let ctx = context(&states)
+    let receiver = receiver(&states)
         .await
-        .ok_or_else(|| system_error("no context".into()))?;
+        .ok_or_else(|| system_error("no receiver".into()))?;
     let value = serde_json::to_value(&event)?;
-    let reply = crate::handlers::commands::immediate_reply(&value);
+    let reply = receiver.command_reply(&value);
     match envelope::command_from_json(value) {
-        Ok(inbound) => store(&ctx, inbound).await?,
+        Ok(inbound) => store(&receiver, inbound).await?,
         Err(e) => error!(error = %e, "Socket Mode command could not be read"),
     }
-    // The same acknowledgement as over HTTP (see handlers::commands): the help at once, else
+    // The same acknowledgement as over HTTP (see features::command): the help at once, else
     // empty (the worker answers through the response URL).
     let Some(reply) = reply else {
         return Ok(SlackCommandEventResponse::new(SlackMessageContent::new()));
@@ -112,7 +120,8 @@ async fn on_command(
 
 /// Connects to Slack over Socket Mode and stores what arrives until `shutdown`.
 pub async fn run(
-    ctx: Arc<Context>,
+    client: Arc<SlackClient<Connector>>,
+    receiver: SharedReceiver,
     app_token: &secrecy::SecretString,
     shutdown: CancellationToken,
 ) -> Result<(), SlackClientError> {
@@ -120,9 +129,8 @@ pub async fn run(
         .with_push_events(on_push)
         .with_interaction_events(on_interaction)
         .with_command_events(on_command);
-    let environment = Arc::new(
-        SlackClientEventsListenerEnvironment::new(ctx.slack.client()).with_user_state(ctx.clone()),
-    );
+    let environment =
+        Arc::new(SlackClientEventsListenerEnvironment::new(client).with_user_state(receiver));
     let listener = SlackClientSocketModeListener::new(
         &SlackClientSocketModeConfig::new(),
         environment,

@@ -8,7 +8,7 @@
 use serde_json::Value;
 use slack_morphism::prelude::*;
 
-use crate::events::{Channel, User};
+use crate::model::events::{Channel, User};
 use crate::slack::api::{Connector, SlackError};
 use crate::slack::events::{channel_from_json, user_from_json};
 

@@ -4,18 +4,18 @@
 
 use std::sync::Arc;
 
-use chief::config::{Config, DeploymentConfig, JsonMode};
-use chief::context::Context;
-use chief::db::scratch::ScratchDb;
-use chief::db::{Db, directory, messages};
-use chief::events::{Channel, PostedMessage, User};
-use chief::llm::local_server::{LocalLlm, Reply, SeenRequest};
-use chief::settings::{DeliveryDays, DeliveryTime};
-use chief::slack::fake_api::{FakeSlack, RecordedCall};
-use chief::tasks::{
+use chief::ai::tasks::{
     BriefingInput, ConsolidateInput, ConsolidateTopics, Discussion, GenerateBriefing, RankForUser,
     RankInput, SummarizeDiscussion, Task,
 };
+use chief::config::{Config, DeploymentConfig, JsonMode};
+use chief::features::context::Context;
+use chief::model::events::{Channel, PostedMessage, User};
+use chief::model::settings::{DeliveryDays, DeliveryTime};
+use chief::platform::db::{Db, directory, messages};
+use chief::testkit::fake_slack::{FakeSlack, RecordedCall};
+use chief::testkit::model_server::{LocalLlm, Reply, SeenRequest};
+use chief::testkit::scratch::ScratchDb;
 use serde_json::Value;
 
 pub const TEAM: &str = "T0BRIEF";
@@ -168,9 +168,9 @@ pub async fn post(
 /// Makes the user's briefing due now: a fixed delivery time at the current local minute, every
 /// day a delivery day, and an activity now (which creates their agent and plans the day).
 pub async fn due_now(ctx: &Context, user: &str) {
-    use chief::activity::{ActivitySource, ScheduleRules};
-    use chief::db::profile;
-    let now = chief::db::now();
+    use chief::model::activity::{ActivitySource, ScheduleRules};
+    use chief::platform::db::profile;
+    let now = chief::platform::db::now();
     let rules = ScheduleRules::default();
     let agent = profile::ensure_agent(&ctx.db, TEAM, user).await.unwrap();
     if agent.tz.is_none()
@@ -222,9 +222,9 @@ pub async fn due_now(ctx: &Context, user: &str) {
 
 /// Runs due jobs until none is left.
 pub async fn drain_jobs(ctx: &Context) -> usize {
-    let registry = chief::jobs::registry().unwrap();
+    let registry = chief::app::registry().unwrap();
     let mut n = 0;
-    while chief::jobs::worker::try_execute_one(ctx, &registry)
+    while chief::platform::jobs::worker::try_execute_one(ctx, &registry)
         .await
         .unwrap()
         .is_some()

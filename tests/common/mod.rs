@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use chief::app::Application;
 use chief::config::Config;
-use chief::context::Context;
-use chief::db::scratch::ScratchDb;
-use chief::slack::fake_api::FakeSlack;
+use chief::features::context::Context;
 use chief::slack::signature::Verifier;
+use chief::testkit::fake_slack::FakeSlack;
+use chief::testkit::scratch::ScratchDb;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -23,12 +23,12 @@ macro_rules! on_both_backends {
         mod $scenario {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let scratch = chief::db::scratch::ScratchDb::test_sqlite().await;
+                let scratch = chief::testkit::scratch::ScratchDb::test_sqlite().await;
                 super::$scenario(&scratch).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let scratch = chief::db::scratch::ScratchDb::test_postgres().await;
+                let scratch = chief::testkit::scratch::ScratchDb::test_postgres().await;
                 super::$scenario(&scratch).await;
             }
         }
@@ -124,7 +124,7 @@ pub fn sign(timestamp: i64, body: &[u8]) -> String {
 }
 
 pub fn now() -> i64 {
-    chief::db::now()
+    chief::platform::db::now()
 }
 
 impl TestApp {
@@ -183,10 +183,10 @@ impl TestApp {
     }
 
     /// Waits until no stored request is pending (all handled or parked).
-    pub async fn drained(&self, timeout: Duration) -> chief::db::inbox::Counts {
+    pub async fn drained(&self, timeout: Duration) -> chief::platform::db::inbox::Counts {
         let deadline = Instant::now() + timeout;
         loop {
-            let counts = chief::db::inbox::counts(&self.ctx.db)
+            let counts = chief::platform::db::inbox::counts(&self.ctx.db)
                 .await
                 .expect("counts");
             if counts.pending == 0 || Instant::now() > deadline {
@@ -203,7 +203,7 @@ impl TestApp {
 }
 
 /// Rows in a table (tests only: the table name is a literal).
-pub async fn count_rows(db: &chief::db::Db, table: &str) -> i64 {
+pub async fn count_rows(db: &chief::platform::db::Db, table: &str) -> i64 {
     use sqlx::Row;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) AS n FROM {table}"

@@ -3,9 +3,9 @@
 //! channel outside the hour, another channel the reader is in, a private channel they are not in).
 #![allow(dead_code)]
 
-use chief::db::Db;
-use chief::db::messages::{self, Source};
-use chief::events::{Channel, PostedMessage, User};
+use chief::model::events::{Channel, PostedMessage, User};
+use chief::platform::db::Db;
+use chief::platform::db::messages::{self, Source};
 use serde_json::Value;
 
 /// The ids of the real `message_action` fixture, so the payload is used as captured.
@@ -66,7 +66,7 @@ pub async fn seed_directory(db: &Db) {
         (CAROL, "carol"),
         (OUTSIDER, "oscar"),
     ] {
-        chief::db::directory::upsert_user(
+        chief::platform::db::directory::upsert_user(
             &mut *conn,
             TEAM,
             &User {
@@ -87,7 +87,7 @@ pub async fn seed_directory(db: &Db) {
         (OTHER_CHANNEL, "random", false, vec![READER, ALICE, BOB]),
         (SECRET_CHANNEL, "acquisition", true, vec![ALICE, BOB]),
     ] {
-        chief::db::directory::upsert_channel(
+        chief::platform::db::directory::upsert_channel(
             &mut *conn,
             TEAM,
             &Channel {
@@ -101,7 +101,7 @@ pub async fn seed_directory(db: &Db) {
         .await
         .expect("channel");
         let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
-        chief::db::directory::replace_members(&mut conn, TEAM, id, &members, 1)
+        chief::platform::db::directory::replace_members(&mut conn, TEAM, id, &members, 1)
             .await
             .expect("members");
     }
@@ -118,7 +118,7 @@ fn capitalise(s: &str) -> String {
 /// The conversation (see the module docs). `t0` is three hours ago.
 pub async fn seed(db: &Db) -> Seeded {
     seed_directory(db).await;
-    let t0 = chief::db::now() - 3 * 3600;
+    let t0 = chief::platform::db::now() - 3 * 3600;
     let mut conn = db.pool().acquire().await.expect("a connection");
     let messages_to_store = vec![
         // The clicked message: a thread parent.

@@ -1,0 +1,588 @@
+//! GenerateBriefing: selected stories + the reader → a personal text. Per story a title and two or
+//! three sentences in the second person (the reader's own actions as "you"), in the reader's
+//! language, every sentence citing its sources. An optional critique (from a failed guardrail
+//! check) asks for a corrected version.
+//!
+//! The extractive version frames each story with a template in the reader's language, adds the
+//! story's most relevant sentences (quoted in their own language, the reader rewritten as "you")
+//! and says why the story is there.
+
+use std::collections::{BTreeSet, HashMap};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::types::{CitedSentence, MessageRef, Reader, Reason, Story, TextSection, json_prompt};
+use super::{Prompt, Task};
+use crate::ai::extractive::tfidf::TfIdf;
+use crate::ai::extractive::{Lang, lang, person, templates, text};
+
+/// A story chosen for the reader, with why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BriefingStory {
+    pub story: Story,
+    #[serde(default)]
+    pub reasons: Vec<Reason>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BriefingInput {
+    pub reader: Reader,
+    /// In the order to present them.
+    pub stories: Vec<BriefingStory>,
+    /// What a guardrail found wrong with a previous attempt.
+    #[serde(default)]
+    pub critique: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BriefingItem {
+    pub story_id: String,
+    pub title: String,
+    /// Two or three sentences, each citing its messages.
+    pub sentences: Vec<CitedSentence>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Briefing {
+    /// ISO 639-1 code of the framing language.
+    pub language: String,
+    /// Opening line (no facts).
+    pub intro: String,
+    pub items: Vec<BriefingItem>,
+}
+
+impl Briefing {
+    /// The items as sections, for the guardrail and the Slack renderer.
+    pub fn sections(&self) -> Vec<TextSection> {
+        self.items
+            .iter()
+            .map(|i| TextSection {
+                title: i.title.clone(),
+                sentences: i.sentences.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Stories + reader → briefing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GenerateBriefing;
+
+const INSTRUCTIONS: &str = "You write a personal daily briefing for `reader`, in the language \
+given by `reader.language` (ISO 639-1). For each story in `stories`, in the given order, write a \
+short `title` and two or three sentences that tell the reader what happened and what it means \
+for them. Speak to the reader in the second person: when the reader (any of `reader.name` or \
+`reader.aliases`) did, said or was asked something, write \"you\", never their name. Use the \
+story's `reasons` to say why it matters to them. Use only facts, names, numbers and dates from the \
+stories. Every sentence cites in `sources` the message ids of the story it rests on. When \
+`critique` is present, a previous attempt had these problems: fix every one of them. Answer as \
+{\"language\", \"intro\", \"items\": [{\"story_id\", \"title\", \"sentences\": [{\"text\", \
+\"sources\"}]}]}.";
+
+impl Task for GenerateBriefing {
+    type Input = BriefingInput;
+    type Output = Briefing;
+
+    fn name(&self) -> &'static str {
+        "generate_briefing"
+    }
+
+    fn prompt(&self, input: &Self::Input) -> Prompt {
+        json_prompt(INSTRUCTIONS, input)
+    }
+
+    fn extractive(&self, input: &Self::Input) -> Self::Output {
+        let _span = tracing::debug_span!(
+            "extractive",
+            task = self.name(),
+            stories = input.stories.len()
+        )
+        .entered();
+        let lang = input.reader.lang();
+        let banned = quoted_terms(input.critique.as_deref());
+        let items = input
+            .stories
+            .iter()
+            .map(|s| item(&input.reader, s, lang, &banned))
+            .collect::<Vec<_>>();
+        Briefing {
+            language: lang.code().to_string(),
+            intro: if items.is_empty() {
+                templates::nothing_new(lang)
+            } else {
+                templates::intro(lang)
+            },
+            items,
+        }
+    }
+
+    fn validate(&self, input: &Self::Input, output: &Self::Output) -> Result<(), String> {
+        let stories: HashMap<&str, BTreeSet<&MessageRef>> = input
+            .stories
+            .iter()
+            .map(|s| {
+                (
+                    s.story.id.as_str(),
+                    s.story
+                        .sources
+                        .iter()
+                        .chain(s.story.sentences().flat_map(|x| &x.sources))
+                        .collect(),
+                )
+            })
+            .collect();
+        let names = input.reader.names();
+        for item in &output.items {
+            let Some(allowed) = stories.get(item.story_id.as_str()) else {
+                return Err(format!("story id {:?} is not in the input", item.story_id));
+            };
+            if item.sentences.is_empty() {
+                return Err(format!("story {:?} has no sentences", item.story_id));
+            }
+            for s in &item.sentences {
+                if s.sources.is_empty() {
+                    return Err(format!("sentence {:?} cites no source", s.text));
+                }
+                if let Some(r) = s.sources.iter().find(|r| !allowed.contains(r)) {
+                    return Err(format!(
+                        "sentence {:?} cites {}/{} which is not a source of its story",
+                        s.text, r.channel_id, r.ts
+                    ));
+                }
+                if let Some(n) = person::names_reader(&s.text, &names) {
+                    return Err(format!(
+                        "sentence {:?} names the reader ({n}); write \"you\"",
+                        s.text
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Terms a critique quotes ("the name \"Marcus\" is not in the sources"): sentences containing
+/// them are left out of the next attempt.
+fn quoted_terms(critique: Option<&str>) -> Vec<String> {
+    let Some(c) = critique else {
+        return Vec::new();
+    };
+    c.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.chars().count() <= 40)
+        .collect()
+}
+
+fn second_person(text: &str, reader: &Reader) -> String {
+    let content_lang = lang::detect(text).unwrap_or(Lang::En);
+    person::to_second_person(text, &reader.names(), content_lang)
+}
+
+fn item(reader: &Reader, chosen: &BriefingStory, lang: Lang, banned: &[String]) -> BriefingItem {
+    let story = &chosen.story;
+    let names = reader.names();
+    let took_part = story.participants.iter().any(|p| reader.is(p));
+    let others: Vec<String> = story
+        .participants
+        .iter()
+        .filter(|p| !reader.is(p))
+        .take(3)
+        .cloned()
+        .collect();
+    let channels: Vec<String> = story.channels.iter().map(|c| c.name.clone()).collect();
+    let topics: Vec<String> = story.topics.iter().take(2).cloned().collect();
+    let framing_sources: Vec<MessageRef> = story
+        .summary
+        .first()
+        .map(|s| s.sources.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| story.sources.iter().take(3).cloned().collect());
+    let framing = CitedSentence::new(
+        templates::discussed(&topics, &channels, &others, took_part, lang),
+        framing_sources,
+    );
+
+    // Content: sentences about the reader first, then decisions, then the summary's own order;
+    // nothing that repeats the framing, nothing a critique objected to.
+    let mut candidates: Vec<(u8, &CitedSentence)> = Vec::new();
+    for s in &story.summary {
+        candidates.push((2, s));
+    }
+    for s in &story.decisions {
+        candidates.push((1, s));
+    }
+    for s in &story.open_questions {
+        candidates.push((3, s));
+    }
+    for c in candidates.iter_mut() {
+        if person::names_reader(&c.1.text, &names).is_some() {
+            c.0 = 0;
+        }
+    }
+    candidates.sort_by_key(|c| c.0);
+    let lang_content = lang::detect_many(candidates.iter().map(|c| c.1.text.as_str()));
+    let mut docs: Vec<Vec<String>> = vec![text::terms(&framing.text, lang_content)];
+    docs.extend(
+        candidates
+            .iter()
+            .map(|c| text::terms(&c.1.text, lang_content)),
+    );
+    let (_, vectors) = TfIdf::vectors(&docs);
+    let wanted = if chosen.reasons.is_empty() { 2 } else { 1 };
+    let mut picked: Vec<usize> = Vec::new();
+    for (i, (_, s)) in candidates.iter().enumerate() {
+        if picked.len() >= wanted {
+            break;
+        }
+        let v = &vectors[i + 1];
+        let repeats_framing = v.cosine(&vectors[0]) > 0.45;
+        let repeats_picked = picked.iter().any(|&p| vectors[p + 1].cosine(v) > 0.5);
+        let objected = banned.iter().any(|b| s.text.contains(b.as_str()));
+        if !repeats_framing && !repeats_picked && !objected && !s.sources.is_empty() {
+            picked.push(i);
+        }
+    }
+    let mut sentences = vec![framing];
+    for i in picked {
+        let s = candidates[i].1;
+        sentences.push(CitedSentence::new(
+            second_person(&s.text, reader),
+            s.sources.clone(),
+        ));
+    }
+    if let Some(because) = templates::because(&chosen.reasons, lang) {
+        let sources = sentences
+            .iter()
+            .skip(1)
+            .find(|s| s.text.to_lowercase().contains("you"))
+            .or(sentences.first())
+            .map(|s| s.sources.clone())
+            .unwrap_or_default();
+        sentences.push(CitedSentence::new(because, sources));
+    }
+    BriefingItem {
+        story_id: story.id.clone(),
+        title: second_person(&story.title, reader),
+        sentences,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ai::tasks::consolidate::{ChannelSummary, ConsolidateInput, ConsolidateTopics};
+    use crate::ai::tasks::guardrail::{Guardrail, GuardrailInput, SlackLimits};
+    use crate::ai::tasks::rank::{InterestProfile, RankForUser, RankInput};
+    use crate::ai::tasks::summarize::{Discussion, SummarizeDiscussion};
+    use crate::ai::tasks::types::{ChannelInfo, ChatMessage, testkit};
+
+    const WED: i64 = 1_714_557_600;
+
+    fn msg(channel: &str, i: i64, author: &str, text: &str) -> ChatMessage {
+        ChatMessage {
+            id: MessageRef {
+                channel_id: channel.into(),
+                ts: format!("{}.000100", WED + i * 60),
+            },
+            author: author.into(),
+            author_id: None,
+            text: text.into(),
+            posted_at: WED + i * 60,
+        }
+    }
+
+    fn lavender() -> (Vec<ChatMessage>, Story) {
+        let messages = vec![
+            msg(
+                "C1",
+                0,
+                "Bob",
+                "I am sick and can't come tomorrow, can we move the project meeting?",
+            ),
+            msg(
+                "C1",
+                1,
+                "Alice",
+                "Sure. @Carol could you book a room for Friday instead?",
+            ),
+            msg(
+                "C1",
+                2,
+                "Carol",
+                "We decided to hold the project meeting on Friday in room 4",
+            ),
+        ];
+        let summary = SummarizeDiscussion::default().extractive(&Discussion {
+            channel: ChannelInfo {
+                id: "C1".into(),
+                name: "project-lavender".into(),
+            },
+            messages: messages.clone(),
+            propositions: vec![],
+            utc_offset_secs: 0,
+        });
+        let stories = ConsolidateTopics::default().extractive(&ConsolidateInput {
+            summaries: vec![ChannelSummary {
+                channel: ChannelInfo {
+                    id: "C1".into(),
+                    name: "project-lavender".into(),
+                },
+                summary,
+            }],
+        });
+        (messages, stories.stories[0].clone())
+    }
+
+    fn reader(name: &str, language: &str) -> Reader {
+        Reader {
+            id: format!("U-{name}"),
+            name: name.into(),
+            aliases: vec![],
+            language: language.into(),
+        }
+    }
+
+    fn guard(
+        briefing: &Briefing,
+        sources: &[ChatMessage],
+        reader: &Reader,
+    ) -> crate::ai::tasks::GuardrailReport {
+        Guardrail.check(&GuardrailInput {
+            sections: briefing.sections(),
+            sources: sources.to_vec(),
+            allowed_sources: sources.iter().map(|m| m.id.clone()).collect(),
+            reader: reader.clone(),
+            known_people: vec![],
+            channels: vec![ChannelInfo {
+                id: "C1".into(),
+                name: "project-lavender".into(),
+            }],
+            limits: SlackLimits::default(),
+            utc_offset_secs: 0,
+        })
+    }
+
+    #[test]
+    fn the_reader_is_addressed_as_you_and_every_sentence_is_cited() {
+        let (messages, story) = lavender();
+        let bob = reader("Bob", "en");
+        let input = BriefingInput {
+            reader: bob.clone(),
+            stories: vec![BriefingStory {
+                story: story.clone(),
+                reasons: vec![Reason::TookPart],
+            }],
+            critique: None,
+        };
+        let b = GenerateBriefing.extractive(&input);
+        let item = &b.items[0];
+        let all: Vec<&str> = item.sentences.iter().map(|s| s.text.as_str()).collect();
+        assert!(
+            item.sentences.len() >= 2 && item.sentences.len() <= 3,
+            "{all:#?}"
+        );
+        assert!(all.iter().all(|s| !s.contains("Bob")), "{all:#?}");
+        assert!(all[0].contains("with Alice, Carol and you"), "{all:#?}");
+        assert_eq!(all[1], "You ask to move the project Lavender meeting.");
+        assert_eq!(
+            all.last().unwrap(),
+            &"This is for you because you took part."
+        );
+        assert!(item.sentences.iter().all(|s| !s.sources.is_empty()));
+        assert_eq!(GenerateBriefing.validate(&input, &b), Ok(()));
+        let report = guard(&b, &messages, &bob);
+        assert!(report.passed, "{:#?}\n{all:#?}", report.violations);
+    }
+
+    #[test]
+    fn the_readers_own_decision_reads_as_yours() {
+        let (messages, story) = lavender();
+        let carol = reader("Carol", "en");
+        let input = BriefingInput {
+            reader: carol.clone(),
+            stories: vec![BriefingStory {
+                story,
+                reasons: vec![],
+            }],
+            critique: None,
+        };
+        let b = GenerateBriefing.extractive(&input);
+        let text: Vec<&str> = b.items[0]
+            .sentences
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect();
+        assert!(text.iter().all(|s| !s.contains("Carol")), "{text:#?}");
+        assert!(
+            text.contains(
+                &"Your team decided to hold the project Lavender meeting on Friday 3 May in room 4."
+            ),
+            "{text:#?}"
+        );
+        assert!(guard(&b, &messages, &carol).passed);
+    }
+
+    #[test]
+    fn framing_follows_the_readers_language() {
+        let (_, story) = lavender();
+        for (code, needle) in [
+            ("fr", "Sujet abordé"),
+            ("de", "Thema in"),
+            ("es", "Tema tratado"),
+            ("en", "came up in"),
+        ] {
+            let b = GenerateBriefing.extractive(&BriefingInput {
+                reader: reader("Dan", code),
+                stories: vec![BriefingStory {
+                    story: story.clone(),
+                    reasons: vec![Reason::Urgent],
+                }],
+                critique: None,
+            });
+            assert_eq!(b.language, code);
+            assert!(
+                b.items[0].sentences[0].text.contains(needle),
+                "{code}: {:?}",
+                b.items[0].sentences[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_critique_removes_the_objected_sentence() {
+        let (_, story) = lavender();
+        let base = BriefingInput {
+            reader: reader("Dan", "en"),
+            stories: vec![BriefingStory {
+                story,
+                reasons: vec![],
+            }],
+            critique: None,
+        };
+        let first = GenerateBriefing.extractive(&base);
+        let objected = first.items[0].sentences[1]
+            .text
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .trim_end_matches('.')
+            .to_string();
+        let retry = GenerateBriefing.extractive(&BriefingInput {
+            critique: Some(format!(
+                "1. Section 1: the name \"{objected}\" is not in the sources."
+            )),
+            ..base
+        });
+        assert!(
+            retry.items[0]
+                .sentences
+                .iter()
+                .all(|s| !s.text.contains(&objected))
+        );
+    }
+
+    /// Real channels end to end: summaries → stories → ranking → briefing → guardrail.
+    #[test]
+    fn a_real_day_becomes_a_briefing_that_passes_the_guardrail() {
+        let days = [
+            ("datajam", "2015-06-19"),
+            ("general", "2015-06-09"),
+            ("tools", "2015-06-09"),
+        ];
+        let mut sources: Vec<ChatMessage> = Vec::new();
+        let mut summaries = Vec::new();
+        for (c, d) in days {
+            let path = testkit::exports_dir()
+                .join("houston")
+                .join(c)
+                .join(format!("{d}.json"));
+            if !path.exists() {
+                continue;
+            }
+            let (channel, messages) = testkit::houston_day(c, d);
+            sources.extend(messages.iter().cloned());
+            let summary = SummarizeDiscussion::default().extractive(&Discussion {
+                channel: channel.clone(),
+                messages,
+                propositions: vec![],
+                utc_offset_secs: -5 * 3600,
+            });
+            summaries.push(ChannelSummary { channel, summary });
+        }
+        let stories = ConsolidateTopics::default()
+            .extractive(&ConsolidateInput { summaries })
+            .stories;
+        let neeraj = Reader {
+            id: "U061A5N1G".into(),
+            name: "Neeraj Tandon".into(),
+            aliases: vec!["neerajt".into()],
+            language: "en".into(),
+        };
+        let ranked = RankForUser::default().extractive(&RankInput {
+            stories: stories.clone(),
+            profile: InterestProfile {
+                user_id: neeraj.id.clone(),
+                name: neeraj.name.clone(),
+                aliases: neeraj.aliases.clone(),
+                ..InterestProfile::default()
+            },
+            now: sources.iter().map(|m| m.posted_at).max().unwrap(),
+            limit: Some(3),
+        });
+        let chosen: Vec<BriefingStory> = ranked
+            .ranked
+            .iter()
+            .map(|r| BriefingStory {
+                story: stories.iter().find(|s| s.id == r.story_id).unwrap().clone(),
+                reasons: r.reasons.clone(),
+            })
+            .collect();
+        let input = BriefingInput {
+            reader: neeraj.clone(),
+            stories: chosen,
+            critique: None,
+        };
+        let b = GenerateBriefing.extractive(&input);
+        for i in &b.items {
+            println!("*{}*", i.title);
+            for s in &i.sentences {
+                println!(
+                    "  {}  {:?}",
+                    s.text,
+                    s.sources.iter().map(|r| &r.ts).collect::<Vec<_>>()
+                );
+            }
+        }
+        assert!(!b.items.is_empty());
+        let text: String = b
+            .items
+            .iter()
+            .flat_map(|i| &i.sentences)
+            .map(|s| s.text.clone())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(!text.contains("Neeraj"), "{text}");
+        assert!(text.contains("you"), "{text}");
+        assert_eq!(GenerateBriefing.validate(&input, &b), Ok(()));
+        let report = guard(&b, &sources, &neeraj);
+        assert!(report.passed, "{:#?}", report.violations);
+    }
+
+    #[test]
+    fn the_prompt_keeps_content_in_the_data() {
+        let (_, story) = lavender();
+        let input = BriefingInput {
+            reader: reader("Bob", "fr"),
+            stories: vec![BriefingStory {
+                story,
+                reasons: vec![Reason::Mentioned],
+            }],
+            critique: Some("the name \"Marcus\" is not in the sources".into()),
+        };
+        let prompt = GenerateBriefing.prompt(&input);
+        testkit::assert_clean_prompt(&prompt, &input, &["Lavender", "Marcus", "U-Bob"]);
+    }
+}

@@ -1,0 +1,678 @@
+//! Guardrail: checks a generated text against its sources before anyone sees it.
+//!
+//! A pure checker ([`Guardrail::check`]): names, numbers and dates must appear in (or, for dates,
+//! follow from) the sources; the reader is "you", never named in the third person; every section
+//! cites at least one source and every sentence carries its sources; no cited message lies outside
+//! what the reader may see; the text fits Slack (characters per section, blocks per message).
+//! It returns the violations and a critique to send back for regeneration. As a [`Task`], its
+//! extractive answer is the same check, and a model may add a critique of its own.
+
+use std::collections::{BTreeSet, HashSet};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::types::{ChannelInfo, ChatMessage, MessageRef, Reader, TextSection, json_prompt};
+use super::{Prompt, Task};
+use crate::ai::extractive::dates::{self, local_date};
+use crate::ai::extractive::entities::{self, find_word};
+use crate::ai::extractive::{person, templates, text};
+
+/// Slack's limits for one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SlackLimits {
+    /// Characters of one section block's text.
+    pub max_section_chars: usize,
+    /// Blocks per message.
+    pub max_blocks: usize,
+    /// Blocks one text section renders to (header + body + sources context).
+    pub blocks_per_section: usize,
+    /// Blocks outside the sections (intro, footer, actions).
+    pub fixed_blocks: usize,
+}
+
+impl Default for SlackLimits {
+    fn default() -> Self {
+        SlackLimits {
+            max_section_chars: 3_000,
+            max_blocks: 50,
+            blocks_per_section: 3,
+            fixed_blocks: 2,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GuardrailInput {
+    pub sections: Vec<TextSection>,
+    /// Every message the text may rest on.
+    pub sources: Vec<ChatMessage>,
+    /// Messages the reader may see (their channels); citing any other is a leak.
+    pub allowed_sources: Vec<MessageRef>,
+    pub reader: Reader,
+    /// Names of people in the workspace: one of them in the text but not in the sources is
+    /// invented even at the start of a sentence.
+    #[serde(default)]
+    pub known_people: Vec<String>,
+    /// Channels of the sources (for `#names`).
+    #[serde(default)]
+    pub channels: Vec<ChannelInfo>,
+    #[serde(default)]
+    pub limits: SlackLimits,
+    #[serde(default)]
+    pub utc_offset_secs: i32,
+}
+
+/// One problem found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Violation {
+    InventedName {
+        section: usize,
+        name: String,
+    },
+    UnsupportedNumber {
+        section: usize,
+        number: String,
+    },
+    UnsupportedDate {
+        section: usize,
+        date: String,
+    },
+    ReaderInThirdPerson {
+        section: usize,
+        name: String,
+    },
+    MissingCitation {
+        section: usize,
+    },
+    UncitedSentence {
+        section: usize,
+        sentence: String,
+    },
+    ForbiddenSource {
+        section: usize,
+        source: MessageRef,
+    },
+    SectionTooLong {
+        section: usize,
+        chars: usize,
+        limit: usize,
+    },
+    TooManyBlocks {
+        blocks: usize,
+        limit: usize,
+    },
+}
+
+impl Violation {
+    /// The instruction that fixes it.
+    pub fn describe(&self) -> String {
+        match self {
+            Violation::InventedName { section, name } => format!(
+                "Section {}: the name \"{name}\" is not in the sources; use only names that appear in the sources.",
+                section + 1
+            ),
+            Violation::UnsupportedNumber { section, number } => format!(
+                "Section {}: the number \"{number}\" is not in the sources; do not state numbers the sources do not give.",
+                section + 1
+            ),
+            Violation::UnsupportedDate { section, date } => format!(
+                "Section {}: the date \"{date}\" does not follow from the sources; only give dates the messages state.",
+                section + 1
+            ),
+            Violation::ReaderInThirdPerson { section, name } => format!(
+                "Section {}: the reader is named as \"{name}\"; address the reader as \"you\" and describe their own actions in the second person.",
+                section + 1
+            ),
+            Violation::MissingCitation { section } => format!(
+                "Section {} cites no source message; cite at least one.",
+                section + 1
+            ),
+            Violation::UncitedSentence { section, sentence } => format!(
+                "Section {}: the sentence \"{sentence}\" has no sources; every sentence must cite its messages.",
+                section + 1
+            ),
+            Violation::ForbiddenSource { section, source } => format!(
+                "Section {} cites message {}/{} which the reader may not see; cite only the given sources.",
+                section + 1,
+                source.channel_id,
+                source.ts
+            ),
+            Violation::SectionTooLong {
+                section,
+                chars,
+                limit,
+            } => format!(
+                "Section {} is {chars} characters; keep each section under {limit}.",
+                section + 1
+            ),
+            Violation::TooManyBlocks { blocks, limit } => {
+                format!(
+                    "The text needs {blocks} blocks; use fewer sections (at most {limit} blocks)."
+                )
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GuardrailReport {
+    pub passed: bool,
+    pub violations: Vec<Violation>,
+    /// Instructions for regenerating the text; empty when it passed.
+    pub critique: String,
+}
+
+/// The checker.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Guardrail;
+
+const INSTRUCTIONS: &str = "You check a generated briefing against its source messages. Report \
+every name, number or date in `sections` that the sources do not support, every place where the \
+reader (see `reader`) is named in the third person instead of being addressed as \"you\", every \
+section without a cited source, every cited source not in `allowed_sources`, and every section \
+longer than `limits.max_section_chars`. Answer as {\"passed\": bool, \"violations\": [...], \
+\"critique\": \"instructions to fix the text\"}.";
+
+impl Task for Guardrail {
+    type Input = GuardrailInput;
+    type Output = GuardrailReport;
+
+    fn name(&self) -> &'static str {
+        "guardrail"
+    }
+
+    fn prompt(&self, input: &Self::Input) -> Prompt {
+        json_prompt(INSTRUCTIONS, input)
+    }
+
+    fn extractive(&self, input: &Self::Input) -> Self::Output {
+        self.check(input)
+    }
+}
+
+/// What the sources support.
+struct Evidence {
+    words: HashSet<String>,
+    dates: HashSet<(u32, u32)>,
+    people: Vec<String>,
+}
+
+fn evidence(input: &GuardrailInput) -> Evidence {
+    use chrono::Datelike;
+    let mut words: HashSet<String> = HashSet::new();
+    let mut dates_seen: HashSet<(u32, u32)> = HashSet::new();
+    let mut people: Vec<String> = Vec::new();
+    let add_words = |t: &str, words: &mut HashSet<String>| {
+        for w in t.split_word_bounds() {
+            let lower = w.to_lowercase();
+            if lower.chars().any(char::is_alphanumeric) {
+                words.insert(lower.replace('’', "'"));
+            }
+        }
+    };
+    for m in &input.sources {
+        let cleaned = text::clean(&m.text);
+        add_words(&cleaned, &mut words);
+        add_words(&m.author, &mut words);
+        people.push(m.author.clone());
+        people.extend(entities::mentions(&cleaned));
+        let posted = local_date(m.posted_at, input.utc_offset_secs);
+        dates_seen.insert((posted.month(), posted.day()));
+        for d in dates::find_dates(&cleaned, m.posted_at, input.utc_offset_secs) {
+            dates_seen.insert((d.date.month(), d.date.day()));
+        }
+    }
+    for c in &input.channels {
+        add_words(&c.name, &mut words);
+    }
+    // chief's own framing words are not claims.
+    for w in template_vocabulary() {
+        words.insert(w);
+    }
+    Evidence {
+        words,
+        dates: dates_seen,
+        people,
+    }
+}
+
+/// Every word the framing templates can produce (in any language), lower-cased.
+fn template_vocabulary() -> Vec<String> {
+    use crate::ai::extractive::Lang;
+    use templates::{InterestOrigin as O, Reason as R};
+    let mut texts: Vec<String> = Vec::new();
+    for lang in [Lang::En, Lang::Fr, Lang::De, Lang::Es] {
+        let x = vec!["x".to_string()];
+        texts.push(templates::discussed(&x, &x, &x, true, lang));
+        texts.push(templates::discussed(&[], &x, &[], false, lang));
+        texts.push(templates::about(&x, "x", lang));
+        texts.push(templates::about(&[], "x", lang));
+        texts.push(templates::intro(lang));
+        texts.push(templates::nothing_new(lang));
+        texts.push(templates::nothing_asked(lang));
+        texts.push(templates::touches_interests(&x, lang));
+        let reasons = [
+            R::Mentioned,
+            R::TookPart,
+            R::Urgent,
+            R::ClosePerson { name: "x".into() },
+            R::TopChannel {
+                channel: "x".into(),
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Reacted,
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Wrote,
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Clicked,
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Feedback,
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Followed,
+            },
+        ];
+        texts.extend(templates::because(&reasons, lang));
+    }
+    texts.extend(["You", "Your", "Vous", "Du", "Tú"].map(String::from));
+    texts
+        .iter()
+        .flat_map(|t| t.unicode_words().map(str::to_lowercase).collect::<Vec<_>>())
+        .collect()
+}
+
+fn sentence_starts(text: &str) -> BTreeSet<usize> {
+    let mut starts = BTreeSet::new();
+    let mut expect = true;
+    for (i, w) in text.split_word_bound_indices() {
+        if w.chars().any(char::is_alphanumeric) {
+            if expect {
+                starts.insert(i);
+            }
+            expect = false;
+        } else if w.contains(['.', '!', '?', ':', '\n', '"', '“', '(', '-', '—']) {
+            expect = true;
+        }
+    }
+    starts
+}
+
+impl Guardrail {
+    pub fn check(&self, input: &GuardrailInput) -> GuardrailReport {
+        let _span = tracing::debug_span!("guardrail", sections = input.sections.len()).entered();
+        use chrono::Datelike;
+        let ev = evidence(input);
+        let allowed: HashSet<&MessageRef> = input.allowed_sources.iter().collect();
+        let reader_names = input.reader.names();
+        let reference_day = input
+            .sources
+            .iter()
+            .map(|m| m.posted_at)
+            .max()
+            .map(|t| local_date(t, input.utc_offset_secs))
+            .unwrap_or_default();
+        let mut violations: Vec<Violation> = Vec::new();
+        let push = |v: Violation, list: &mut Vec<Violation>| {
+            if !list.contains(&v) {
+                list.push(v);
+            }
+        };
+
+        for (si, section) in input.sections.iter().enumerate() {
+            let cited: Vec<&MessageRef> =
+                section.sentences.iter().flat_map(|s| &s.sources).collect();
+            if cited.is_empty() {
+                push(Violation::MissingCitation { section: si }, &mut violations);
+            }
+            for r in &cited {
+                if !allowed.contains(r) {
+                    push(
+                        Violation::ForbiddenSource {
+                            section: si,
+                            source: (*r).clone(),
+                        },
+                        &mut violations,
+                    );
+                }
+            }
+            let chars = section.rendered().chars().count();
+            if chars > input.limits.max_section_chars {
+                push(
+                    Violation::SectionTooLong {
+                        section: si,
+                        chars,
+                        limit: input.limits.max_section_chars,
+                    },
+                    &mut violations,
+                );
+            }
+            let texts: Vec<(&str, bool)> = std::iter::once((section.title.as_str(), true))
+                .chain(
+                    section
+                        .sentences
+                        .iter()
+                        .map(|s| (s.text.as_str(), !s.sources.is_empty())),
+                )
+                .collect();
+            for (i, s) in section.sentences.iter().enumerate() {
+                if s.sources.is_empty() && !cited.is_empty() {
+                    let _ = i;
+                    push(
+                        Violation::UncitedSentence {
+                            section: si,
+                            sentence: s.text.clone(),
+                        },
+                        &mut violations,
+                    );
+                }
+            }
+            for (t, _) in texts {
+                if let Some(name) = person::names_reader(t, &reader_names) {
+                    push(
+                        Violation::ReaderInThirdPerson { section: si, name },
+                        &mut violations,
+                    );
+                }
+                // Dates: explicit calendar dates must be dates the sources state or imply.
+                let found_dates = dates::explicit_dates(t, reference_day);
+                for d in &found_dates {
+                    if !ev.dates.contains(&(d.date.month(), d.date.day())) {
+                        push(
+                            Violation::UnsupportedDate {
+                                section: si,
+                                date: d.phrase.clone(),
+                            },
+                            &mut violations,
+                        );
+                    }
+                }
+                let in_date =
+                    |pos: usize| found_dates.iter().any(|d| d.start <= pos && pos < d.end);
+                let starts = sentence_starts(t);
+                let lower_text = t.to_lowercase();
+                // Known people absent from the sources are invented wherever they appear.
+                for p in &input.known_people {
+                    let lower = p.to_lowercase();
+                    let in_sources = ev.people.iter().any(|x| x.eq_ignore_ascii_case(p))
+                        || lower.split_whitespace().all(|w| ev.words.contains(w));
+                    if !in_sources
+                        && !input.reader.is(p)
+                        && find_word(&lower_text, &lower).is_some()
+                    {
+                        push(
+                            Violation::InventedName {
+                                section: si,
+                                name: p.clone(),
+                            },
+                            &mut violations,
+                        );
+                    }
+                }
+                let mut skip_until = 0;
+                for (pos, w) in t.split_word_bound_indices() {
+                    if pos < skip_until || !w.chars().any(char::is_alphanumeric) {
+                        continue;
+                    }
+                    let lower = w.to_lowercase().replace('’', "'");
+                    // URLs are links, not claims.
+                    if t[pos..].starts_with("http") || t[pos..].starts_with("www.") {
+                        skip_until =
+                            pos + t[pos..].find(char::is_whitespace).unwrap_or(t.len() - pos);
+                        continue;
+                    }
+                    if w.chars().any(|c| c.is_ascii_digit()) {
+                        if !in_date(pos) && !ev.words.contains(&lower) {
+                            push(
+                                Violation::UnsupportedNumber {
+                                    section: si,
+                                    number: w.to_string(),
+                                },
+                                &mut violations,
+                            );
+                        }
+                        continue;
+                    }
+                    let capitalised = w.chars().next().is_some_and(char::is_uppercase);
+                    // "Fong's" is Fong, named in the sources.
+                    let base = lower.strip_suffix("'s").unwrap_or(&lower);
+                    if !capitalised
+                        || starts.contains(&pos)
+                        || in_date(pos)
+                        || ev.words.contains(&lower)
+                        || ev.words.contains(base)
+                        || text::is_stop_word(&lower)
+                        || text::is_calendar_word(&lower)
+                        || w.chars().count() < 2
+                        || reader_names
+                            .iter()
+                            .any(|n| n.eq_ignore_ascii_case(w) || n.eq_ignore_ascii_case(base))
+                    {
+                        continue;
+                    }
+                    push(
+                        Violation::InventedName {
+                            section: si,
+                            name: w.to_string(),
+                        },
+                        &mut violations,
+                    );
+                }
+            }
+        }
+        let blocks =
+            input.limits.fixed_blocks + input.sections.len() * input.limits.blocks_per_section;
+        if blocks > input.limits.max_blocks {
+            push(
+                Violation::TooManyBlocks {
+                    blocks,
+                    limit: input.limits.max_blocks,
+                },
+                &mut violations,
+            );
+        }
+        let critique = if violations.is_empty() {
+            String::new()
+        } else {
+            let mut c = String::from("Rewrite the text and fix these problems:\n");
+            for (i, v) in violations.iter().enumerate() {
+                c.push_str(&format!("{}. {}\n", i + 1, v.describe()));
+            }
+            c
+        };
+        GuardrailReport {
+            passed: violations.is_empty(),
+            violations,
+            critique,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ai::tasks::types::{CitedSentence, testkit};
+
+    /// Wednesday 1 May 2024, 10:00 UTC.
+    const WED: i64 = 1_714_557_600;
+
+    fn msg(i: i64, author: &str, text: &str) -> ChatMessage {
+        ChatMessage {
+            id: MessageRef {
+                channel_id: "C1".into(),
+                ts: format!("{}.000100", WED + i),
+            },
+            author: author.into(),
+            author_id: None,
+            text: text.into(),
+            posted_at: WED + i,
+        }
+    }
+
+    fn sources() -> Vec<ChatMessage> {
+        vec![
+            msg(
+                0,
+                "Ann",
+                "The Kafka upgrade is blocked until tomorrow, 3 brokers still on v2.8",
+            ),
+            msg(
+                60,
+                "Ben",
+                "@Zoe can you approve the Kafka maintenance window?",
+            ),
+        ]
+    }
+
+    fn input(sentences: Vec<CitedSentence>) -> GuardrailInput {
+        let sources = sources();
+        GuardrailInput {
+            sections: vec![TextSection {
+                title: "Kafka upgrade".into(),
+                sentences,
+            }],
+            allowed_sources: sources.iter().map(|m| m.id.clone()).collect(),
+            sources,
+            reader: Reader {
+                id: "U-ZOE".into(),
+                name: "Zoe".into(),
+                aliases: vec!["Zoe Quinn".into()],
+                language: "en".into(),
+            },
+            known_people: vec!["Ann".into(), "Ben".into(), "Zoe".into(), "Priya".into()],
+            channels: vec![ChannelInfo {
+                id: "C1".into(),
+                name: "infra".into(),
+            }],
+            limits: SlackLimits::default(),
+            utc_offset_secs: 0,
+        }
+    }
+
+    fn cite(text: &str, which: &[usize]) -> CitedSentence {
+        let s = sources();
+        CitedSentence::new(text, which.iter().map(|&i| s[i].id.clone()).collect())
+    }
+
+    fn kinds(report: &GuardrailReport) -> Vec<String> {
+        report
+            .violations
+            .iter()
+            .map(|v| {
+                serde_json::to_value(v).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_faithful_second_person_text_passes() {
+        let report = Guardrail.check(&input(vec![
+            cite("Kafka upgrade came up in #infra, with Ann and Ben.", &[0, 1]),
+            cite("Ann says the Kafka upgrade is blocked until Thursday 2 May, with 3 brokers on v2.8.", &[0]),
+            cite("Ben asks you to approve the Kafka maintenance window.", &[1]),
+            cite("This is for you because you were mentioned and it is urgent.", &[1]),
+        ]));
+        assert!(report.passed, "{:#?}", report.violations);
+        assert!(report.critique.is_empty());
+    }
+
+    #[test]
+    fn an_invented_name_is_caught_even_mid_sentence() {
+        let report = Guardrail.check(&input(vec![cite(
+            "Ben and Marcus want you to approve the window.",
+            &[1],
+        )]));
+        assert_eq!(
+            report.violations,
+            [Violation::InventedName {
+                section: 0,
+                name: "Marcus".into()
+            }]
+        );
+        assert!(report.critique.contains("\"Marcus\" is not in the sources"));
+        // A known person who is not in the sources, even at the start of a sentence.
+        let report = Guardrail.check(&input(vec![cite("Priya approved the window.", &[1])]));
+        assert_eq!(kinds(&report), ["invented_name"]);
+        // Weekdays, months and common words are not names.
+        let report = Guardrail.check(&input(vec![cite(
+            "On Thursday the Kafka upgrade resumes, Ann says. Meanwhile Ben waits.",
+            &[0],
+        )]));
+        assert!(report.passed, "{:#?}", report.violations);
+        // A possessive is the name it is made of.
+        let report = Guardrail.check(&input(vec![cite("The change moves Ben's window.", &[1])]));
+        assert!(report.passed, "{:#?}", report.violations);
+        let report = Guardrail.check(&input(vec![cite(
+            "The change moves Marcus's window.",
+            &[1],
+        )]));
+        assert_eq!(kinds(&report), ["invented_name"]);
+    }
+
+    #[test]
+    fn the_reader_named_in_the_third_person_is_caught() {
+        let report = Guardrail.check(&input(vec![cite(
+            "Ben asks Zoe to approve the window.",
+            &[1],
+        )]));
+        assert_eq!(
+            report.violations,
+            [Violation::ReaderInThirdPerson {
+                section: 0,
+                name: "Zoe".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn numbers_and_dates_must_come_from_the_sources() {
+        let report = Guardrail.check(&input(vec![cite(
+            "Ann says 5 brokers are blocked until Friday 3 May.",
+            &[0],
+        )]));
+        assert_eq!(kinds(&report), ["unsupported_date", "unsupported_number"]);
+    }
+
+    #[test]
+    fn citations_sources_and_size_are_checked() {
+        let report = Guardrail.check(&input(vec![CitedSentence::new("Ann is blocked.", vec![])]));
+        assert_eq!(kinds(&report), ["missing_citation"]);
+
+        let mut i = input(vec![
+            cite("Ann is blocked.", &[0]),
+            cite("Ben asks you to approve it.", &[1]),
+        ]);
+        i.allowed_sources.pop();
+        let report = Guardrail.check(&i);
+        assert_eq!(kinds(&report), ["forbidden_source"]);
+
+        let long = format!("Ann is blocked. {}", "Kafka ".repeat(600));
+        let report = Guardrail.check(&input(vec![cite(&long, &[0])]));
+        assert_eq!(kinds(&report), ["section_too_long"]);
+
+        let mut many = input(vec![cite("Ann is blocked.", &[0])]);
+        many.sections = vec![many.sections[0].clone(); 17];
+        let report = Guardrail.check(&many);
+        assert_eq!(kinds(&report), ["too_many_blocks"]);
+    }
+
+    #[test]
+    fn the_prompt_keeps_content_in_the_data() {
+        let i = input(vec![cite("Ben asks you to approve the window.", &[1])]);
+        let prompt = Guardrail.prompt(&i);
+        testkit::assert_clean_prompt(&prompt, &i, &["Kafka", "U-ZOE", "Priya"]);
+    }
+}

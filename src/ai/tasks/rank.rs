@@ -1,0 +1,430 @@
+//! RankForUser: stories + one reader's interest profile → the stories in the order that reader
+//! should see them, each with the reasons it matters to them.
+//!
+//! The extractive score is deterministic: relevance (mentions, own participation, interests,
+//! close people, the reader's busiest channels) × urgency × recency. Muted channels drop a story
+//! unless the reader is mentioned in it.
+
+use std::collections::{BTreeSet, HashSet};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::types::{InterestOrigin, Reason, Story, json_prompt};
+use super::{Prompt, Task};
+use crate::ai::extractive::{Lang, text};
+
+/// A topic or entity the reader cares about, with a weight and where it comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Interest {
+    pub term: String,
+    /// 0..1 (already decayed by the interest model).
+    pub score: f64,
+    #[serde(default)]
+    pub origin: InterestOrigin,
+}
+
+/// What chief knows of the reader's interests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InterestProfile {
+    pub user_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub interests: Vec<Interest>,
+    /// People the reader works with closely.
+    #[serde(default)]
+    pub close_people: Vec<String>,
+    /// Channel ids or names the reader muted.
+    #[serde(default)]
+    pub muted_channels: Vec<String>,
+    /// Channel ids or names the reader writes in most.
+    #[serde(default)]
+    pub top_channels: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RankInput {
+    pub stories: Vec<Story>,
+    pub profile: InterestProfile,
+    /// Epoch seconds "now", for recency.
+    pub now: i64,
+    /// How many stories to return at most (all when absent).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RankedStory {
+    pub story_id: String,
+    pub score: f64,
+    /// Most important first.
+    pub reasons: Vec<Reason>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RankOutput {
+    /// Best first.
+    pub ranked: Vec<RankedStory>,
+}
+
+/// Stories + profile → ordered stories with reasons.
+#[derive(Clone, Copy, Debug)]
+pub struct RankForUser {
+    /// Hours after which a story's recency weight halves.
+    pub half_life_hours: f64,
+    /// Urgency from which "it is urgent" is a reason.
+    pub urgent_from: f64,
+}
+
+impl Default for RankForUser {
+    fn default() -> Self {
+        RankForUser {
+            half_life_hours: 24.0,
+            urgent_from: 0.6,
+        }
+    }
+}
+
+const INSTRUCTIONS: &str = "You rank stories for one reader. `profile` describes the reader: \
+their names, interests (term, score 0 to 1, and origin: reacted, wrote, clicked, feedback, \
+followed), close colleagues, muted channels and the channels they write in most. Order the \
+stories by how much they matter to this reader: being mentioned, having taken part, matching \
+interests and close colleagues raise a story; urgency and recency (`now` is epoch seconds) \
+multiply it; stories only in muted channels are left out unless the reader is mentioned. Give \
+each story a score from 0 to 1 and its reasons, chosen from: mentioned, took_part, interest \
+(with term and origin), close_person (with name), top_channel (with channel), urgent. Return at \
+most `limit` stories when it is set. Answer as {\"ranked\": [{\"story_id\", \"score\", \
+\"reasons\"}]}.";
+
+impl Task for RankForUser {
+    type Input = RankInput;
+    type Output = RankOutput;
+
+    fn name(&self) -> &'static str {
+        "rank_for_user"
+    }
+
+    fn prompt(&self, input: &Self::Input) -> Prompt {
+        json_prompt(INSTRUCTIONS, input)
+    }
+
+    fn extractive(&self, input: &Self::Input) -> Self::Output {
+        let _span = tracing::debug_span!(
+            "extractive",
+            task = self.name(),
+            stories = input.stories.len()
+        )
+        .entered();
+        let mut ranked: Vec<RankedStory> = input
+            .stories
+            .iter()
+            .filter_map(|s| self.score(s, input))
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.story_id.cmp(&b.story_id))
+        });
+        if let Some(limit) = input.limit {
+            ranked.truncate(limit);
+        }
+        RankOutput { ranked }
+    }
+
+    fn validate(&self, input: &Self::Input, output: &Self::Output) -> Result<(), String> {
+        let ids: HashSet<&str> = input.stories.iter().map(|s| s.id.as_str()).collect();
+        let mut seen = HashSet::new();
+        for r in &output.ranked {
+            if !ids.contains(r.story_id.as_str()) {
+                return Err(format!("story id {:?} is not in the input", r.story_id));
+            }
+            if !seen.insert(r.story_id.as_str()) {
+                return Err(format!("story id {:?} is ranked twice", r.story_id));
+            }
+        }
+        if let Some(limit) = input.limit
+            && output.ranked.len() > limit
+        {
+            return Err(format!(
+                "{} stories returned, limit is {limit}",
+                output.ranked.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.trim_start_matches(['@', '#'])
+        .eq_ignore_ascii_case(b.trim_start_matches(['@', '#']))
+}
+
+impl RankForUser {
+    /// The reader's score for one story, `None` when the story is muted for them.
+    pub fn score(&self, story: &Story, input: &RankInput) -> Option<RankedStory> {
+        let p = &input.profile;
+        let mut names: Vec<&str> = vec![p.name.as_str(), p.user_id.as_str()];
+        names.extend(p.aliases.iter().map(String::as_str));
+        names.retain(|n| !n.trim().is_empty());
+        let is_reader = |who: &str| names.iter().any(|n| same(n, who));
+
+        let took_part = story.participants.iter().any(|a| is_reader(a));
+        let named = story.entities.people.iter().any(|a| is_reader(a));
+        let in_text = story.sentences().any(|s| {
+            let lower = s.text.to_lowercase();
+            names
+                .iter()
+                .any(|n| lower.contains(&format!("@{}", n.to_lowercase())))
+        });
+        let mentioned = in_text || (named && !took_part);
+
+        let muted = !story.channels.is_empty()
+            && story.channels.iter().all(|c| {
+                p.muted_channels
+                    .iter()
+                    .any(|m| same(m, &c.id) || same(m, &c.name))
+            });
+        if muted && !mentioned {
+            return None;
+        }
+
+        let mut reasons: Vec<Reason> = Vec::new();
+        let mut relevance = 0.0;
+        if mentioned {
+            relevance += 1.0;
+            reasons.push(Reason::Mentioned);
+        }
+        if took_part {
+            relevance += 0.6;
+            reasons.push(Reason::TookPart);
+        }
+
+        // Interests match topics, entities, the title and the sentences, by stems.
+        let lang = Lang::En;
+        let story_terms: BTreeSet<String> = {
+            let mut t: Vec<String> = Vec::new();
+            t.extend(text::terms(&story.title, lang));
+            for topic in &story.topics {
+                t.extend(text::terms(topic, lang));
+            }
+            for e in story.entities.all_lower() {
+                t.extend(text::terms(&e, lang));
+            }
+            for s in story.sentences() {
+                t.extend(text::terms(&s.text, lang));
+            }
+            t.into_iter().collect()
+        };
+        let mut matched: Vec<&Interest> = p
+            .interests
+            .iter()
+            .filter(|i| {
+                let terms = text::terms(&i.term, lang);
+                !terms.is_empty() && terms.iter().all(|t| story_terms.contains(t))
+            })
+            .collect();
+        matched.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.term.cmp(&b.term))
+        });
+        relevance += matched
+            .iter()
+            .map(|i| i.score.clamp(0.0, 1.0))
+            .sum::<f64>()
+            .min(1.5);
+        for i in matched.iter().take(2) {
+            reasons.push(Reason::Interest {
+                term: i.term.clone(),
+                origin: i.origin,
+            });
+        }
+
+        let close: Vec<&String> = p
+            .close_people
+            .iter()
+            .filter(|c| {
+                story
+                    .participants
+                    .iter()
+                    .chain(&story.entities.people)
+                    .any(|x| same(x, c))
+            })
+            .collect();
+        relevance += 0.3 * close.len().min(2) as f64;
+        if let Some(c) = close.first() {
+            reasons.push(Reason::ClosePerson { name: (*c).clone() });
+        }
+
+        if let Some(c) = story.channels.iter().find(|c| {
+            p.top_channels
+                .iter()
+                .any(|t| same(t, &c.id) || same(t, &c.name))
+        }) {
+            relevance += 0.3;
+            reasons.push(Reason::TopChannel {
+                channel: c.name.clone(),
+            });
+        }
+        if story.urgency >= self.urgent_from {
+            reasons.push(Reason::Urgent);
+        }
+
+        let age_hours = ((input.now - story.last_activity()).max(0) as f64) / 3_600.0;
+        let recency = 0.5f64
+            .powf(age_hours / self.half_life_hours.max(1.0))
+            .max(0.05);
+        let score = (0.1 + relevance) * (0.5 + story.urgency) * recency;
+        Some(RankedStory {
+            story_id: story.id.clone(),
+            score: (score * 10_000.0).round() / 10_000.0,
+            reasons,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ai::tasks::types::{ChannelInfo, CitedSentence, Entities, MessageRef, testkit};
+
+    const NOW: i64 = 1_714_600_000;
+
+    fn story(
+        id: &str,
+        channel: &str,
+        title: &str,
+        urgency: f64,
+        people: &[&str],
+        age_hours: i64,
+    ) -> Story {
+        let ts = format!("{}.000100", NOW - age_hours * 3_600);
+        let source = MessageRef {
+            channel_id: format!("C-{channel}"),
+            ts,
+        };
+        Story {
+            id: id.into(),
+            title: title.into(),
+            summary: vec![CitedSentence::new(
+                format!("{title} came up in #{channel}."),
+                vec![source.clone()],
+            )],
+            channels: vec![ChannelInfo {
+                id: format!("C-{channel}"),
+                name: channel.into(),
+            }],
+            topics: vec![title.to_string()],
+            entities: Entities {
+                people: people.iter().map(|p| p.to_string()).collect(),
+                ..Entities::default()
+            },
+            participants: people
+                .iter()
+                .filter(|p| !p.starts_with("@"))
+                .map(|p| p.to_string())
+                .collect(),
+            urgency,
+            decisions: vec![],
+            open_questions: vec![],
+            sources: vec![source],
+        }
+    }
+
+    fn input() -> RankInput {
+        let mut mention = story("s-mention", "ops", "Certificate renewal", 0.3, &["Ann"], 3);
+        mention.entities.people.push("Zoe".into());
+        RankInput {
+            stories: vec![
+                story("s-lunch", "random", "Team lunch", 0.0, &["Ben"], 2),
+                story("s-kafka", "data", "Kafka consumer lag", 0.2, &["Cleo"], 5),
+                mention,
+                story("s-outage", "incidents", "Checkout outage", 0.9, &["Dan"], 1),
+                story("s-muted", "watercooler", "Kafka memes", 0.1, &["Eve"], 1),
+                story("s-old", "data", "Kafka upgrade", 0.2, &["Cleo"], 24 * 7),
+            ],
+            profile: InterestProfile {
+                user_id: "U-ZOE".into(),
+                name: "Zoe".into(),
+                aliases: vec![],
+                interests: vec![Interest {
+                    term: "kafka".into(),
+                    score: 0.8,
+                    origin: InterestOrigin::Reacted,
+                }],
+                close_people: vec![],
+                muted_channels: vec!["watercooler".into()],
+                top_channels: vec!["C-data".into()],
+            },
+            now: NOW,
+            limit: None,
+        }
+    }
+
+    #[test]
+    fn stories_are_ordered_with_reasons() {
+        let out = RankForUser::default().extractive(&input());
+        let order: Vec<&str> = out.ranked.iter().map(|r| r.story_id.as_str()).collect();
+        assert_eq!(
+            order,
+            ["s-mention", "s-kafka", "s-outage", "s-lunch", "s-old"]
+        );
+        let reasons = |id: &str| {
+            out.ranked
+                .iter()
+                .find(|r| r.story_id == id)
+                .unwrap()
+                .reasons
+                .clone()
+        };
+        assert_eq!(
+            reasons("s-kafka"),
+            [
+                Reason::Interest {
+                    term: "kafka".into(),
+                    origin: InterestOrigin::Reacted
+                },
+                Reason::TopChannel {
+                    channel: "data".into()
+                }
+            ]
+        );
+        assert_eq!(reasons("s-mention"), [Reason::Mentioned]);
+        assert_eq!(reasons("s-outage"), [Reason::Urgent]);
+        assert!(reasons("s-lunch").is_empty());
+        // Muted channel, not mentioned: left out.
+        assert!(!order.contains(&"s-muted"));
+        assert_eq!(RankForUser::default().validate(&input(), &out), Ok(()));
+    }
+
+    #[test]
+    fn reasons_read_as_sentences() {
+        let out = RankForUser::default().extractive(&input());
+        let kafka = out.ranked.iter().find(|r| r.story_id == "s-kafka").unwrap();
+        let text = crate::ai::extractive::templates::because(&kafka.reasons, Lang::En).unwrap();
+        assert_eq!(
+            text,
+            "This is for you because you reacted to kafka and it is in #data, a channel you write in most."
+        );
+    }
+
+    #[test]
+    fn limit_and_validation() {
+        let mut i = input();
+        i.limit = Some(2);
+        let out = RankForUser::default().extractive(&i);
+        assert_eq!(out.ranked.len(), 2);
+        let mut bad = out.clone();
+        bad.ranked[0].story_id = "nope".into();
+        assert!(RankForUser::default().validate(&i, &bad).is_err());
+    }
+
+    #[test]
+    fn the_prompt_keeps_content_in_the_data() {
+        let i = input();
+        let prompt = RankForUser::default().prompt(&i);
+        testkit::assert_clean_prompt(&prompt, &i, &["Checkout outage", "U-ZOE", "watercooler"]);
+    }
+}

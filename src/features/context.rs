@@ -1,0 +1,103 @@
+//! The one `Context` every handler, agent and job takes: configuration, storage and clients.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use slack_morphism::prelude::*;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::platform::Host;
+use crate::platform::db::names::PeopleNames;
+use crate::platform::db::{Db, DbError, teams};
+use crate::platform::secrets::{SecretsError, TokenCipher};
+use crate::slack::api::SlackApi;
+
+pub struct Context {
+    pub config: Config,
+    pub db: Db,
+    pub slack: SlackApi,
+    /// Identifies this process in leases, so a replica only renews what it holds.
+    pub instance_id: String,
+    /// Woken when the edge stores a request, so the worker does not wait for its next poll.
+    pub inbox_ready: Arc<Notify>,
+    /// The names of each team's people, reused for a minute (guardrails, topics).
+    pub people: PeopleNames,
+    /// Opens the bot tokens stored by OAuth installs (`None` without `CHIEF_SECRET_KEY`).
+    pub cipher: Option<TokenCipher>,
+    /// Every model call goes through here (the extractive engine answers when none is set up).
+    pub llm: crate::ai::llm::Gateway,
+}
+
+/// No usable bot token for a team.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("no bot token for team {0}: install chief in that workspace or set SLACK_BOT_TOKEN")]
+    NotInstalled(String),
+    #[error("team {0} is suspended: Slack rejected its token; reinstall chief there")]
+    Suspended(String),
+    #[error("cannot open the stored token of team {team}: {source}")]
+    Sealed { team: String, source: SecretsError },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Context {
+    pub fn new(config: Config, db: Db) -> Arc<Self> {
+        let slack = SlackApi::new(&config.slack_api_url);
+        // Application::build has validated the key already; a bad one means no cipher here.
+        let cipher = config.token_cipher().ok().flatten();
+        let llm = crate::ai::llm::Gateway::new(db.clone(), &config.llm);
+        Arc::new(Context {
+            config,
+            db,
+            slack,
+            instance_id: uuid::Uuid::new_v4().to_string(),
+            inbox_ready: Arc::new(Notify::new()),
+            people: Default::default(),
+            cipher,
+            llm,
+        })
+    }
+
+    /// The bot token to act in `team_id` with: the team's own (stored encrypted by the OAuth
+    /// install), else the single-workspace `SLACK_BOT_TOKEN`. A suspended team gets none.
+    pub async fn bot_token(&self, team_id: &str) -> Result<SlackApiToken, TokenError> {
+        let team = teams::get(&self.db, team_id).await?;
+        if let Some(team) = &team
+            && team.status == teams::TeamStatus::Suspended
+        {
+            return Err(TokenError::Suspended(team_id.to_string()));
+        }
+        let stored = team.and_then(|t| t.bot_token_enc);
+        let value = match (stored, &self.cipher, &self.config.bot_token) {
+            (Some(sealed), Some(cipher), _) => cipher
+                .open(&sealed)
+                .map_err(|source| TokenError::Sealed {
+                    team: team_id.to_string(),
+                    source,
+                })?
+                .expose_secret()
+                .to_string(),
+            (_, _, Some(token)) => token.expose_secret().to_string(),
+            (Some(_), None, None) => {
+                return Err(TokenError::Sealed {
+                    team: team_id.to_string(),
+                    source: SecretsError::NoKey,
+                });
+            }
+            (None, _, None) => return Err(TokenError::NotInstalled(team_id.to_string())),
+        };
+        Ok(SlackApiToken::new(SlackApiTokenValue::new(value))
+            .with_team_id(SlackTeamId::new(team_id.to_string())))
+    }
+}
+
+impl Host for Context {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+    fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+}

@@ -1,0 +1,182 @@
+//! An explainer (the task's typed output) as a reader sees it: `domain::Explanation` (paragraphs in
+//! the reader's language, key messages linked), Block Kit views, Markdown for the CLI.
+
+use serde_json::Value;
+
+use super::gather::Conversation;
+use crate::ai::extractive::Lang;
+use crate::ai::tasks::{CitedSentence, Explainer};
+use crate::model::domain::{Explanation, SourceLink, permalink};
+use crate::slack::blocks;
+
+/// The modal's title (Slack allows 24 characters).
+pub const MODAL_TITLE: &str = "Explain in context";
+
+struct Labels {
+    asks: &'static str,
+    decisions: &'static str,
+    open_questions: &'static str,
+    for_you: &'static str,
+}
+
+fn labels(lang: Lang) -> Labels {
+    match lang {
+        Lang::Fr => Labels {
+            asks: "Qui demande quoi",
+            decisions: "Décidé",
+            open_questions: "Questions ouvertes",
+            for_you: "Pour vous",
+        },
+        Lang::De => Labels {
+            asks: "Wer will was von wem",
+            decisions: "Entschieden",
+            open_questions: "Offene Fragen",
+            for_you: "Für dich",
+        },
+        Lang::Es => Labels {
+            asks: "Quién pide qué",
+            decisions: "Decidido",
+            open_questions: "Preguntas abiertas",
+            for_you: "Para ti",
+        },
+        _ => Labels {
+            asks: "Who wants what",
+            decisions: "Decided",
+            open_questions: "Still open",
+            for_you: "For you",
+        },
+    }
+}
+
+fn list(title: &str, sentences: &[CitedSentence]) -> Option<String> {
+    if sentences.is_empty() {
+        return None;
+    }
+    let mut out = format!("*{title}*");
+    for s in sentences {
+        out.push_str("\n• ");
+        out.push_str(s.text.trim());
+    }
+    Some(out)
+}
+
+/// The explainer for the reader: what it is about, then asks, decisions, open questions and what
+/// it means for them, and the key messages as links.
+pub fn explanation(
+    explainer: &Explainer,
+    conversation: &Conversation,
+    workspace_url: &str,
+) -> Explanation {
+    let l = labels(Lang::from_code_or_english(&explainer.language));
+    let mut paragraphs = vec![explainer.about.text.trim().to_string()];
+    paragraphs.extend(
+        [
+            list(l.asks, &explainer.asks),
+            list(l.decisions, &explainer.decisions),
+            list(l.open_questions, &explainer.open_questions),
+            list(l.for_you, &explainer.for_you),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    paragraphs.retain(|p| !p.is_empty());
+    let mut sources: Vec<SourceLink> = Vec::new();
+    for r in &explainer.key_messages {
+        if sources
+            .iter()
+            .any(|s| s.ts == r.ts && s.channel == r.channel_id)
+        {
+            continue;
+        }
+        let thread = conversation.reply_parents.get(&r.ts).map(String::as_str);
+        sources.push(SourceLink {
+            channel: r.channel_id.clone(),
+            channel_name: (r.channel_id == conversation.channel.id)
+                .then(|| conversation.channel.name.clone()),
+            ts: r.ts.clone(),
+            permalink: permalink(workspace_url, &r.channel_id, &r.ts, thread),
+        });
+    }
+    Explanation {
+        title: format!("#{}", conversation.channel.name),
+        paragraphs,
+        sources,
+    }
+}
+
+/// The one sentence shown when the reader may not see the channel.
+pub fn refusal(channel_name: &str) -> String {
+    format!("You're not in #{channel_name}, so I can't explain this conversation.")
+}
+
+/// The refusal as an explanation (no content, no sources).
+pub fn refusal_explanation(channel_name: &str) -> Explanation {
+    Explanation {
+        title: format!("#{channel_name}"),
+        paragraphs: vec![refusal(channel_name)],
+        sources: vec![],
+    }
+}
+
+/// The modal holding an explanation.
+pub fn explanation_view(explanation: &Explanation, metadata: &str) -> Value {
+    let mut content = vec![serde_json::json!({
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": blocks::escape(&explanation.title)}]
+    })];
+    content.extend(blocks::explanation_blocks(explanation));
+    content.truncate(blocks::MAX_BLOCKS);
+    blocks::modal(MODAL_TITLE, content, metadata)
+}
+
+/// The modal saying why there is no explanation, with "Try again".
+pub fn failure_view(sentence: &str, metadata: &str) -> Value {
+    blocks::modal(
+        MODAL_TITLE,
+        blocks::failure_blocks(sentence, metadata),
+        metadata,
+    )
+}
+
+/// The explanation as Markdown (`chief context`).
+pub fn markdown(explanation: &Explanation) -> String {
+    let mut out = format!("# {}\n\n", explanation.title);
+    for p in &explanation.paragraphs {
+        // Slack's *bold* is Markdown's **bold**.
+        let p = p
+            .lines()
+            .map(|line| {
+                if line.starts_with('*') && line.ends_with('*') && line.len() > 2 {
+                    format!("**{}**", &line[1..line.len() - 1])
+                } else if let Some(rest) = line.strip_prefix("• ") {
+                    format!("- {rest}")
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.push_str(&p);
+        out.push_str("\n\n");
+    }
+    if !explanation.sources.is_empty() {
+        out.push_str("**Key messages**\n");
+        for s in &explanation.sources {
+            let channel = s.channel_name.as_deref().unwrap_or(&s.channel);
+            out.push_str(&format!("- [#{channel} {}]({})\n", s.ts, s.permalink));
+        }
+    }
+    out
+}
+
+/// The explanation as one plain-text line for notifications.
+pub fn plain_text(explanation: &Explanation) -> String {
+    blocks::clip(
+        &explanation
+            .paragraphs
+            .first()
+            .cloned()
+            .unwrap_or_else(|| explanation.title.clone()),
+        3000,
+    )
+}
