@@ -1,10 +1,12 @@
 //! Each benchmark, run small: correctness only (no timing assertions).
 
+mod common;
+
 use chief::bench::intake;
 
 #[tokio::test]
 async fn intake_benchmark_stores_every_acked_event() {
-    chief::init_process();
+    common::init();
     let out = tempfile::tempdir().unwrap();
     let report = intake::run(intake::Options {
         rate: 40,
@@ -46,7 +48,7 @@ fn day() -> i64 {
 async fn briefings_benchmark_briefs_or_skips_everyone_on_both_backends() {
     use chief::bench::briefings;
     use chief::bench::workspace::{Spec, Workspace};
-    chief::init_process();
+    common::init();
     let out = tempfile::tempdir().unwrap();
     let spec = Spec::new(30, 5, 200, 3, day());
     let expected = Workspace::generate(&spec).stats;
@@ -97,7 +99,7 @@ async fn briefings_benchmark_briefs_or_skips_everyone_on_both_backends() {
 async fn context_benchmark_acks_every_shortcut() {
     use chief::bench::context;
     use chief::bench::workspace::Spec;
-    chief::init_process();
+    common::init();
     let out = tempfile::tempdir().unwrap();
     let report = context::run(context::Options {
         spec: Spec::new(40, 6, 300, 5, day()),

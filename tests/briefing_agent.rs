@@ -3,7 +3,8 @@
 //! without redoing its steps, the guardrail's corrective regeneration and extractive fallback,
 //! on-demand editions, quiet days, and exactly one DM when two workers race on one database.
 
-mod briefing_support;
+#[macro_use]
+mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,16 +23,8 @@ use chief::testkit::scratch::ScratchDb;
 use chrono::NaiveDate;
 use serde_json::json;
 
-use briefing_support::*;
-
-const ANA: &str = "U0ANA";
-const BEN: &str = "U0BEN";
-const CAT: &str = "U0CAT";
-const DAN: &str = "U0DAN";
-const ENG: &str = "C0ENG";
-const OPS: &str = "C0OPS";
-const DESIGN: &str = "C0DESIGN";
-const EXEC: &str = "G0EXEC";
+use common::Backend;
+use common::briefing::*;
 
 /// Two whole UTC days ending at the last full hour: day 1 and day 2.
 fn days() -> [(NaiveDate, i64, i64); 2] {
@@ -320,11 +313,11 @@ async fn a_crashed_run_resumes_without_redoing_its_steps() {
     let scratch = ScratchDb::test_sqlite().await;
     let slack = chief::testkit::fake_slack::FakeSlack::start()
         .await
-        .unwrap();
+        .expect("fake Slack starts");
     let mut config = config(&scratch.url, &slack, Some(&llm));
     // No response cache: what is not redone is not redone because the run recorded it.
     config.llm.cache_ttl_secs = Some(0);
-    chief::init_process();
+    common::init();
     let ctx = Context::new(config, scratch.db.clone());
     seed(&scratch.db).await;
     let [day, _] = days();
@@ -503,8 +496,10 @@ async fn on_demand_editions_and_quiet_days() {
 // ---------------------------------------------------------------------------------------------
 // Two workers, one database: one DM.
 
-async fn two_workers_send_one_dm(scratch: ScratchDb) {
-    let w = world(scratch, None).await;
+on_both_backends!(backend: two_workers_send_one_dm);
+
+async fn two_workers_send_one_dm(backend: Backend) {
+    let w = world(backend.scratch().await, None).await;
     seed(w.db()).await;
     let [_, day] = days();
     conversations(w.db(), day.1).await;
@@ -552,16 +547,6 @@ async fn two_workers_send_one_dm(scratch: ScratchDb) {
         .unwrap()
         .unwrap();
     assert_eq!(agent.last_briefing_date, Some(date));
-}
-
-#[tokio::test]
-async fn two_workers_one_dm_postgres() {
-    two_workers_send_one_dm(ScratchDb::test_postgres().await).await;
-}
-
-#[tokio::test]
-async fn two_workers_one_dm_sqlite() {
-    two_workers_send_one_dm(ScratchDb::test_sqlite().await).await;
 }
 
 // ---------------------------------------------------------------------------------------------

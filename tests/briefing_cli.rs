@@ -2,7 +2,7 @@
 //! extractive engine, through the real binary) and with a local OpenAI-compatible model server
 //! answering valid JSON for every task.
 
-mod briefing_support;
+mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -12,13 +12,10 @@ use chief::features::briefing::cli::{self, BriefArgs};
 use chief::testkit::model_server::LocalLlm;
 use serde_json::Value;
 
-use briefing_support::{deployment, requests_by_task, valid_json_responder};
+use common::briefing::{deployment, requests_by_task, valid_json_responder};
 
 fn exports() -> PathBuf {
-    std::env::var("CHIEF_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"))
-        .join("slack-exports")
+    common::fixtures().join("slack-exports")
 }
 
 fn houston() -> PathBuf {
@@ -159,7 +156,7 @@ fn chief_brief_without_a_model_on_houston_and_racket() {
 
 #[tokio::test]
 async fn chief_brief_with_a_local_model() {
-    chief::init_process();
+    common::init();
     let llm = LocalLlm::builder()
         .responder(valid_json_responder)
         .start()

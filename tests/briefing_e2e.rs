@@ -13,17 +13,12 @@ use chief::platform::db::{briefings, profile};
 use chief::testkit::fake_slack::{RecordedCall, Reply};
 use serde_json::{Value, json};
 
+use common::briefing::{
+    ANA, BEN, CAT, DAN, DESIGN, ENG, EXEC, OPS, deliver_every_day_at_this_minute,
+};
 use common::{Backend, spawn_app_with};
 
 const TEAM: &str = "T0E2E";
-const ANA: &str = "U0ANA";
-const BEN: &str = "U0BEN";
-const CAT: &str = "U0CAT";
-const DAN: &str = "U0DAN";
-const ENG: &str = "C0ENG";
-const OPS: &str = "C0OPS";
-const DESIGN: &str = "C0DESIGN";
-const EXEC: &str = "G0EXEC";
 
 fn name_of(user: &str) -> &'static str {
     match user {
@@ -204,30 +199,7 @@ async fn one_dm_with_the_readers_topic_first_and_nothing_from_channels_they_cann
     // Ana's delivery time is now (every day a delivery day): the scheduler queues her briefing
     // and chief's job worker prepares and delivers it.
     let ctx = app.ctx.clone();
-    {
-        use chief::model::activity::ScheduleRules;
-        use chief::model::settings::{DeliveryDays, DeliveryTime};
-        let now = chief::platform::db::now();
-        let agent = profile::get_agent(&ctx.db, TEAM, ANA)
-            .await
-            .unwrap()
-            .unwrap();
-        let tz = profile::user_tz(&ctx.db, &agent).await.unwrap();
-        let local = tz.local(now).time();
-        profile::update_settings(&ctx.db, TEAM, ANA, now, &ScheduleRules::default(), |s| {
-            s.delivery_time = DeliveryTime::Fixed(
-                chrono::NaiveTime::from_hms_opt(
-                    chrono::Timelike::hour(&local),
-                    chrono::Timelike::minute(&local),
-                    0,
-                )
-                .unwrap(),
-            );
-            s.delivery_days = DeliveryDays::parse("every day").unwrap();
-        })
-        .await
-        .unwrap();
-    }
+    deliver_every_day_at_this_minute(&ctx, TEAM, ANA).await;
     let tick = schedule::tick(&ctx, chief::platform::db::now())
         .await
         .unwrap();

@@ -1,14 +1,15 @@
 //! The briefing's repository on SQLite and PostgreSQL: one row per user-day, the delivery claim,
 //! shared digests and their deletion with their messages, interest origins, workspace URLs, purge.
 
-mod briefing_support;
+#[macro_use]
+mod common;
 
 use chief::model::domain::{Briefing, BriefingStory};
 use chief::platform::db::briefings::{self, NewBriefing, Status};
 use chief::platform::db::{Db, purge};
 use chief::testkit::scratch::ScratchDb;
 
-use briefing_support::{TEAM, add_channel, add_user, post};
+use common::briefing::{TEAM, add_channel, add_user, post};
 
 fn briefing(user: &str, date: &str, title: &str) -> Briefing {
     Briefing {
@@ -257,19 +258,10 @@ async fn every_team_table_is_purgeable(db: &Db) {
     }
 }
 
-#[tokio::test]
-async fn store_sqlite() {
-    chief::init_process();
-    let s = ScratchDb::test_sqlite().await;
-    briefings_are_stored_once_and_claimed_once(&s.db).await;
-    digests_are_shared_and_go_with_their_messages(&s.db).await;
-    every_team_table_is_purgeable(&s.db).await;
-}
+on_both_backends!(store);
 
-#[tokio::test]
-async fn store_postgres() {
-    chief::init_process();
-    let s = ScratchDb::test_postgres().await;
+async fn store(s: &ScratchDb) {
+    common::init();
     briefings_are_stored_once_and_claimed_once(&s.db).await;
     digests_are_shared_and_go_with_their_messages(&s.db).await;
     every_team_table_is_purgeable(&s.db).await;

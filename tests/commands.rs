@@ -2,16 +2,16 @@
 //! `command=/chief`; answers come in the acknowledgement or through the response URL on the fake
 //! Slack. Every subcommand is exercised.
 
+#[macro_use]
 mod common;
-mod explain_seed;
 
 use std::time::Duration;
 
 use chief::features::command::{BRIEFING_ACK, BRIEFING_FAILED};
 use chief::model::settings::{DeliveryDays, DeliveryTime};
 use chief::platform::db::profile;
-use common::{Backend, TestApp, fixtures, spawn_app};
-use explain_seed::*;
+use common::explain::*;
+use common::{Backend, TestApp, spawn_app};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -36,13 +36,7 @@ async fn chief(app: &TestApp, text: &str, trigger: &str) -> Answer {
 
 async fn chief_as(app: &TestApp, text: &str, user: &str, trigger: &str) -> Answer {
     let before = app.slack.calls("response_url").len();
-    let fields = command_fields(
-        &fixtures(),
-        text,
-        user,
-        trigger,
-        &app.slack.response_url(trigger),
-    );
+    let fields = command_fields(text, user, trigger, &app.slack.response_url(trigger));
     let res = app.post_command(&fields).await;
     assert_eq!(res.status(), 200, "acknowledged");
     let body = res.text().await.expect("a body");
@@ -297,12 +291,4 @@ async fn settings_commands(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn settings_commands_on_sqlite() {
-    settings_commands(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn settings_commands_on_postgres() {
-    settings_commands(Backend::Postgres).await;
-}
+on_both_backends!(backend: settings_commands);

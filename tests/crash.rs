@@ -1,6 +1,7 @@
 //! A crash after the ack loses nothing: `chief serve` is killed with SIGKILL right after Slack's
 //! requests were acknowledged, restarted, and every acknowledged event is then handled.
 
+#[macro_use]
 mod common;
 
 use std::process::{Child, Command, Stdio};
@@ -119,12 +120,4 @@ async fn killed_after_ack_then_restarted(backend: Backend) {
     assert_eq!(counts.dead, 0);
 }
 
-#[tokio::test]
-async fn sigkill_after_ack_loses_nothing_on_sqlite() {
-    killed_after_ack_then_restarted(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn sigkill_after_ack_loses_nothing_on_postgres() {
-    killed_after_ack_then_restarted(Backend::Postgres).await;
-}
+on_both_backends!(backend: killed_after_ack_then_restarted);

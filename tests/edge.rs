@@ -1,6 +1,7 @@
 //! The HTTP edge, as Slack sees it: signed requests are stored and acknowledged, everything else is
 //! refused without leaving a trace.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -81,15 +82,7 @@ async fn refuses_unsigned_forged_and_stale(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn refuses_unsigned_forged_and_stale_on_sqlite() {
-    refuses_unsigned_forged_and_stale(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn refuses_unsigned_forged_and_stale_on_postgres() {
-    refuses_unsigned_forged_and_stale(Backend::Postgres).await;
-}
+on_both_backends!(backend: refuses_unsigned_forged_and_stale);
 
 async fn concurrent_duplicates_are_stored_once(backend: Backend) {
     let app = std::sync::Arc::new(spawn_app(backend).await);
@@ -114,15 +107,7 @@ async fn concurrent_duplicates_are_stored_once(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn concurrent_duplicates_are_stored_once_on_sqlite() {
-    concurrent_duplicates_are_stored_once(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn concurrent_duplicates_are_stored_once_on_postgres() {
-    concurrent_duplicates_are_stored_once(Backend::Postgres).await;
-}
+on_both_backends!(backend: concurrent_duplicates_are_stored_once);
 
 #[tokio::test]
 async fn a_slack_retry_is_acknowledged_and_not_stored_again() {
@@ -423,12 +408,4 @@ async fn a_batch_reports_each_request_new_or_duplicate(backend: Backend) {
     assert_eq!(count_rows(&scratch.db, "inbox").await, 3);
 }
 
-#[tokio::test]
-async fn a_batch_reports_each_request_new_or_duplicate_on_sqlite() {
-    a_batch_reports_each_request_new_or_duplicate(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_batch_reports_each_request_new_or_duplicate_on_postgres() {
-    a_batch_reports_each_request_new_or_duplicate(Backend::Postgres).await;
-}
+on_both_backends!(backend: a_batch_reports_each_request_new_or_duplicate);

@@ -2,34 +2,17 @@
 //! model is asked, a guardrail failure is corrected once with the critique, and a second failure
 //! falls back to the extractive explainer.
 
+#[macro_use]
 mod common;
-mod explain_seed;
 
 use std::time::Duration;
 
-use chief::config::{DeploymentConfig, JsonMode};
 use chief::testkit::model_server::{LocalLlm, Reply, SeenRequest};
-use common::{Backend, TestApp, fixtures, spawn_app_with};
-use explain_seed::*;
+use common::explain::*;
+use common::{Backend, TestApp, spawn_app_with_model};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn deployment(base_url: &str) -> DeploymentConfig {
-    DeploymentConfig {
-        name: "local".into(),
-        base_url: base_url.into(),
-        api_key: None,
-        model: "local-model".into(),
-        azure_api_version: None,
-        rpm: 600,
-        tpm: 1_000_000,
-        weight: 1,
-        context_tokens: 16_000,
-        json_mode: JsonMode::JsonSchema,
-        temperature: None,
-    }
-}
 
 fn data(request: &SeenRequest) -> Value {
     serde_json::from_str(request.data().expect("data markers")).expect("JSON data")
@@ -58,7 +41,7 @@ fn explainer(data: &Value, about: &str) -> Value {
 const INVENTED: &str = "The payments migration cutover moves to Thursday, as Marcus wants.";
 const CORRECTED: &str = "The team discusses moving the payments migration cutover to Thursday.";
 
-async fn start(backend: Backend, second_answer_ok: bool) -> (TestApp, LocalLlm) {
+async fn start(backend: Backend, second_answer_ok: bool) -> TestApp {
     let llm = LocalLlm::builder()
         .responder(move |request| {
             let data = data(request);
@@ -73,22 +56,11 @@ async fn start(backend: Backend, second_answer_ok: bool) -> (TestApp, LocalLlm) 
         .start()
         .await
         .expect("local model server");
-    let base = llm.base_url();
-    let app = spawn_app_with(backend, move |c| {
-        c.llm.deployments = vec![deployment(&base)]
-    })
-    .await;
-    (app, llm)
+    spawn_app_with_model(backend, llm, |_| {}).await
 }
 
 async fn click(app: &TestApp, ts: &str, trigger: &str) -> String {
-    let payload = shortcut_payload(
-        &fixtures(),
-        ts,
-        READER,
-        trigger,
-        &app.slack.response_url(trigger),
-    );
+    let payload = shortcut_payload(ts, READER, trigger, &app.slack.response_url(trigger));
     assert_eq!(app.post_interaction(&payload).await.status(), 200);
     let updates = app.slack.wait_for("views.update", 1, WAIT).await;
     assert_eq!(updates.len(), 1);
@@ -115,14 +87,14 @@ async fn step_names(app: &TestApp) -> Vec<String> {
 }
 
 async fn a_guardrail_failure_is_corrected_with_the_critique(backend: Backend) {
-    let (app, llm) = start(backend, true).await;
+    let app = start(backend, true).await;
     let seeded = seed(&app.ctx.db).await;
     let text = click(&app, &seeded.clicked, "trigger-model-1").await;
 
     // The modal was open before the model was asked.
     let opened = app.slack.calls("views.open");
     assert_eq!(opened.len(), 1);
-    let requests = llm.requests();
+    let requests = app.llm().requests();
     assert_eq!(requests.len(), 2, "the answer, then one correction");
     assert!(opened[0].at <= requests[0].received);
     let first_slack = &app.slack.all_calls()[0];
@@ -154,22 +126,14 @@ async fn a_guardrail_failure_is_corrected_with_the_critique(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn correction_on_sqlite() {
-    a_guardrail_failure_is_corrected_with_the_critique(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn correction_on_postgres() {
-    a_guardrail_failure_is_corrected_with_the_critique(Backend::Postgres).await;
-}
+on_both_backends!(backend: a_guardrail_failure_is_corrected_with_the_critique);
 
 #[tokio::test]
 async fn a_second_failure_falls_back_to_the_extractive_explainer() {
-    let (app, llm) = start(Backend::Sqlite, false).await;
+    let app = start(Backend::Sqlite, false).await;
     let seeded = seed(&app.ctx.db).await;
     let text = click(&app, &seeded.clicked, "trigger-model-2").await;
-    assert_eq!(llm.requests().len(), 2);
+    assert_eq!(app.llm().requests().len(), 2);
     assert!(!text.contains("Marcus"), "{text}");
     assert!(
         text.contains("Thursday"),
@@ -192,16 +156,11 @@ async fn slow_explanations_do_not_hold_up_other_clicks_modals() {
         .start()
         .await
         .expect("local model server");
-    let base = llm.base_url();
-    let app = spawn_app_with(Backend::Sqlite, move |c| {
-        c.llm.deployments = vec![deployment(&base)]
-    })
-    .await;
+    let app = spawn_app_with_model(Backend::Sqlite, llm, |_| {}).await;
     let seeded = seed(&app.ctx.db).await;
     for i in 0..3 {
         let trigger = format!("trigger-slow-{i}");
         let payload = shortcut_payload(
-            &fixtures(),
             &seeded.clicked,
             READER,
             &trigger,

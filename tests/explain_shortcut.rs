@@ -1,14 +1,14 @@
 //! Click-to-context through the real HTTP edge: a real `message_action` payload, signed, against
 //! the fake Slack Web API.
 
+#[macro_use]
 mod common;
-mod explain_seed;
 
 use std::time::Duration;
 
 use chief::testkit::fake_slack::RecordedCall;
-use common::{Backend, TestApp, fixtures, spawn_app};
-use explain_seed::*;
+use common::explain::*;
+use common::{Backend, TestApp, spawn_app};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -21,13 +21,7 @@ fn view_text(call: &RecordedCall) -> String {
 }
 
 async fn click(app: &TestApp, ts: &str, user: &str, trigger: &str) {
-    let payload = shortcut_payload(
-        &fixtures(),
-        ts,
-        user,
-        trigger,
-        &app.slack.response_url(trigger),
-    );
+    let payload = shortcut_payload(ts, user, trigger, &app.slack.response_url(trigger));
     let res = app.post_interaction(&payload).await;
     assert_eq!(res.status(), 200, "the click is acknowledged");
 }
@@ -117,15 +111,7 @@ fn methods(calls: &[RecordedCall]) -> Vec<&str> {
     calls.iter().map(|c| c.method.as_str()).collect()
 }
 
-#[tokio::test]
-async fn shortcut_on_sqlite() {
-    the_shortcut_explains_the_conversation_around_the_message(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn shortcut_on_postgres() {
-    the_shortcut_explains_the_conversation_around_the_message(Backend::Postgres).await;
-}
+on_both_backends!(backend: the_shortcut_explains_the_conversation_around_the_message);
 
 /// Someone who is not in the channel gets one polite sentence and nothing of the conversation.
 #[tokio::test]
@@ -346,15 +332,7 @@ async fn clicks_are_claimed_ahead_of_queued_events(backend: Backend) {
     assert!(events.iter().all(|i| i.kind == "message"));
 }
 
-#[tokio::test]
-async fn lanes_on_sqlite() {
-    clicks_are_claimed_ahead_of_queued_events(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn lanes_on_postgres() {
-    clicks_are_claimed_ahead_of_queued_events(Backend::Postgres).await;
-}
+on_both_backends!(backend: clicks_are_claimed_ahead_of_queued_events);
 
 /// A failure shown ephemerally (no modal could be opened) offers "Try again"; clicking it opens a
 /// new modal with the button's trigger and explains.
@@ -453,7 +431,6 @@ async fn direct_messages_are_not_explained() {
     let app = spawn_app(Backend::Sqlite).await;
     seed_directory(&app.ctx.db).await;
     let mut payload: Value = serde_json::from_str(&shortcut_payload(
-        &fixtures(),
         &ts(chief::platform::db::now() - 100),
         READER,
         "trigger-dm",

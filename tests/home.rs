@@ -1,16 +1,16 @@
 //! The App Home tab through the real HTTP edge: `app_home_opened` publishes it, and each of its
 //! controls (real `block_actions` payloads from a Home view) changes the settings and republishes.
 
+#[macro_use]
 mod common;
-mod explain_seed;
 
 use std::time::Duration;
 
 use chief::model::settings::DeliveryTime;
 use chief::platform::db::profile;
 use chief::testkit::fake_slack::RecordedCall;
+use common::explain::*;
 use common::{Backend, TestApp, fixtures, spawn_app};
-use explain_seed::*;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -189,15 +189,7 @@ async fn the_home_tab_is_published_and_its_controls_work(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn home_on_sqlite() {
-    the_home_tab_is_published_and_its_controls_work(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn home_on_postgres() {
-    the_home_tab_is_published_and_its_controls_work(Backend::Postgres).await;
-}
+on_both_backends!(backend: the_home_tab_is_published_and_its_controls_work);
 
 /// The Messages tab does not publish the Home view.
 #[tokio::test]

@@ -1,10 +1,10 @@
 //! Backfill against the fake Slack: cursor pagination, thread replies (the parent Slack repeats on
 //! every page stored once), a 429 honoured, and resumption after an interruption.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use chief::config::Config;
 use chief::features::context::Context;
 use chief::features::ingest::backfill::{self, Progress};
 use chief::model::events::{DomainEvent, EventKind};
@@ -12,31 +12,14 @@ use chief::platform::bus::{self, Subscription};
 use chief::platform::db::{backfill as jobs, messages};
 use chief::testkit::fake_slack::{FakeSlack, Reply};
 use chief::testkit::scratch::ScratchDb;
+use common::slack::{history_page, recent_ts};
 use serde_json::{Value, json};
 
 const TEAM: &str = "T0FAKE";
 const CHANNEL: &str = "C0HIST";
 
-async fn context(scratch: &ScratchDb, fake: &FakeSlack) -> Arc<Context> {
-    chief::init_process();
-    let mut config = Config::for_database(&scratch.url);
-    config.slack_api_url = fake.api_url();
-    config.bot_token = Some(secrecy::SecretString::from("xoxb-test"));
-    Context::new(config, scratch.db.clone())
-}
-
-/// A recent Slack ts (`minutes_ago` minutes before now), unique by `seq`.
-fn ts(minutes_ago: i64, seq: u32) -> String {
-    format!("{}.{seq:06}", chief::platform::db::now() - minutes_ago * 60)
-}
-
 fn msg(ts: &str, user: &str, text: &str) -> Value {
     json!({"type": "message", "user": user, "text": text, "ts": ts})
-}
-
-fn page(messages: Vec<Value>, next: &str) -> Reply {
-    Reply::ok(json!({"messages": messages, "has_more": !next.is_empty(),
-        "response_metadata": {"next_cursor": next}}))
 }
 
 async fn run(ctx: &Context) -> Result<Progress, backfill::BackfillError> {
@@ -51,9 +34,9 @@ async fn run(ctx: &Context) -> Result<Progress, backfill::BackfillError> {
 async fn pages_threads_and_a_rate_limit() {
     let scratch = ScratchDb::test_sqlite().await;
     let fake = FakeSlack::start().await.unwrap();
-    let ctx = context(&scratch, &fake).await;
+    let ctx = common::context(&scratch, &fake, None);
 
-    let parent_ts = ts(120, 1);
+    let parent_ts = recent_ts(120, 1);
     let mut parent = msg(
         &parent_ts,
         "U1",
@@ -61,34 +44,34 @@ async fn pages_threads_and_a_rate_limit() {
     );
     parent["thread_ts"] = json!(parent_ts);
     parent["reply_count"] = json!(2);
-    let (r1, r2) = (ts(110, 2), ts(100, 3));
+    let (r1, r2) = (recent_ts(110, 2), recent_ts(100, 3));
     let reply = |ts: &str, text: &str| {
         let mut m = msg(ts, "U2", text);
         m["thread_ts"] = json!(parent_ts);
         m
     };
-    let (newest, oldest) = (ts(10, 4), ts(200, 5));
+    let (newest, oldest) = (recent_ts(10, 4), recent_ts(200, 5));
     let join = json!({"type": "message", "subtype": "channel_join", "user": "U3",
-        "text": "<@U3> has joined the channel", "ts": ts(5, 6)});
+        "text": "<@U3> has joined the channel", "ts": recent_ts(5, 6)});
 
     fake.script(
         "conversations.history",
         [
-            page(
+            history_page(
                 vec![join, msg(&newest, "U1", "shipped :tada:"), parent.clone()],
                 "page-2",
             ),
             Reply::RateLimited {
                 retry_after_secs: 1,
             },
-            page(vec![msg(&oldest, "U2", "good morning")], ""),
+            history_page(vec![msg(&oldest, "U2", "good morning")], ""),
         ],
     );
     fake.script(
         "conversations.replies",
         [
-            page(vec![parent.clone(), reply(&r1, "yes")], "replies-2"),
-            page(vec![parent.clone(), reply(&r2, "after lunch")], ""),
+            history_page(vec![parent.clone(), reply(&r1, "yes")], "replies-2"),
+            history_page(vec![parent.clone(), reply(&r2, "after lunch")], ""),
         ],
     );
 
@@ -153,14 +136,14 @@ async fn pages_threads_and_a_rate_limit() {
     // Backfilling again stores nothing twice.
     fake.script(
         "conversations.history",
-        [page(
+        [history_page(
             vec![msg(&newest, "U1", "shipped :tada:"), parent.clone()],
             "",
         )],
     );
     fake.script(
         "conversations.replies",
-        [page(
+        [history_page(
             vec![parent, reply(&r1, "yes"), reply(&r2, "after lunch")],
             "",
         )],
@@ -180,11 +163,11 @@ async fn pages_threads_and_a_rate_limit() {
 async fn an_interrupted_backfill_resumes_from_its_cursor() {
     let scratch = ScratchDb::test_sqlite().await;
     let fake = FakeSlack::start().await.unwrap();
-    let ctx = context(&scratch, &fake).await;
+    let ctx = common::context(&scratch, &fake, None);
     fake.script(
         "conversations.history",
         [
-            page(vec![msg(&ts(30, 1), "U1", "first page")], "page-2"),
+            history_page(vec![msg(&recent_ts(30, 1), "U1", "first page")], "page-2"),
             Reply::Raw {
                 status: 503,
                 body: "upstream down".into(),
@@ -220,7 +203,10 @@ async fn an_interrupted_backfill_resumes_from_its_cursor() {
         .unwrap();
     fake.script(
         "conversations.history",
-        [page(vec![msg(&ts(60, 2), "U1", "second page")], "")],
+        [history_page(
+            vec![msg(&recent_ts(60, 2), "U1", "second page")],
+            "",
+        )],
     );
     let report = run(&ctx).await.unwrap();
     assert_eq!(report.messages, 2);
@@ -241,10 +227,13 @@ async fn an_interrupted_backfill_resumes_from_its_cursor() {
 async fn the_background_runner_picks_up_requested_jobs() {
     let scratch = ScratchDb::test_postgres().await;
     let fake = FakeSlack::start().await.unwrap();
-    let ctx = context(&scratch, &fake).await;
+    let ctx = common::context(&scratch, &fake, None);
     fake.script(
         "conversations.history",
-        [page(vec![msg(&ts(30, 1), "U1", "hello from the past")], "")],
+        [history_page(
+            vec![msg(&recent_ts(30, 1), "U1", "hello from the past")],
+            "",
+        )],
     );
     backfill::request(&ctx, TEAM, CHANNEL, 7).await.unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();

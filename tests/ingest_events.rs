@@ -1,78 +1,21 @@
 //! Real captured Slack payloads, through the real edge → inbox → worker → handler path, against a
 //! scratch database and a fake Slack Web API: what ends up in the store and on the bus.
 
-use std::sync::Arc;
+#[macro_use]
+mod common;
 
-use chief::config::Config;
 use chief::features::context::Context;
 use chief::model::events::{DomainEvent, EventKind};
 use chief::platform::bus::{self, Subscription};
 use chief::platform::db::teams::{self, TeamStatus};
-use chief::platform::db::{Db, backfill as jobs, directory, inbox, messages, purge};
-use chief::slack::envelope::{self, Envelope};
+use chief::platform::db::{Db, backfill as jobs, directory, messages, purge};
 use chief::testkit::fake_slack::{FakeSlack, Reply};
 use chief::testkit::scratch::ScratchDb;
+use common::slack::{deliver, slack_knowing_everyone};
 use serde_json::{Value, json};
 
-const ABBOT: &str =
-    "/work/shared/fixtures/payloads/abbot/tests/Abbot.Web.Library.Tests/Serialization";
-
 fn fixture(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(format!("{ABBOT}/{name}")).unwrap()).unwrap()
-}
-
-/// A fake Slack that knows every user and channel it is asked about.
-async fn fake_slack() -> FakeSlack {
-    let fake = FakeSlack::start().await.unwrap();
-    fake.respond_with("users.info", |call| {
-        let id = call.param("user").unwrap_or_default();
-        Reply::ok(json!({"user": {"id": id, "name": id.to_lowercase(),
-            "real_name": format!("Real {id}"), "tz": "Europe/Paris", "tz_offset": 3600}}))
-    });
-    fake.respond_with("conversations.info", |call| {
-        let id = call.param("channel").unwrap_or_default();
-        Reply::ok(
-            json!({"channel": {"id": id, "name": format!("chan-{}", id.to_lowercase()),
-            "is_channel": true, "is_private": false, "is_member": true}}),
-        )
-    });
-    fake.respond_with("conversations.members", |_| {
-        Reply::ok(json!({"members": ["U012LKJFG0P", "U50100000", "U0CHIEF"],
-            "response_metadata": {"next_cursor": ""}}))
-    });
-    fake
-}
-
-async fn context(scratch: &ScratchDb, fake: &FakeSlack) -> Arc<Context> {
-    chief::init_process();
-    let mut config = Config::for_database(&scratch.url);
-    config.slack_api_url = fake.api_url();
-    config.bot_token = Some(secrecy::SecretString::from("xoxb-test"));
-    Context::new(config, scratch.db.clone())
-}
-
-/// Stores an envelope as the edge would and lets the worker handle it. Each delivery gets a fresh
-/// event id (the fixtures reuse theirs, which the inbox would rightly collapse).
-async fn deliver(ctx: &Context, envelope: &Value) {
-    let mut envelope = envelope.clone();
-    envelope["event_id"] = json!(format!("Ev{}", uuid::Uuid::new_v4().simple()));
-    let body = serde_json::to_vec(&envelope).unwrap();
-    match envelope::parse_event(&body).unwrap() {
-        Envelope::EventCallback(inbound) => {
-            chief::inbox::intake::Intake::new(ctx)
-                .accept(&inbound)
-                .await
-                .unwrap();
-        }
-        other => panic!("not an event callback: {other:?}"),
-    }
-    while chief::inbox::worker::drain_once(ctx).await.unwrap() > 0 {}
-    let counts = inbox::counts(&ctx.db).await.unwrap();
-    assert_eq!(
-        (counts.pending, counts.dead),
-        (0, 0),
-        "every request handled, none parked"
-    );
+    common::fixture_json(&format!("{}/{name}", common::ABBOT_PAYLOADS))
 }
 
 fn with_event_id(mut envelope: Value, id: &str) -> Value {
@@ -425,31 +368,23 @@ async fn uninstall_leaves_nothing(db: &Db, ctx: &Context) {
     assert!(teams::get(db, "T013108BYLS").await.unwrap().is_none());
 }
 
-async fn scenario(scratch: ScratchDb) {
-    let fake = fake_slack().await;
-    let ctx = context(&scratch, &fake).await;
+async fn scenario(scratch: &ScratchDb) {
+    let fake = slack_knowing_everyone(&["U012LKJFG0P", "U50100000", "U0CHIEF"]).await;
+    let ctx = common::context(scratch, &fake, None);
     messages_are_posted_edited_and_deleted(&scratch.db, &ctx, &fake).await;
     reactions_members_and_noise(&scratch.db, &ctx).await;
     uninstall_leaves_nothing(&scratch.db, &ctx).await;
 }
 
-#[tokio::test]
-async fn events_on_sqlite() {
-    scenario(ScratchDb::test_sqlite().await).await;
-}
-
-#[tokio::test]
-async fn events_on_postgres() {
-    scenario(ScratchDb::test_postgres().await).await;
-}
+on_both_backends!(scenario);
 
 /// Slack rejecting the token suspends the team, and its events are then ignored.
 #[tokio::test]
 async fn a_rejected_token_suspends_the_team() {
     let scratch = ScratchDb::test_sqlite().await;
-    let fake = fake_slack().await;
+    let fake = slack_knowing_everyone(&["U012LKJFG0P", "U50100000", "U0CHIEF"]).await;
     fake.script("auth.test", [Reply::Error("invalid_auth".into())]);
-    let ctx = context(&scratch, &fake).await;
+    let ctx = common::context(&scratch, &fake, None);
     deliver(&ctx, &fixture("message.json")).await;
     let team = teams::get(&scratch.db, "T013108BYLS")
         .await
@@ -475,7 +410,7 @@ async fn a_rejected_token_suspends_the_team() {
 #[tokio::test]
 async fn channel_members_follow_the_cursor() {
     let scratch = ScratchDb::test_postgres().await;
-    let fake = fake_slack().await;
+    let fake = slack_knowing_everyone(&["U012LKJFG0P", "U50100000", "U0CHIEF"]).await;
     fake.script(
         "conversations.members",
         [
@@ -483,7 +418,7 @@ async fn channel_members_follow_the_cursor() {
             Reply::ok(json!({"members": ["U3"], "response_metadata": {"next_cursor": ""}})),
         ],
     );
-    let ctx = context(&scratch, &fake).await;
+    let ctx = common::context(&scratch, &fake, None);
     chief::features::ingest::directory::ensure_channel(&ctx, "T1", "C0PAGED", None, false)
         .await
         .unwrap();

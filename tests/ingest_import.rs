@@ -1,6 +1,9 @@
 //! Importing real Slack exports: every message the files hold is stored once (minus documented
 //! skips), a second import adds nothing, and a channel renamed between two exports is one channel.
 
+#[macro_use]
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -10,16 +13,18 @@ use chief::testkit::scratch::ScratchDb;
 use indicatif::ProgressBar;
 use serde_json::Value;
 
-const EXPORTS: &str = "/work/shared/fixtures/slack-exports";
+fn exports() -> PathBuf {
+    common::fixtures().join("slack-exports")
+}
 
 fn racket_1() -> PathBuf {
-    Path::new(EXPORTS).join("racket/export-2020-12-07-to-2021-03-14")
+    exports().join("racket/export-2020-12-07-to-2021-03-14")
 }
 fn racket_2() -> PathBuf {
-    Path::new(EXPORTS).join("racket/export-2021-03-14-to-2021-06-07")
+    exports().join("racket/export-2021-03-14-to-2021-06-07")
 }
 fn houston() -> PathBuf {
-    Path::new(EXPORTS).join("houston")
+    exports().join("houston")
 }
 
 /// What the files say should be stored, computed from the JSON itself with the documented rule:
@@ -113,7 +118,8 @@ fn assert_complete(summary: &ImportSummary, e: &Expected) {
     assert_eq!(summary.users, e.users);
 }
 
-async fn two_racket_exports_merge_by_channel_id(db: &Db) {
+async fn two_racket_exports_merge_by_channel_id(scratch: &ScratchDb) {
+    let db = &scratch.db;
     let (e1, e2) = (expected(&racket_1()), expected(&racket_2()));
     assert_eq!(
         (e1.kept, e2.kept),
@@ -198,19 +204,10 @@ async fn two_racket_exports_merge_by_channel_id(db: &Db) {
     );
 }
 
-#[tokio::test]
-async fn racket_exports_on_sqlite() {
-    let scratch = ScratchDb::test_sqlite().await;
-    two_racket_exports_merge_by_channel_id(&scratch.db).await;
-}
+on_both_backends!(two_racket_exports_merge_by_channel_id);
 
-#[tokio::test]
-async fn racket_exports_on_postgres() {
-    let scratch = ScratchDb::test_postgres().await;
-    two_racket_exports_merge_by_channel_id(&scratch.db).await;
-}
-
-async fn houston_imports_completely(db: &Db) {
+async fn houston_imports_completely(scratch: &ScratchDb) {
+    let db = &scratch.db;
     let e = expected(&houston());
     assert_eq!(e.total, 1382);
     let summary = import(db, &houston()).await;
@@ -229,17 +226,7 @@ async fn houston_imports_completely(db: &Db) {
     assert!(general.iter().all(|m| !m.text.contains("<http")));
 }
 
-#[tokio::test]
-async fn houston_on_sqlite() {
-    let scratch = ScratchDb::test_sqlite().await;
-    houston_imports_completely(&scratch.db).await;
-}
-
-#[tokio::test]
-async fn houston_on_postgres() {
-    let scratch = ScratchDb::test_postgres().await;
-    houston_imports_completely(&scratch.db).await;
-}
+on_both_backends!(houston_imports_completely);
 
 /// Zips a folder the way Slack ships an export.
 fn zip_folder(folder: &Path, out: &Path) {

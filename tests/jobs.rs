@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chief::config::Config;
 use chief::features::context::Context;
 use chief::platform::db::jobs::{self as store, JobRecord, JobStatus, NewJob};
 use chief::platform::db::{Db, now};
 use chief::platform::jobs::worker::{self, Outcome, WorkerOptions};
 use chief::platform::jobs::{EnqueueOptions, Job, JobError, Registry, enqueue, priority};
 use chief::testkit::scratch::ScratchDb;
+use common::bare_context;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -35,11 +35,6 @@ on_both_backends!(
     concurrent_workers_run_each_job_exactly_once,
     the_worker_loop_drains_and_gives_interrupted_jobs_back,
 );
-
-fn context(db: &Db, url: &str) -> Arc<Context> {
-    chief::init_process();
-    Context::new(Config::for_database(url), db.clone())
-}
 
 /// Options for tests: no real waiting between retries.
 fn no_backoff() -> WorkerOptions {
@@ -166,7 +161,7 @@ async fn enqueue_is_idempotent_per_team(scratch: &ScratchDb) {
     assert_eq!(store::counts(db).await.unwrap().queued, 4);
 
     // Even a finished job keeps its key: the purpose is not done twice.
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let registry = Registry::new().with(Count::default()).unwrap();
     while worker::try_execute_one(&ctx, &registry)
         .await
@@ -241,7 +236,7 @@ async fn a_job_waits_for_its_run_at(scratch: &ScratchDb) {
 
 async fn a_retryable_failure_backs_off_then_dies_after_max_attempts(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let flaky = Flaky::default();
     let registry = Registry::new().with(flaky.clone()).unwrap();
     let id = enqueue::<Flaky>(db, "T1", &(), Default::default())
@@ -326,7 +321,7 @@ async fn a_retryable_failure_backs_off_then_dies_after_max_attempts(scratch: &Sc
 
 async fn a_permanent_failure_is_dead_at_once(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let registry = Registry::new().with(Broken).unwrap();
     let id = enqueue::<Broken>(db, "T1", &(), Default::default())
         .await
@@ -370,7 +365,7 @@ async fn a_permanent_failure_is_dead_at_once(scratch: &ScratchDb) {
 
 async fn a_panicking_job_is_retried_not_lost(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let registry = Registry::new().with(Panics).unwrap();
     enqueue::<Panics>(db, "T1", &(), Default::default())
         .await
@@ -441,7 +436,7 @@ async fn an_expired_lease_is_reclaimed(scratch: &ScratchDb) {
 
 async fn a_job_whose_worker_died_on_its_last_attempt_is_dead(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let count = Count::default();
     let registry = Registry::new().with(count.clone()).unwrap();
     store::insert(
@@ -473,7 +468,7 @@ async fn a_job_whose_worker_died_on_its_last_attempt_is_dead(scratch: &ScratchDb
 
 async fn expiring_all_leases_resumes_running_jobs_at_once(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let count = Count::default();
     let registry = Registry::new().with(count.clone()).unwrap();
     store::insert(
@@ -553,7 +548,7 @@ async fn teams_take_turns_within_a_priority(scratch: &ScratchDb) {
 
 async fn a_worker_claims_only_kinds_it_knows(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     store::insert(db, &job("T1", "from_a_newer_release"))
         .await
         .unwrap();
@@ -592,7 +587,7 @@ async fn concurrent_workers_run_each_job_exactly_once(scratch: &ScratchDb) {
     for _ in 0..WORKERS {
         // Each worker is its own "process": its own pool and instance id.
         let own_db = Db::connect(&scratch.url).await.unwrap();
-        let ctx = context(&own_db, &scratch.url);
+        let ctx = bare_context(&own_db, &scratch.url);
         let registry = Registry::new().with(count.clone()).unwrap();
         workers.push(tokio::spawn(async move {
             let mut ran = 0;
@@ -621,7 +616,7 @@ async fn concurrent_workers_run_each_job_exactly_once(scratch: &ScratchDb) {
 
 async fn the_worker_loop_drains_and_gives_interrupted_jobs_back(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let count = Count::default();
     let registry = Arc::new(
         Registry::new()

@@ -4,6 +4,9 @@
 //! extractive fallback — and checks it three ways: the `Answer`, the accounting rows, and what the
 //! server received.
 
+#[macro_use]
+mod common;
+
 use std::time::Duration;
 
 use chief::ai::llm::{
@@ -117,19 +120,11 @@ fn model_summary() -> Summary {
 // ---------------------------------------------------------------------------------------------
 // Set-up helpers.
 
+/// The harness deployment (`common::model`) under another name.
 fn deployment(name: &str, base_url: &str) -> DeploymentConfig {
     DeploymentConfig {
         name: name.into(),
-        base_url: base_url.into(),
-        api_key: Some("sk-test".to_string().into()),
-        model: "test-model".into(),
-        azure_api_version: None,
-        rpm: 600,
-        tpm: 1_000_000,
-        weight: 1,
-        context_tokens: 16_000,
-        json_mode: JsonMode::JsonSchema,
-        temperature: None,
+        ..common::model::deployment(base_url)
     }
 }
 
@@ -148,12 +143,12 @@ fn fast() -> Settings {
 }
 
 fn gateway(db: &Db, deployments: Vec<DeploymentConfig>, settings: Settings) -> Gateway {
-    chief::init_process();
+    common::init();
     Gateway::with_settings(db.clone(), deployments, settings)
 }
 
 async fn one_server(db: &Db) -> (LocalLlm, Gateway) {
-    chief::init_process();
+    common::init();
     let server = LocalLlm::start().await.expect("local server");
     let gw = gateway(db, vec![deployment("primary", &server.base_url())], fast());
     (server, gw)
@@ -632,11 +627,8 @@ async fn azure_deployments_get_the_api_key_header_and_api_version() {
 #[tokio::test]
 async fn with_no_model_configured_every_task_answers_extractively() {
     let scratch = ScratchDb::test_sqlite().await;
-    chief::init_process();
-    let ctx = chief::features::context::Context::new(
-        Config::for_database(&scratch.url),
-        scratch.db.clone(),
-    );
+    common::init();
+    let ctx = common::bare_context(&scratch.db, &scratch.url);
     assert!(!ctx.llm.is_configured());
     let input = thread("a");
 
@@ -713,7 +705,8 @@ temperature = 0.0
 // ---------------------------------------------------------------------------------------------
 // Cache, on both backends.
 
-async fn a_rerun_is_answered_from_the_cache(db: &Db) {
+async fn a_rerun_is_answered_from_the_cache(scratch: &ScratchDb) {
+    let db = &scratch.db;
     let (server, gw) = one_server(db).await;
     server.set_responder(|_| good());
     let input = thread("cache");
@@ -750,16 +743,7 @@ async fn a_rerun_is_answered_from_the_cache(db: &Db) {
     assert_eq!(server.calls(), 3);
 }
 
-#[tokio::test]
-async fn cache_on_sqlite() {
-    a_rerun_is_answered_from_the_cache(&ScratchDb::test_sqlite().await.db).await;
-}
-
-#[tokio::test]
-async fn cache_on_postgres() {
-    let scratch = ScratchDb::test_postgres().await;
-    a_rerun_is_answered_from_the_cache(&scratch.db).await;
-}
+on_both_backends!(a_rerun_is_answered_from_the_cache);
 
 // ---------------------------------------------------------------------------------------------
 // The repository, on both backends.
@@ -790,7 +774,8 @@ fn record(
     }
 }
 
-async fn repository_stores_cache_entries_and_accounting(db: &Db) {
+async fn repository_stores_cache_entries_and_accounting(scratch: &ScratchDb) {
+    let db = &scratch.db;
     // Cache: get within the TTL, miss after it, refresh on put, purge.
     let entry = CachedAnswer {
         cache_key: "k1".into(),
@@ -877,16 +862,7 @@ async fn repository_stores_cache_entries_and_accounting(db: &Db) {
     assert!(table.contains("T2") && table.lines().last().unwrap().starts_with("TOTAL"));
 }
 
-#[tokio::test]
-async fn repository_on_sqlite() {
-    repository_stores_cache_entries_and_accounting(&ScratchDb::test_sqlite().await.db).await;
-}
-
-#[tokio::test]
-async fn repository_on_postgres() {
-    let scratch = ScratchDb::test_postgres().await;
-    repository_stores_cache_entries_and_accounting(&scratch.db).await;
-}
+on_both_backends!(repository_stores_cache_entries_and_accounting);
 
 // ---------------------------------------------------------------------------------------------
 // Budgets and priorities.
@@ -1115,7 +1091,7 @@ async fn requests_too_large_for_every_deployment_are_answered_extractively() {
 
 #[tokio::test]
 async fn the_local_server_refuses_over_its_token_and_concurrency_limits() {
-    chief::init_process();
+    common::init();
     let http = reqwest::Client::new();
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "x".repeat(400)}]});
 

@@ -1,6 +1,7 @@
 //! Installing chief in many workspaces: the OAuth v2 flow, with `state` checked and the bot token
 //! stored encrypted.
 
+#[macro_use]
 mod common;
 
 use chief::testkit::fake_slack::Reply;
@@ -109,15 +110,7 @@ async fn install_flow(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn install_flow_on_sqlite() {
-    install_flow(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn install_flow_on_postgres() {
-    install_flow(Backend::Postgres).await;
-}
+on_both_backends!(backend: install_flow);
 
 #[tokio::test]
 async fn single_workspace_mode_has_no_install_page() {

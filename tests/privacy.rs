@@ -10,103 +10,28 @@
 //! 3. Uninstall removes every row of the workspace from every table of `db::purge::TEAM_TABLES`
 //!    (each one filled first through its own code path), and nothing of the other workspace.
 
+#[macro_use]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use chief::ai::llm::CallOptions;
 use chief::ai::tasks::Task;
-use chief::config::{Config, DeploymentConfig, JsonMode};
 use chief::features::context::Context;
 use chief::model::events::{Channel, PostedMessage};
 use chief::platform::db::messages::{self, Source};
-use chief::platform::db::{Db, directory, inbox, purge};
+use chief::platform::db::{Db, directory, purge};
 use chief::platform::jobs::Job as _;
-use chief::slack::envelope::{self, Envelope};
-use chief::testkit::fake_slack::{FakeSlack, Reply};
+use chief::testkit::fake_slack::Reply;
 use chief::testkit::model_server::{self, LocalLlm};
 use chief::testkit::scratch::ScratchDb;
+use common::slack::{deliver, message_event, slack_knowing_everyone};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use sqlx::Row;
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers.
-
-async fn fake_slack() -> FakeSlack {
-    let fake = FakeSlack::start().await.unwrap();
-    fake.respond_with("users.info", |call| {
-        let id = call.param("user").unwrap_or_default();
-        Reply::ok(json!({"user": {"id": id, "name": id.to_lowercase(), "real_name": format!("Real {id}")}}))
-    });
-    fake.respond_with("conversations.info", |call| {
-        let id = call.param("channel").unwrap_or_default();
-        Reply::ok(
-            json!({"channel": {"id": id, "name": format!("chan-{}", id.to_lowercase()),
-            "is_channel": true, "is_private": false, "is_member": true}}),
-        )
-    });
-    fake.respond_with("conversations.members", |_| {
-        Reply::ok(
-            json!({"members": ["U1", "U2", "U0CHIEF"], "response_metadata": {"next_cursor": ""}}),
-        )
-    });
-    fake
-}
-
-fn deployment(base_url: &str) -> DeploymentConfig {
-    DeploymentConfig {
-        name: "local".into(),
-        base_url: base_url.into(),
-        api_key: None,
-        model: "test".into(),
-        azure_api_version: None,
-        rpm: 600,
-        tpm: 1_000_000,
-        weight: 1,
-        context_tokens: 16_000,
-        json_mode: JsonMode::JsonSchema,
-        temperature: None,
-    }
-}
-
-async fn context(scratch: &ScratchDb, fake: &FakeSlack, llm: Option<&LocalLlm>) -> Arc<Context> {
-    chief::init_process();
-    let mut config = Config::for_database(&scratch.url);
-    config.slack_api_url = fake.api_url();
-    config.bot_token = Some(secrecy::SecretString::from("xoxb-test"));
-    if let Some(llm) = llm {
-        config.llm.deployments = vec![deployment(&llm.base_url())];
-        config.llm.retry_base_ms = Some(20);
-    }
-    Context::new(config, scratch.db.clone())
-}
-
-/// Stores an envelope as the edge would (a fresh event id) and lets the worker handle it.
-async fn deliver(ctx: &Context, mut envelope: Value) {
-    envelope["event_id"] = json!(format!("Ev{}", uuid::Uuid::new_v4().simple()));
-    let Envelope::EventCallback(inbound) =
-        envelope::parse_event(envelope.to_string().as_bytes()).unwrap()
-    else {
-        panic!("an event callback");
-    };
-    chief::inbox::intake::Intake::new(ctx)
-        .accept(&inbound)
-        .await
-        .unwrap();
-    while chief::inbox::worker::drain_once(ctx).await.unwrap() > 0 {}
-    let counts = inbox::counts(&ctx.db).await.unwrap();
-    assert_eq!(
-        (counts.pending, counts.dead),
-        (0, 0),
-        "handled, none parked"
-    );
-}
-
-fn message_event(team: &str, channel: &str, user: &str, ts: &str, text: &str) -> Value {
-    json!({"type": "event_callback", "team_id": team,
-        "event": {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-                  "channel_type": "channel"}})
-}
 
 /// Every (table, column) of the live schema whose value contains `needle`, as text.
 async fn find_everywhere(db: &Db, needle: &str) -> Vec<String> {
@@ -222,7 +147,8 @@ async fn texts_for(db: &Db, team: &str, user: &str) -> BTreeSet<String> {
         .collect()
 }
 
-async fn fixed_world(db: &Db) {
+async fn fixed_world(scratch: &ScratchDb) {
+    let db = &scratch.db;
     const T: &str = "T1";
     seed_channel(
         db,
@@ -368,15 +294,7 @@ async fn fixed_world(db: &Db) {
     assert_eq!(texts_for(db, T, "U1").await, set(&["pub-1"]));
 }
 
-#[tokio::test]
-async fn boundary_on_sqlite() {
-    fixed_world(&ScratchDb::test_sqlite().await.db).await;
-}
-
-#[tokio::test]
-async fn boundary_on_postgres() {
-    fixed_world(&ScratchDb::test_postgres().await.db).await;
-}
+on_both_backends!(fixed_world);
 
 /// Random worlds: whatever the channels' kinds, memberships and deletions, `visible_to` returns
 /// exactly the live messages of the non-DM channels the person is a member of.
@@ -477,21 +395,21 @@ fn boundary_holds_on_random_worlds() {
 
 const SECRET: &str = "swordfish-launch-code-42";
 
-async fn deletion_is_total(scratch: ScratchDb) {
-    let fake = fake_slack().await;
+async fn deletion_is_total(scratch: &ScratchDb) {
+    let fake = slack_knowing_everyone(&["U1", "U2", "U0CHIEF"]).await;
     let llm = LocalLlm::start().await.unwrap();
-    let ctx = context(&scratch, &fake, Some(&llm)).await;
+    let ctx = common::context(scratch, &fake, Some(&llm));
     let db = &scratch.db;
     const T: &str = "T1";
     let ts = "1700000000.000100";
     deliver(
         &ctx,
-        message_event(T, "C1", "U1", ts, &format!("the code is {SECRET}")),
+        &message_event(T, "C1", "U1", ts, &format!("the code is {SECRET}")),
     )
     .await;
     deliver(
         &ctx,
-        message_event(T, "C1", "U2", "1700000000.000200", "unrelated"),
+        &message_event(T, "C1", "U2", "1700000000.000200", "unrelated"),
     )
     .await;
     // A model call on the channel's messages, cached under the team.
@@ -536,7 +454,7 @@ async fn deletion_is_total(scratch: ScratchDb) {
     // Slack says it was deleted.
     deliver(
         &ctx,
-        json!({"type": "event_callback", "team_id": T, "event": {
+        &json!({"type": "event_callback", "team_id": T, "event": {
             "type": "message", "subtype": "message_deleted", "channel": "C1", "hidden": true,
             "deleted_ts": ts, "ts": "1700000100.000100", "channel_type": "channel",
             "previous_message": {"type": "message", "user": "U1", "ts": ts,
@@ -558,12 +476,12 @@ async fn deletion_is_total(scratch: ScratchDb) {
     // Nothing brings it back: a replay of the original event, an edit, a backfill page.
     deliver(
         &ctx,
-        message_event(T, "C1", "U1", ts, &format!("the code is {SECRET}")),
+        &message_event(T, "C1", "U1", ts, &format!("the code is {SECRET}")),
     )
     .await;
     deliver(
         &ctx,
-        json!({"type": "event_callback", "team_id": T, "event": {
+        &json!({"type": "event_callback", "team_id": T, "event": {
             "type": "message", "subtype": "message_changed", "channel": "C1", "hidden": true,
             "ts": "1700000200.000100", "channel_type": "channel",
             "message": {"type": "message", "user": "U1", "ts": ts,
@@ -601,15 +519,7 @@ async fn deletion_is_total(scratch: ScratchDb) {
     );
 }
 
-#[tokio::test]
-async fn deletion_is_total_on_sqlite() {
-    deletion_is_total(ScratchDb::test_sqlite().await).await;
-}
-
-#[tokio::test]
-async fn deletion_is_total_on_postgres() {
-    deletion_is_total(ScratchDb::test_postgres().await).await;
-}
+on_both_backends!(deletion_is_total);
 
 // ---------------------------------------------------------------------------------------------
 // 3. Uninstall purges every table, for that workspace only.
@@ -639,10 +549,10 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     let ts = format!("{posted}.000100");
     // Ingestion: messages, reactions, users, channels, members, bus, inbox, teams (auth.test).
     let text = format!("hello team {team}");
-    deliver(ctx, message_event(team, "C1", "U1", &ts, &text)).await;
+    deliver(ctx, &message_event(team, "C1", "U1", &ts, &text)).await;
     deliver(
         ctx,
-        json!({"type": "event_callback", "team_id": team, "event": {
+        &json!({"type": "event_callback", "team_id": team, "event": {
             "type": "reaction_added", "user": "U2", "reaction": "tada",
             "item": {"type": "message", "channel": "C1", "ts": &ts},
             "event_ts": "1700000001.000100"}}),
@@ -809,10 +719,10 @@ async fn rows_of(db: &Db, team: &str) -> BTreeMap<String, i64> {
     rows
 }
 
-async fn uninstall_purges_every_table(scratch: ScratchDb) {
-    let fake = fake_slack().await;
+async fn uninstall_purges_every_table(scratch: &ScratchDb) {
+    let fake = slack_knowing_everyone(&["U1", "U2", "U0CHIEF"]).await;
     let llm = LocalLlm::start().await.unwrap();
-    let ctx = context(&scratch, &fake, Some(&llm)).await;
+    let ctx = common::context(scratch, &fake, Some(&llm));
     let db = &scratch.db;
     fill_team(&ctx, &llm, "TGONE").await;
     fill_team(&ctx, &llm, "TSTAYS").await;
@@ -830,7 +740,7 @@ async fn uninstall_purges_every_table(scratch: ScratchDb) {
 
     deliver(
         &ctx,
-        json!({"type": "event_callback", "team_id": "TGONE",
+        &json!({"type": "event_callback", "team_id": "TGONE",
                "event": {"type": "app_uninstalled", "event_ts": "1700000500.000100"}}),
     )
     .await;
@@ -850,12 +760,4 @@ async fn uninstall_purges_every_table(scratch: ScratchDb) {
     );
 }
 
-#[tokio::test]
-async fn uninstall_on_sqlite() {
-    uninstall_purges_every_table(ScratchDb::test_sqlite().await).await;
-}
-
-#[tokio::test]
-async fn uninstall_on_postgres() {
-    uninstall_purges_every_table(ScratchDb::test_postgres().await).await;
-}
+on_both_backends!(uninstall_purges_every_table);

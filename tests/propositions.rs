@@ -1,22 +1,24 @@
 //! The propositions agent: new messages become short statements linked to their messages; an edit
 //! replaces them, a deletion removes them.
 
+#[macro_use]
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use chief::config::Config;
 use chief::features::context::Context;
 use chief::model::domain::MessageRef;
 use chief::model::events::EventKind;
 use chief::platform::bus::Subscription;
 use chief::platform::db::{Db, propositions};
-use chief::slack::envelope::{self, Envelope};
 use chief::testkit::fake_slack::{FakeSlack, Reply};
 use chief::testkit::scratch::ScratchDb;
+use common::slack::store_and_drain;
 use serde_json::{Value, json};
 
-async fn context(scratch: &ScratchDb, fake: &FakeSlack) -> Arc<Context> {
-    chief::init_process();
+/// chief's context, with a fake Slack that knows Ana, Bob and their channel.
+fn context(scratch: &ScratchDb, fake: &FakeSlack) -> Arc<Context> {
     fake.respond_with("users.info", |call| {
         let id = call.param("user").unwrap_or_default();
         let name = if id == "UBOB" { "Bob" } else { "Ana" };
@@ -35,26 +37,14 @@ async fn context(scratch: &ScratchDb, fake: &FakeSlack) -> Arc<Context> {
     fake.respond_with("conversations.members", |_| {
         Reply::ok(json!({"members": ["UBOB", "UANA"], "response_metadata": {"next_cursor": ""}}))
     });
-    let mut config = Config::for_database(&scratch.url);
-    config.slack_api_url = fake.api_url();
-    config.bot_token = Some(secrecy::SecretString::from("xoxb-test"));
-    Context::new(config, scratch.db.clone())
+    common::context(scratch, fake, None)
 }
 
 async fn deliver(ctx: &Context, event: Value) {
     let envelope = json!({"type": "event_callback", "team_id": "T1", "api_app_id": "A1",
         "event_id": format!("Ev{}", uuid::Uuid::new_v4().simple()), "event_time": 1_700_000_000,
         "event": event});
-    let Envelope::EventCallback(inbound) =
-        envelope::parse_event(envelope.to_string().as_bytes()).unwrap()
-    else {
-        panic!("an event callback");
-    };
-    chief::inbox::intake::Intake::new(ctx)
-        .accept(&inbound)
-        .await
-        .unwrap();
-    while chief::inbox::worker::drain_once(ctx).await.unwrap() > 0 {}
+    store_and_drain(ctx, &envelope).await;
 }
 
 fn message(ts: &str, user: &str, text: &str) -> Value {
@@ -94,9 +84,9 @@ async fn statements(db: &Db, ts: &str) -> Vec<String> {
         .collect()
 }
 
-async fn lifecycle(scratch: ScratchDb) {
+async fn lifecycle(scratch: &ScratchDb) {
     let fake = FakeSlack::start().await.unwrap();
-    let ctx = context(&scratch, &fake).await;
+    let ctx = context(scratch, &fake);
     deliver(
         &ctx,
         message(
@@ -160,12 +150,4 @@ async fn lifecycle(scratch: ScratchDb) {
     );
 }
 
-#[tokio::test]
-async fn propositions_follow_their_messages_on_sqlite() {
-    lifecycle(ScratchDb::test_sqlite().await).await;
-}
-
-#[tokio::test]
-async fn propositions_follow_their_messages_on_postgres() {
-    lifecycle(ScratchDb::test_postgres().await).await;
-}
+on_both_backends!(lifecycle);

@@ -13,12 +13,11 @@ use axum::http::HeaderMap;
 use chief::ai::llm::CallOptions;
 use chief::ai::tasks::types::{ChannelInfo, ChatMessage};
 use chief::ai::tasks::{Discussion, SummarizeDiscussion, Task};
-use chief::config::{DeploymentConfig, JsonMode};
 use chief::platform::runs::{Run, StepMeta};
 use chief::telemetry::OtlpSettings;
 use chief::testkit::fake_slack;
 use chief::testkit::model_server::{LocalLlm, Reply};
-use common::{Backend, TestApp, spawn_app_with};
+use common::{Backend, TestApp, spawn_app_with_model};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use prost::Message;
@@ -104,30 +103,9 @@ fn decode(received: &Received) -> (Vec<SpanSeen>, Vec<String>) {
     (spans, services)
 }
 
-fn deployment(base_url: &str) -> DeploymentConfig {
-    DeploymentConfig {
-        name: "local".into(),
-        base_url: base_url.into(),
-        api_key: None,
-        model: "m".into(),
-        azure_api_version: None,
-        rpm: 600,
-        tpm: 1_000_000,
-        weight: 1,
-        context_tokens: 16_000,
-        json_mode: JsonMode::JsonSchema,
-        temperature: None,
-    }
-}
-
-async fn app_with_model() -> (TestApp, LocalLlm) {
+async fn app_with_model() -> TestApp {
     let llm = LocalLlm::start().await.unwrap();
-    let base = llm.base_url();
-    let app = spawn_app_with(Backend::Sqlite, move |c| {
-        c.llm.deployments = vec![deployment(&base)];
-    })
-    .await;
-    (app, llm)
+    spawn_app_with_model(Backend::Sqlite, llm, |_| {}).await
 }
 
 /// A signed event, a durable run with a step, and a model call, in one process.
@@ -218,8 +196,8 @@ async fn spans_with_ids_reach_an_otlp_collector() {
         .try_init()
         .expect("no other subscriber");
 
-    let (app, llm) = app_with_model().await;
-    exercise(&app, &llm).await;
+    let app = app_with_model().await;
+    exercise(&app, app.llm()).await;
     app.stop().await;
 
     let flushing = provider.clone();
@@ -264,11 +242,11 @@ async fn spans_with_ids_reach_an_otlp_collector() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_cover_intake_queues_runs_models_guardrails_and_slack_errors() {
-    let (app, llm) = app_with_model().await;
+    let app = app_with_model().await;
     app.slack.respond_with("users.info", |_| {
         fake_slack::Reply::Error("user_not_found".into())
     });
-    exercise(&app, &llm).await;
+    exercise(&app, app.llm()).await;
     chief::platform::jobs::worker::refresh_metrics(&app.ctx).await;
 
     let metrics = app

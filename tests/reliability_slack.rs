@@ -5,72 +5,21 @@
 //! missing member list is fetched again, a backfill waits and resumes or stops with the reason,
 //! and a rejected token stops every Slack call for that team until it is installed again.
 
-use std::sync::Arc;
+mod common;
 
-use chief::config::Config;
 use chief::features::context::{Context, TokenError};
 use chief::features::ingest::backfill::{self, BackfillError};
 use chief::platform::db::teams::{self, Team, TeamStatus};
-use chief::platform::db::{backfill as jobs, directory, inbox, messages};
-use chief::slack::envelope::{self, Envelope};
-use chief::testkit::fake_slack::{FakeSlack, Reply};
+use chief::platform::db::{backfill as jobs, directory, messages};
+use chief::testkit::fake_slack::Reply;
 use chief::testkit::scratch::ScratchDb;
+use common::slack::{deliver, history_page, message_event, recent_ts, slack_knowing_everyone};
 use serde_json::{Value, json};
-
-/// A fake Slack that knows every user and channel, with U1, U2, U3 in every channel.
-async fn fake_slack() -> FakeSlack {
-    let fake = FakeSlack::start().await.unwrap();
-    fake.respond_with("users.info", |call| {
-        let id = call.param("user").unwrap_or_default();
-        Reply::ok(json!({"user": {"id": id, "name": id.to_lowercase(),
-            "real_name": format!("Real {id}"), "tz": "Europe/Paris", "tz_offset": 3600}}))
-    });
-    fake.respond_with("conversations.info", |call| {
-        let id = call.param("channel").unwrap_or_default();
-        Reply::ok(
-            json!({"channel": {"id": id, "name": format!("chan-{}", id.to_lowercase()),
-            "is_channel": true, "is_private": false, "is_member": true}}),
-        )
-    });
-    fake.respond_with("conversations.members", |_| {
-        Reply::ok(json!({"members": ["U1", "U2", "U3", "U0CHIEF"],
-            "response_metadata": {"next_cursor": ""}}))
-    });
-    fake
-}
-
-async fn context(scratch: &ScratchDb, fake: &FakeSlack) -> Arc<Context> {
-    chief::init_process();
-    let mut config = Config::for_database(&scratch.url);
-    config.slack_api_url = fake.api_url();
-    config.bot_token = Some(secrecy::SecretString::from("xoxb-test"));
-    Context::new(config, scratch.db.clone())
-}
 
 /// Stores a message event as the edge would and lets the worker handle it.
 async fn post(ctx: &Context, team: &str, channel: &str, user: &str, ts: &str) {
-    let envelope = json!({
-        "type": "event_callback", "team_id": team,
-        "event_id": format!("Ev{}", uuid::Uuid::new_v4().simple()),
-        "event": {"type": "message", "channel": channel, "user": user, "ts": ts,
-                  "text": format!("hello from {user}"), "channel_type": "channel"}
-    });
-    let Envelope::EventCallback(inbound) =
-        envelope::parse_event(envelope.to_string().as_bytes()).unwrap()
-    else {
-        panic!("an event callback");
-    };
-    chief::inbox::intake::Intake::new(ctx)
-        .accept(&inbound)
-        .await
-        .unwrap();
-    while chief::inbox::worker::drain_once(ctx).await.unwrap() > 0 {}
-    let counts = inbox::counts(&ctx.db).await.unwrap();
-    assert_eq!(
-        (counts.pending, counts.dead),
-        (0, 0),
-        "handled, none parked"
-    );
+    let text = format!("hello from {user}");
+    deliver(ctx, &message_event(team, channel, user, ts, &text)).await;
 }
 
 /// The message is in the store, live.
@@ -107,8 +56,8 @@ async fn sees(ctx: &Context, team: &str, user: &str, channel: &str) -> bool {
 #[tokio::test]
 async fn directory_fetches_retry_429_and_survive_other_failures() {
     let scratch = ScratchDb::test_sqlite().await;
-    let fake = fake_slack().await;
-    let ctx = context(&scratch, &fake).await;
+    let fake = slack_knowing_everyone(&["U1", "U2", "U3", "U0CHIEF"]).await;
+    let ctx = common::context(&scratch, &fake, None);
     const T: &str = "T0DIR";
 
     // 429 with Retry-After: the client waits and retries; the user is known afterwards.
@@ -197,8 +146,8 @@ async fn directory_fetches_retry_429_and_survive_other_failures() {
 #[tokio::test]
 async fn a_rejected_token_stops_work_for_that_team_only() {
     let scratch = ScratchDb::test_postgres().await;
-    let fake = fake_slack().await;
-    let ctx = context(&scratch, &fake).await;
+    let fake = slack_knowing_everyone(&["U1", "U2", "U3", "U0CHIEF"]).await;
+    let ctx = common::context(&scratch, &fake, None);
 
     for (team, method, code) in [
         ("T0AUTH", "users.info", "invalid_auth"),
@@ -256,15 +205,6 @@ async fn a_rejected_token_stops_work_for_that_team_only() {
     assert!(stored(&ctx, "T0AUTH", "C1", "1700000000.000400").await);
 }
 
-fn recent_ts(minutes_ago: i64, seq: u32) -> String {
-    format!("{}.{seq:06}", chief::platform::db::now() - minutes_ago * 60)
-}
-
-fn page(messages: Vec<Value>, next: &str) -> Reply {
-    Reply::ok(json!({"messages": messages, "has_more": !next.is_empty(),
-        "response_metadata": {"next_cursor": next}}))
-}
-
 fn msg(ts: &str, user: &str) -> Value {
     json!({"type": "message", "user": user, "text": format!("note {ts}"), "ts": ts})
 }
@@ -299,8 +239,8 @@ async fn job(ctx: &Context, team: &str, channel: &str) -> jobs::Job {
 #[tokio::test]
 async fn backfill_waits_resumes_or_stops_with_the_reason() {
     let scratch = ScratchDb::test_sqlite().await;
-    let fake = fake_slack().await;
-    let ctx = context(&scratch, &fake).await;
+    let fake = slack_knowing_everyone(&["U1", "U2", "U3", "U0CHIEF"]).await;
+    let ctx = common::context(&scratch, &fake, None);
     const T: &str = "T0BACK";
     let (a, b, c) = (recent_ts(30, 1), recent_ts(20, 2), recent_ts(10, 3));
 
@@ -309,7 +249,7 @@ async fn backfill_waits_resumes_or_stops_with_the_reason() {
     fake.script(
         "conversations.history",
         [
-            page(vec![msg(&c, "U1")], "cursor-2"),
+            history_page(vec![msg(&c, "U1")], "cursor-2"),
             Reply::Raw {
                 status: 500,
                 body: "Internal Server Error".into(),
@@ -330,7 +270,7 @@ async fn backfill_waits_resumes_or_stops_with_the_reason() {
             Reply::RateLimited {
                 retry_after_secs: 1,
             },
-            page(vec![msg(&b, "U2")], "cursor-3"),
+            history_page(vec![msg(&b, "U2")], "cursor-3"),
             Reply::Error("ratelimited".into()),
         ],
     );
@@ -343,7 +283,10 @@ async fn backfill_waits_resumes_or_stops_with_the_reason() {
     );
     assert!(stored(&ctx, T, "C1", &b).await, "the page after the 429");
 
-    fake.script("conversations.history", [page(vec![msg(&a, "U3")], "")]);
+    fake.script(
+        "conversations.history",
+        [history_page(vec![msg(&a, "U3")], "")],
+    );
     run_now(&ctx, T, "C1").await.unwrap();
     let j = job(&ctx, T, "C1").await;
     assert_eq!(j.status, "done");
@@ -385,7 +328,10 @@ async fn backfill_waits_resumes_or_stops_with_the_reason() {
     let mut with_thread = msg(&parent, "U1");
     with_thread["thread_ts"] = json!(parent);
     with_thread["reply_count"] = json!(2);
-    fake.script("conversations.history", [page(vec![with_thread], "")]);
+    fake.script(
+        "conversations.history",
+        [history_page(vec![with_thread], "")],
+    );
     fake.script(
         "conversations.replies",
         [Reply::Error("invalid_auth".into())],

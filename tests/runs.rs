@@ -9,11 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chief::config::Config;
 use chief::features::context::Context;
 use chief::platform::db::jobs::{self as jobs_store, JobRecord, JobStatus};
+use chief::platform::db::now;
 use chief::platform::db::runs::{self as store, StepStatus};
-use chief::platform::db::{Db, now};
 use chief::platform::jobs::worker::{self, Outcome};
 use chief::platform::jobs::{EnqueueOptions, Job, JobError, Registry, enqueue};
 use chief::platform::runs::inspect::{self, RunsCommand};
@@ -21,6 +20,7 @@ use chief::platform::runs::{
     Run, RunError, RunOptions, RunStatus, StepError, StepMeta, StepSource,
 };
 use chief::testkit::scratch::ScratchDb;
+use common::bare_context;
 use serde::{Deserialize, Serialize};
 
 on_both_backends!(
@@ -33,11 +33,6 @@ on_both_backends!(
     the_inspector_shows_steps_tokens_verdicts_and_outputs,
     a_run_carried_by_a_job_resumes_after_its_worker_dies,
 );
-
-fn context(db: &Db, url: &str) -> Arc<Context> {
-    chief::init_process();
-    Context::new(Config::for_database(url), db.clone())
-}
 
 /// Step retries without waiting.
 fn fast() -> RunOptions {
@@ -120,7 +115,7 @@ async fn briefing(ctx: &Context, calls: &Calls, broken: &AtomicBool) -> Result<S
 
 async fn a_failed_run_resumes_without_redoing_finished_steps(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let calls = Calls::default();
     let broken = AtomicBool::new(true);
 
@@ -172,7 +167,7 @@ async fn a_failed_run_resumes_without_redoing_finished_steps(scratch: &ScratchDb
 
 async fn a_panicking_step_fails_the_run_and_a_resume_completes_it(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let (calls, crash) = (&Calls::default(), &AtomicBool::new(true));
     let attempt = || async {
         let run = Run::start_or_resume(&ctx.db, "context", "M1", "T1", None)
@@ -213,7 +208,7 @@ async fn a_panicking_step_fails_the_run_and_a_resume_completes_it(scratch: &Scra
 
 async fn a_run_dropped_mid_way_resumes(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let calls = Calls::default();
     let id = {
         let run = Run::start_or_resume(&ctx.db, "briefing", "U2:2026-05-01", "T1", Some("U2"))
@@ -250,7 +245,7 @@ async fn a_run_dropped_mid_way_resumes(scratch: &ScratchDb) {
 
 async fn a_flaky_step_is_retried_alone(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let calls = Calls::default();
     let run = Run::start_or_resume(&ctx.db, "briefing", "U3", "T1", Some("U3"))
         .await
@@ -307,7 +302,7 @@ async fn a_flaky_step_is_retried_alone(scratch: &ScratchDb) {
 
 async fn the_same_purpose_never_creates_a_second_run(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let start = || Run::start_or_resume(&ctx.db, "briefing", "U1:2026-05-01", "T1", Some("U1"));
     let (a, b) = tokio::join!(start(), start());
     let (a, b) = (a.unwrap(), b.unwrap());
@@ -356,7 +351,7 @@ async fn the_same_purpose_never_creates_a_second_run(scratch: &ScratchDb) {
 
 async fn a_changed_input_runs_the_step_again(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let calls = Calls::default();
     let step = |run: &Run, input: Vec<&'static str>| {
         let calls = calls.clone();
@@ -397,7 +392,7 @@ async fn a_changed_input_runs_the_step_again(scratch: &ScratchDb) {
 
 async fn the_inspector_shows_steps_tokens_verdicts_and_outputs(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let calls = Calls::default();
     briefing(&ctx, &calls, &AtomicBool::new(false))
         .await
@@ -560,7 +555,7 @@ impl Job for BriefingJob {
 
 async fn a_run_carried_by_a_job_resumes_after_its_worker_dies(scratch: &ScratchDb) {
     let db = &scratch.db;
-    let ctx = context(db, &scratch.url);
+    let ctx = bare_context(db, &scratch.url);
     let job = BriefingJob::default();
     let registry = Registry::new().with(job.clone()).unwrap();
     let payload = BriefUser {

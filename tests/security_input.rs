@@ -226,12 +226,7 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
 fn real_payloads() -> &'static [Value] {
     static PAYLOADS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
     PAYLOADS.get_or_init(|| {
-        let root = std::env::var("CHIEF_FIXTURES")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
-            });
-        let dir = root.join("payloads/abbot/tests/Abbot.Web.Library.Tests/Serialization");
+        let dir = common::fixtures().join(common::ABBOT_PAYLOADS);
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();

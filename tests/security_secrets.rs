@@ -16,9 +16,10 @@ use std::time::Duration;
 use chief::ai::llm::CallOptions;
 use chief::ai::tasks::summarize::{Discussion, SummarizeDiscussion};
 use chief::ai::tasks::types::{ChannelInfo, ChatMessage};
-use chief::config::{Config, DeploymentConfig, JsonMode};
+use chief::config::Config;
 use chief::testkit::fake_slack::Reply;
 use chief::testkit::model_server::{self, LocalLlm};
+use common::model::use_model;
 use common::{Backend, SIGNING_SECRET, spawn_app_with};
 use secrecy::SecretString;
 use serde_json::json;
@@ -117,7 +118,7 @@ async fn secrets_never_reach_logs_or_errors() {
     let llm = LocalLlm::start().await.unwrap();
     let secret_key = chief::platform::secrets::generate_key();
     let previous_key = chief::platform::secrets::generate_key();
-    let llm_url = llm.base_url();
+    let model = &llm;
     let (sk, pk) = (secret_key.clone(), previous_key.clone());
     let app = spawn_app_with(Backend::Sqlite, move |c| {
         c.client_id = Some("111.222".into());
@@ -125,20 +126,8 @@ async fn secrets_never_reach_logs_or_errors() {
         c.secret_key = Some(SecretString::from(sk));
         c.secret_key_previous = Some(SecretString::from(pk));
         c.public_url = Some("https://chief.example.com".into());
-        c.llm.retry_base_ms = Some(20);
-        c.llm.deployments = vec![DeploymentConfig {
-            name: "primary".into(),
-            base_url: llm_url,
-            api_key: Some(SecretString::from(OPENAI_KEY)),
-            model: "test-model".into(),
-            azure_api_version: None,
-            rpm: 600,
-            tpm: 1_000_000,
-            weight: 1,
-            context_tokens: 16_000,
-            json_mode: JsonMode::JsonSchema,
-            temperature: None,
-        }];
+        use_model(c, model);
+        c.llm.deployments[0].api_key = Some(SecretString::from(OPENAI_KEY));
     })
     .await;
     let http = no_redirects();

@@ -1,5 +1,7 @@
 //! Smoke test of `chief bench segmentation` on one real, human-annotated IRC sample.
 
+mod common;
+
 use std::path::PathBuf;
 
 use chief::ai::segment::SegmentParams;
@@ -7,8 +9,7 @@ use chief::bench::segmentation::irc;
 use chief::bench::segmentation::{self as eval, Method, Split};
 
 fn data_dir() -> PathBuf {
-    eval::find_default_data_dir()
-        .expect("shared/fixtures/chat-labels/irc-disentanglement/data next to the checkout")
+    common::fixtures().join("chat-labels/irc-disentanglement/data")
 }
 
 #[test]

@@ -1,5 +1,12 @@
-//! The test harness: chief started in-process on a random port with its own database, a fake Slack
-//! Web API, and requests signed with a real signing secret.
+//! The one test harness (zero2prod's `spawn_app`): chief started in-process on a random port with
+//! its own database, a fake Slack Web API, a local model server when asked for, and requests signed
+//! with a real signing secret; or, for tests that drive workers themselves, chief's `Context` over a
+//! scratch database and the same fake Slack. Every test file goes through here.
+//!
+//! - `mod.rs`: backends (`on_both_backends!`), `fixtures()`, configuration, `TestApp`, contexts.
+//! - `model.rs`: the local model server as chief's LLM endpoint.
+//! - `slack.rs`: the fake Slack's directory answers; events delivered the way the edge stores them.
+//! - `briefing.rs`, `explain.rs`: seeded workspaces of the briefing and click-to-context tests.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -9,31 +16,55 @@ use std::time::{Duration, Instant};
 use chief::app::Application;
 use chief::config::Config;
 use chief::features::context::Context;
+use chief::platform::db::Db;
 use chief::slack::signature::Verifier;
 use chief::testkit::fake_slack::FakeSlack;
+use chief::testkit::model_server::LocalLlm;
 use chief::testkit::scratch::ScratchDb;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-/// Runs `$scenario(&ScratchDb)` on a fresh SQLite file and a fresh PostgreSQL database: one module
-/// per scenario, with a `sqlite` and a `postgres` test in it.
+/// Runs each scenario on a fresh SQLite file and on a fresh PostgreSQL database: one module per
+/// scenario, with a `sqlite` and a `postgres` test in it. A PostgreSQL server that cannot be
+/// reached fails the test (see `ScratchDb::test_postgres`); nothing is skipped.
+///
+/// - `on_both_backends!(a, b)`: `async fn a(scratch: &ScratchDb)`, given a migrated database.
+/// - `on_both_backends!(backend: a, b)`: `async fn a(backend: Backend)`, for scenarios that make
+///   their own database from it (a served app with `spawn_app(backend)`, several pools, …).
 #[allow(unused_macros)]
 macro_rules! on_both_backends {
+    (backend: $($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario(crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario(crate::common::Backend::Postgres).await;
+            }
+        }
+    )*};
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let scratch = chief::testkit::scratch::ScratchDb::test_sqlite().await;
+                let scratch = crate::common::Backend::Sqlite.scratch().await;
                 super::$scenario(&scratch).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let scratch = chief::testkit::scratch::ScratchDb::test_postgres().await;
+                let scratch = crate::common::Backend::Postgres.scratch().await;
                 super::$scenario(&scratch).await;
             }
         }
     )*};
 }
+
+pub mod briefing;
+pub mod explain;
+pub mod model;
+pub mod slack;
 
 pub const SIGNING_SECRET: &str = "test-signing-secret-8f742231b10e8888";
 pub const BOT_TOKEN: &str = "xoxb-test-bot-token";
@@ -53,7 +84,8 @@ impl Backend {
     }
 }
 
-/// Where the shared real-data fixtures live (`../shared/fixtures` beside the checkout).
+/// Where the shared real-data fixtures live: `CHIEF_FIXTURES`, or `../shared/fixtures` beside the
+/// checkout. The one locator: no test names the folder itself.
 pub fn fixtures() -> PathBuf {
     std::env::var("CHIEF_FIXTURES")
         .map(PathBuf::from)
@@ -78,11 +110,30 @@ pub fn config(database_url: &str, slack: &FakeSlack) -> Config {
     config
 }
 
+/// chief's context over `scratch` without the HTTP server, for tests that drive the workers, jobs
+/// and agents themselves: the fake Slack as the Web API, and `llm` (if any) as the model.
+pub fn context(scratch: &ScratchDb, slack: &FakeSlack, llm: Option<&LocalLlm>) -> Arc<Context> {
+    init();
+    let mut config = config(&scratch.url, slack);
+    if let Some(llm) = llm {
+        model::use_model(&mut config, llm);
+    }
+    Context::new(config, scratch.db.clone())
+}
+
+/// chief's context with no outside system configured at all (no Slack, no model).
+pub fn bare_context(db: &Db, url: &str) -> Arc<Context> {
+    init();
+    Context::new(Config::for_database(url), db.clone())
+}
+
 /// chief running in this process.
 pub struct TestApp {
     pub base: String,
     pub ctx: Arc<Context>,
     pub slack: FakeSlack,
+    /// The local model server chief calls, when the app was spawned with one.
+    pub llm: Option<LocalLlm>,
     pub http: reqwest::Client,
     pub scratch: ScratchDb,
     stop: CancellationToken,
@@ -94,10 +145,30 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    start(backend, None, tweak).await
+}
+
+/// chief with `llm` as its model (see [`model::use_model`]), then `tweak`.
+pub async fn spawn_app_with_model(
+    backend: Backend,
+    llm: LocalLlm,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    start(backend, Some(llm), tweak).await
+}
+
+async fn start(
+    backend: Backend,
+    llm: Option<LocalLlm>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     init();
     let scratch = backend.scratch().await;
     let slack = FakeSlack::start().await.expect("fake Slack starts");
     let mut config = config(&scratch.url, &slack);
+    if let Some(llm) = &llm {
+        model::use_model(&mut config, llm);
+    }
     tweak(&mut config);
     let app = Application::build(config).await.expect("chief builds");
     let base = format!("http://{}", app.local_addr());
@@ -111,6 +182,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         base,
         ctx,
         slack,
+        llm,
         http: reqwest::Client::new(),
         scratch,
         stop,
@@ -128,6 +200,13 @@ pub fn now() -> i64 {
 }
 
 impl TestApp {
+    /// The model server this app was spawned with.
+    pub fn llm(&self) -> &LocalLlm {
+        self.llm
+            .as_ref()
+            .expect("spawned with spawn_app_with_model")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -214,3 +293,14 @@ pub async fn count_rows(db: &chief::platform::db::Db, table: &str) -> i64 {
     .try_get("n")
     .expect("a count")
 }
+
+/// A JSON file under [`fixtures`], parsed.
+pub fn fixture_json(relative: &str) -> serde_json::Value {
+    let path = fixtures().join(relative);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {} is readable: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// Where abbot's captured Slack payloads (events, interactions) live under [`fixtures`].
+pub const ABBOT_PAYLOADS: &str = "payloads/abbot/tests/Abbot.Web.Library.Tests/Serialization";

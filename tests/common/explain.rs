@@ -1,7 +1,6 @@
 //! A seeded conversation for the click-to-context, `/chief` and App Home tests: a channel with a
 //! thread and neighbours around a clicked message, and decoys that must never show up (the same
 //! channel outside the hour, another channel the reader is in, a private channel they are not in).
-#![allow(dead_code)]
 
 use chief::model::events::{Channel, PostedMessage, User};
 use chief::platform::db::Db;
@@ -219,17 +218,9 @@ pub async fn seed(db: &Db) -> Seeded {
 }
 
 /// The real `message_action` fixture, turned into chief's shortcut on `ts`.
-pub fn shortcut_payload(
-    fixtures: &std::path::Path,
-    ts: &str,
-    user: &str,
-    trigger_id: &str,
-    response_url: &str,
-) -> String {
-    let path = fixtures
-        .join("payloads/abbot/tests/Abbot.Web.Library.Tests/Serialization/message_action.json");
-    let mut payload: Value =
-        serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");
+pub fn shortcut_payload(ts: &str, user: &str, trigger_id: &str, response_url: &str) -> String {
+    let mut payload =
+        super::fixture_json(&format!("{}/message_action.json", super::ABBOT_PAYLOADS));
     payload["callback_id"] = Value::String("explain_in_context".into());
     payload["user"]["id"] = Value::String(user.into());
     payload["trigger_id"] = Value::String(trigger_id.into());
@@ -242,16 +233,14 @@ pub fn shortcut_payload(
 
 /// The real slash-command fixture (omnibot), as `/chief <text>` from `user`.
 pub fn command_fields(
-    fixtures: &std::path::Path,
     text: &str,
     user: &str,
     trigger_id: &str,
     response_url: &str,
 ) -> Vec<(String, String)> {
-    let path =
-        fixtures.join("payloads/omnibot/data/mock/slash_command/user_issues_echo_command.json");
-    let payload: Value =
-        serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");
+    let payload = super::fixture_json(
+        "payloads/omnibot/data/mock/slash_command/user_issues_echo_command.json",
+    );
     let mut fields: Vec<(String, String)> = payload
         .as_object()
         .expect("an object")

@@ -1,6 +1,5 @@
-//! Shared set-up of the briefing tests: a workspace seeded in a real store, a fake Slack, and a
+//! The briefing tests' world: a workspace seeded in a real store, a fake Slack, and a
 //! local OpenAI-compatible model server answering every task with valid JSON.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 
@@ -8,7 +7,7 @@ use chief::ai::tasks::{
     BriefingInput, ConsolidateInput, ConsolidateTopics, Discussion, GenerateBriefing, RankForUser,
     RankInput, SummarizeDiscussion, Task,
 };
-use chief::config::{Config, DeploymentConfig, JsonMode};
+use chief::config::{Config, DeploymentConfig};
 use chief::features::context::Context;
 use chief::model::events::{Channel, PostedMessage, User};
 use chief::model::settings::{DeliveryDays, DeliveryTime};
@@ -20,36 +19,39 @@ use serde_json::Value;
 
 pub const TEAM: &str = "T0BRIEF";
 
-/// A configuration for a scratch database, the fake Slack and (optionally) a local model.
+/// The seeded people and channels (the agent tests and the end-to-end test share them).
+pub const ANA: &str = "U0ANA";
+pub const BEN: &str = "U0BEN";
+pub const CAT: &str = "U0CAT";
+pub const DAN: &str = "U0DAN";
+pub const ENG: &str = "C0ENG";
+pub const OPS: &str = "C0OPS";
+pub const DESIGN: &str = "C0DESIGN";
+pub const EXEC: &str = "G0EXEC";
+
+/// The harness configuration (scratch database, fake Slack), with `llm` (if any) as the model under
+/// the briefing's budgets: a briefing's inputs are larger than one task's, and its waits shorter.
 pub fn config(url: &str, slack: &FakeSlack, llm: Option<&LocalLlm>) -> Config {
-    let mut config = Config::for_database(url);
-    config.slack_api_url = slack.api_url();
-    config.bot_token = Some(secrecy::SecretString::from("xoxb-briefing-test"));
+    let mut config = super::config(url, slack);
     if let Some(llm) = llm {
+        super::model::use_model(&mut config, llm);
         config.llm.deployments = vec![deployment(&llm.base_url())];
         config.llm.timeout_secs = Some(5);
         config.llm.deadline_secs = Some(20);
         config.llm.max_retries = Some(1);
-        config.llm.retry_base_ms = Some(20);
         config.llm.background_wait_secs = Some(2);
         config.llm.interactive_wait_secs = Some(2);
     }
     config
 }
 
+/// The harness deployment with room for a day's conversations.
 pub fn deployment(base_url: &str) -> DeploymentConfig {
     DeploymentConfig {
-        name: "local".into(),
-        base_url: base_url.into(),
-        api_key: Some("sk-test".to_string().into()),
-        model: "local-model".into(),
-        azure_api_version: None,
         rpm: 6_000,
         tpm: 10_000_000,
-        weight: 1,
         context_tokens: 64_000,
-        json_mode: JsonMode::JsonSchema,
-        temperature: None,
+        ..super::model::deployment(base_url)
     }
 }
 
@@ -72,10 +74,7 @@ impl World {
 }
 
 pub async fn world(scratch: ScratchDb, llm: Option<&LocalLlm>) -> World {
-    chief::init_process();
-    if std::env::var("TEST_LOG").is_ok() {
-        chief::telemetry::init_logging(false);
-    }
+    super::init();
     let slack = FakeSlack::start().await.expect("fake Slack starts");
     let ctx = Context::new(config(&scratch.url, &slack, llm), scratch.db.clone());
     World {
@@ -188,13 +187,32 @@ pub async fn due_now(ctx: &Context, user: &str) {
         .await
         .unwrap();
     }
-    let agent = profile::get_agent(&ctx.db, TEAM, user)
+    deliver_every_day_at_this_minute(ctx, TEAM, user).await;
+    profile::record_activity(
+        &ctx.db,
+        TEAM,
+        user,
+        now - 7200,
+        ActivitySource::Message,
+        now,
+        &rules,
+    )
+    .await
+    .unwrap();
+}
+
+/// Sets the user's delivery time to the current local minute, every day (their agent exists).
+pub async fn deliver_every_day_at_this_minute(ctx: &Context, team: &str, user: &str) {
+    use chief::model::activity::ScheduleRules;
+    use chief::platform::db::profile;
+    let now = chief::platform::db::now();
+    let agent = profile::get_agent(&ctx.db, team, user)
         .await
         .unwrap()
         .unwrap();
     let tz = profile::user_tz(&ctx.db, &agent).await.unwrap();
     let local = tz.local(now).time();
-    profile::update_settings(&ctx.db, TEAM, user, now, &rules, |s| {
+    profile::update_settings(&ctx.db, team, user, now, &ScheduleRules::default(), |s| {
         s.delivery_time = DeliveryTime::Fixed(
             chrono::NaiveTime::from_hms_opt(
                 chrono::Timelike::hour(&local),
@@ -205,17 +223,6 @@ pub async fn due_now(ctx: &Context, user: &str) {
         );
         s.delivery_days = DeliveryDays::parse("every day").unwrap();
     })
-    .await
-    .unwrap();
-    profile::record_activity(
-        &ctx.db,
-        TEAM,
-        user,
-        now - 7200,
-        ActivitySource::Message,
-        now,
-        &rules,
-    )
     .await
     .unwrap();
 }
