@@ -4,6 +4,7 @@
 //! one generate → check → correct → fall back loop (`guarded`).
 
 pub mod extractive;
+pub mod guarded;
 pub mod llm;
 pub mod segment;
 pub mod tasks;

@@ -25,11 +25,12 @@ use tracing::{Instrument, info, info_span};
 
 use super::{BriefingError, digest};
 use crate::ai::extractive::{InterestOrigin, Lang, templates};
-use crate::ai::llm::{Answer, CallOptions, Priority, Source};
+use crate::ai::guarded::{Attempt, Correction, Fallback, Guarded, Plain, step_meta};
+use crate::ai::llm::{CallOptions, Priority};
 use crate::ai::tasks::{
     self, BriefingInput, ChannelInfo, ChannelSummary, ChatMessage, ConsolidateInput,
-    ConsolidateOutput, ConsolidateTopics, GenerateBriefing, Guardrail, GuardrailInput,
-    GuardrailReport, RankForUser, RankInput, RankOutput, Reader, Story, Task, Violation,
+    ConsolidateOutput, ConsolidateTopics, GenerateBriefing, GuardrailInput, GuardrailReport,
+    RankForUser, RankInput, RankOutput, Reader, Story, Task, Violation,
 };
 use crate::features::context::Context;
 use crate::model::activity::UserTz;
@@ -39,7 +40,7 @@ use crate::model::interest::{HalfLife, InterestProfile as Profile, normalize_key
 use crate::model::settings::{DeliveryDays, QuietDay, UserSettings};
 use crate::platform::db::briefings::{self, BriefingRow, NewBriefing, Status};
 use crate::platform::db::{directory, messages, profile};
-use crate::platform::runs::{Run, RunStatus, StepError, StepMeta, StepSource};
+use crate::platform::runs::{Run, RunStatus, StepError, StepMeta};
 
 /// Stories in a briefing, at most.
 pub const MAX_STORIES: usize = 3;
@@ -155,20 +156,6 @@ impl From<BriefingError> for StepError {
         } else {
             StepError::Permanent(e.to_string())
         }
-    }
-}
-
-/// Step metadata from a gateway answer: tokens and where it came from.
-pub(crate) fn meta_of<T>(answer: &Answer<T>) -> StepMeta {
-    StepMeta::tokens(answer.tokens.prompt as i64, answer.tokens.completion as i64)
-        .source(source_of(&answer.source))
-}
-
-pub(crate) fn source_of(source: &Source) -> StepSource {
-    match source {
-        Source::Model { .. } => StepSource::Model,
-        Source::Cache => StepSource::Cache,
-        Source::Extractive { .. } => StepSource::Extractive,
     }
 }
 
@@ -336,40 +323,6 @@ fn disliked(story: &Story, profile: &Profile, reader: &Reader, now: i64) -> bool
     }
     let total: f64 = keys.iter().map(|k| profile.score_of(k, now)).sum();
     total <= DISLIKED_AT
-}
-
-/// A short, human list of what the guardrail objected to.
-pub fn violations_summary(report: &GuardrailReport) -> String {
-    let items: Vec<String> = report
-        .violations
-        .iter()
-        .map(|v| match v {
-            Violation::InventedName { name, .. } => format!("invented name \"{name}\""),
-            Violation::UnsupportedNumber { number, .. } => {
-                format!("unsupported number \"{number}\"")
-            }
-            Violation::UnsupportedDate { date, .. } => format!("unsupported date \"{date}\""),
-            Violation::ReaderInThirdPerson { name, .. } => {
-                format!("reader named as \"{name}\"")
-            }
-            Violation::MissingCitation { section } => format!("section {} uncited", section + 1),
-            Violation::UncitedSentence { .. } => "uncited sentence".to_string(),
-            Violation::ForbiddenSource { source, .. } => {
-                format!("forbidden source {}/{}", source.channel_id, source.ts)
-            }
-            Violation::SectionTooLong { section, .. } => {
-                format!("section {} too long", section + 1)
-            }
-            Violation::TooManyBlocks { .. } => "too many blocks".to_string(),
-        })
-        .collect();
-    let mut unique: Vec<String> = Vec::new();
-    for i in items {
-        if !unique.contains(&i) {
-            unique.push(i);
-        }
-    }
-    unique.join("; ")
 }
 
 /// Drops the items the guardrail objected to (the last resort: nothing unchecked is sent).
@@ -690,7 +643,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
                 .llm
                 .run_or_extractive(&ConsolidateTopics::default(), i, &options)
                 .await;
-            let meta = meta_of(&answer);
+            let meta = step_meta(&answer);
             Ok::<_, StepError>((answer.output, meta))
         })
         .await?
@@ -717,7 +670,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
                 .llm
                 .run_or_extractive(&RankForUser::default(), i, &options)
                 .await;
-            let meta = meta_of(&answer);
+            let meta = step_meta(&answer);
             Ok::<_, StepError>((answer.output, meta))
         })
         .await?
@@ -966,46 +919,35 @@ async fn write_checked(
         limits: Default::default(),
         utc_offset_secs: offset_at(tz, window.end),
     };
-    let check = |name: &'static str, input: GuardrailInput| async move {
-        run.step_summarized(
-            name,
-            Some(format!("{} sections", input.sections.len())),
-            &input,
-            |i| {
-                let report = Guardrail.check(i);
-                let verdict = if report.passed {
-                    "pass".to_string()
-                } else {
-                    format!("fail: {}", violations_summary(&report))
-                };
-                let meta = StepMeta::default()
-                    .source(StepSource::Extractive)
-                    .verdict(verdict);
-                async move { Ok::<_, StepError>((report, meta)) }
-            },
-        )
-        .await
+    let describe = |i: &BriefingInput, attempt: Attempt| match attempt {
+        Attempt::First => format!("{} stories for {}", i.stories.len(), reader.name),
+        Attempt::Corrected => format!(
+            "{} stories for {}, with a critique",
+            i.stories.len(),
+            reader.name
+        ),
+        Attempt::Extractive => format!("{} stories", i.stories.len()),
     };
-    let generate = |name: &'static str, input: BriefingInput| async move {
-        let summary = format!(
-            "{} stories for {}{}",
-            input.stories.len(),
-            reader.name,
-            if input.critique.is_some() {
-                ", with a critique"
-            } else {
-                ""
-            }
-        );
-        run.step_summarized(name, Some(summary), &input, |i| async {
-            let answer = ctx
-                .llm
-                .run_or_extractive(&GenerateBriefing, i, options)
-                .await;
-            let meta = meta_of(&answer);
-            Ok::<_, StepError>((answer.output, meta))
-        })
-        .await
+    let with_critique = |i: &BriefingInput, critique: &str| BriefingInput {
+        critique: Some(critique.to_string()),
+        ..i.clone()
+    };
+    let guarded = Guarded {
+        step: "generate",
+        task: &GenerateBriefing,
+        correction: Correction {
+            task: &GenerateBriefing,
+            input: &with_critique,
+        },
+        check_input: &guard_input,
+        describe: Some(&describe),
+        // The extractive briefing heeds a critique (it leaves out the quoted terms).
+        correct_extractive: true,
+        // A briefing is sent unasked: the extractive text is checked too, and what still fails is
+        // left out.
+        fallback: Fallback::Repaired {
+            repair: without_violations,
+        },
     };
 
     let input = BriefingInput {
@@ -1019,50 +961,10 @@ async fn write_checked(
             .collect(),
         critique: None,
     };
-    let first: tasks::Briefing = generate("generate", input.clone()).await?;
-    let report = check("guardrail", guard_input(&first)).await?;
-    if report.passed {
-        return Ok((first, "pass".to_string()));
-    }
-    let corrected: tasks::Briefing = generate(
-        "generate:corrected",
-        BriefingInput {
-            critique: Some(report.critique.clone()),
-            ..input.clone()
-        },
-    )
-    .await?;
-    let second = check("guardrail:corrected", guard_input(&corrected)).await?;
-    if second.passed {
-        return Ok((
-            corrected,
-            format!("corrected: {}", violations_summary(&report)),
-        ));
-    }
-    // The extractive text: built from the stories' own sentences and chief's templates.
-    let fallback: tasks::Briefing = run
-        .step_summarized(
-            "generate:extractive",
-            Some(format!("{} stories", input.stories.len())),
-            &input,
-            |i| {
-                let b = GenerateBriefing.extractive(i);
-                async move {
-                    Ok::<_, StepError>((b, StepMeta::default().source(StepSource::Extractive)))
-                }
-            },
-        )
+    let checked = guarded
+        .run::<Plain<tasks::Briefing>>(run, &ctx.llm, options, &input)
         .await?;
-    let third = check("guardrail:extractive", guard_input(&fallback)).await?;
-    let fallback = if third.passed {
-        fallback
-    } else {
-        without_violations(fallback, &third)
-    };
-    Ok((
-        fallback,
-        format!("fallback: {}", violations_summary(&second)),
-    ))
+    Ok((checked.output, checked.verdict.describe()))
 }
 
 #[cfg(test)]

@@ -21,8 +21,8 @@ use sha2::{Digest as _, Sha256};
 use tracing::debug;
 
 use super::BriefingError;
-use super::agent::meta_of;
 use crate::ai::extractive::{lang, templates, text};
+use crate::ai::guarded::step_meta;
 use crate::ai::llm::{CallOptions, Priority};
 use crate::ai::segment;
 use crate::ai::tasks::{
@@ -309,7 +309,7 @@ async fn make_digest(
         let mut parts = Vec::new();
         for chunk in &chunks {
             let answer = ctx.llm.run_or_extractive(&task, chunk, &options).await;
-            let m = meta_of(&answer);
+            let m = step_meta(&answer);
             meta.prompt_tokens += m.prompt_tokens;
             meta.completion_tokens += m.completion_tokens;
             if m.source != Some(StepSource::Extractive) {

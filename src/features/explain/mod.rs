@@ -18,30 +18,24 @@
 //! answer goes to the click's `response_url` as an ephemeral message. Nothing fails silently:
 //! whatever goes wrong is one sentence with a "Try again" button ([`on_retry`]).
 
+pub mod agent;
 pub mod cli;
 pub mod gather;
+pub mod job;
+pub mod modal;
 pub mod render;
 pub mod slack_io;
 
-use std::sync::Mutex;
-use std::time::Duration;
+use tracing::warn;
 
-use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
-
-use crate::ai::llm::{self, CallOptions};
-use crate::ai::tasks::{
-    ExplainContext, ExplainInput, Explainer, Guardrail, GuardrailInput, GuardrailReport, Prompt,
-    Task,
-};
 use crate::features::context::Context;
 use crate::model::domain::Explanation;
 use crate::platform::db::DbError;
-use crate::platform::retry::Failure as HandlerError;
-use crate::platform::runs::{Run, RunOptions, RunStatus, StepError, StepMeta, StepSource};
-use crate::slack::blocks;
+use crate::platform::retry::{Failure as HandlerError, Retryable};
 use crate::slack::interactions::{ActionClick, Shortcut};
-use gather::{Conversation, Gathered, Request};
+use gather::Request;
+pub use job::{Continuation, ExplainClick};
+use modal::{Surface, Target};
 
 /// Why no explanation could be produced. Each has one sentence for the reader.
 #[derive(Debug, thiserror::Error)]
@@ -89,9 +83,13 @@ impl ExplainError {
             }
         }
     }
+}
 
-    /// Worth retrying later (as opposed to a permanent answer).
-    pub fn is_transient(&self) -> bool {
+impl Retryable for ExplainError {
+    /// Slack, the database and chief's own steps may answer later; a missing message, a channel
+    /// chief cannot read, a direct message or a workspace without a token will not change by
+    /// trying again.
+    fn is_transient(&self) -> bool {
         matches!(
             self,
             ExplainError::Slack(_) | ExplainError::Db(_) | ExplainError::Internal(_)
@@ -140,7 +138,7 @@ pub async fn explain(
         "{user_id}:{channel_id}:{ts}:{}",
         uuid::Uuid::new_v4().simple()
     );
-    match run_explain(ctx, &request, &key).await {
+    match job::run_explain(ctx, &request, &key).await {
         Ok(outcome) => Ok(outcome.into_explanation()),
         Err(e) if e.is_transient() => Err(HandlerError::Transient(e.sentence())),
         Err(e) => Err(HandlerError::Permanent(e.sentence())),
@@ -229,46 +227,6 @@ fn run_key(request: &Request, click_id: &str) -> String {
     )
 }
 
-/// Which message a modal or "Try again" button is about (its `private_metadata` / `value`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Target {
-    c: String,
-    ts: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    th: Option<String>,
-}
-
-impl Target {
-    fn of(request: &Request) -> Self {
-        Target {
-            c: request.channel_id.clone(),
-            ts: request.ts.clone(),
-            th: request.thread_ts.clone(),
-        }
-    }
-
-    fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    fn parse(value: &str) -> Option<Self> {
-        serde_json::from_str(value).ok()
-    }
-}
-
-/// Where the answer goes.
-enum Surface {
-    /// A fresh click: open a modal with the trigger, else answer ephemerally.
-    Trigger {
-        trigger_id: String,
-        response_url: Option<String>,
-    },
-    /// A modal already open (a "Try again" inside it).
-    View(slack_io::OpenView),
-    /// No trigger: an ephemeral message only.
-    Ephemeral { response_url: Option<String> },
-}
-
 /// Opens (or reuses) the modal at once, then queues the rest of the click ([`ExplainClick`]).
 ///
 /// Only the `views.open` happens while the click's inbox row is handled: Slack's trigger expires
@@ -280,52 +238,14 @@ async fn deliver(
     key: &str,
     surface: Surface,
 ) -> Result<(), HandlerError> {
-    let metadata = Target::of(request).encode();
-    let token = ctx.bot_token(&request.team_id).await;
-
     // The modal, before anything else: the trigger is valid for three seconds.
-    let mut response_url = None;
-    let mut view = None;
-    match (&surface, &token) {
-        (
-            Surface::Trigger {
-                trigger_id,
-                response_url: url,
-            },
-            Ok(token),
-        ) => {
-            response_url = url.clone();
-            let session = ctx.slack.session(token);
-            match slack_io::open_view(&session, trigger_id, &blocks::loading_modal(&metadata)).await
-            {
-                Ok(opened) => view = Some(opened),
-                Err(e) => {
-                    warn!(error = %e, "cannot open the modal; answering ephemerally instead")
-                }
-            }
-        }
-        (Surface::View(open), Ok(token)) => {
-            let session = ctx.slack.session(token);
-            match slack_io::update_view(&session, open, &blocks::loading_modal(&metadata)).await {
-                Ok(updated) => view = Some(updated),
-                Err(e) => warn!(error = %e, "cannot refresh the modal"),
-            }
-        }
-        (
-            Surface::Trigger {
-                response_url: url, ..
-            },
-            Err(_),
-        )
-        | (Surface::Ephemeral { response_url: url }, _) => response_url = url.clone(),
-        (Surface::View(_), Err(_)) => {}
-    }
+    let opened = modal::open(ctx, request, &surface).await;
 
     let rest = Continuation {
         request: request.clone(),
         key: key.to_string(),
-        view,
-        response_url,
+        view: opened.view,
+        response_url: opened.response_url,
     };
     crate::platform::jobs::enqueue::<ExplainClick>(
         &ctx.db,
@@ -336,395 +256,4 @@ async fn deliver(
     .await
     .map_err(|e| HandlerError::Transient(format!("cannot queue the explanation: {e}")))?;
     Ok(())
-}
-
-/// The rest of a click once its modal is open (or could not be): what [`ExplainClick`] carries.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Continuation {
-    request: Request,
-    /// The durable run's key: a retried job resumes the same run.
-    key: String,
-    /// The modal showing "Reading the conversation…", to fill in.
-    view: Option<slack_io::OpenView>,
-    /// Where to answer ephemerally when there is no modal (or it cannot be updated).
-    response_url: Option<String>,
-}
-
-/// Explains a click and shows the answer: the part of a click that may take seconds, queued as a
-/// job at interactive priority (a worker reserved for these runs them; see `app.rs`). A retry
-/// resumes the click's durable run, so finished steps are not redone.
-pub struct ExplainClick;
-
-impl crate::platform::jobs::Job for ExplainClick {
-    type Ctx = Context;
-    const NAME: &'static str = "explain";
-    const PRIORITY: i32 = crate::platform::jobs::priority::INTERACTIVE;
-    /// Someone is waiting: a couple of quick retries, then the failure is shown.
-    const MAX_ATTEMPTS: i32 = 3;
-    type Payload = Continuation;
-
-    async fn run(
-        &self,
-        ctx: &Context,
-        rest: Continuation,
-        _job: &crate::platform::db::jobs::JobRecord,
-    ) -> Result<(), crate::platform::jobs::JobError> {
-        finish(ctx, &rest).await.map_err(|e| match e {
-            HandlerError::Transient(reason) => crate::platform::jobs::JobError::retryable(reason),
-            HandlerError::Permanent(reason) => crate::platform::jobs::JobError::permanent(reason),
-        })
-    }
-}
-
-/// Explains and shows the result in the modal, else ephemerally.
-async fn finish(ctx: &Context, rest: &Continuation) -> Result<(), HandlerError> {
-    let Continuation {
-        request,
-        key,
-        view,
-        response_url,
-    } = rest;
-    let metadata = Target::of(request).encode();
-    let token = ctx.bot_token(&request.team_id).await;
-
-    // The explanation.
-    let outcome = match &token {
-        Ok(_) => run_explain(ctx, request, key).await,
-        Err(e) => Err(ExplainError::Token(e.to_string())),
-    };
-    let workspace_failure = matches!(outcome, Err(ExplainError::Token(_)));
-    let (modal, text, message_blocks) = match &outcome {
-        Ok(Outcome::Explained(explanation)) => (
-            render::explanation_view(explanation, &metadata),
-            render::plain_text(explanation),
-            {
-                let mut b = vec![serde_json::json!({"type": "context", "elements": [
-                    {"type": "mrkdwn", "text": blocks::escape(&explanation.title)}]})];
-                b.extend(blocks::explanation_blocks(explanation));
-                b
-            },
-        ),
-        Ok(Outcome::Refused { channel_name }) => {
-            let sentence = render::refusal(channel_name);
-            let blocks = vec![serde_json::json!({"type": "section",
-                "text": {"type": "mrkdwn", "text": blocks::escape(&sentence)}})];
-            (
-                blocks::modal(render::MODAL_TITLE, blocks.clone(), &metadata),
-                sentence,
-                blocks,
-            )
-        }
-        Err(e) => {
-            warn!(error = %e, "no explanation");
-            let sentence = e.sentence();
-            (
-                render::failure_view(&sentence, &metadata),
-                sentence.clone(),
-                blocks::failure_blocks(&sentence, &metadata),
-            )
-        }
-    };
-
-    // Show it: the modal, else ephemerally.
-    if let (Some(open), Ok(token)) = (view, &token) {
-        let session = ctx.slack.session(token);
-        match slack_io::update_view(&session, open, &modal).await {
-            Ok(_) => return Ok(()),
-            Err(e) => warn!(error = %e, "cannot update the modal; answering ephemerally instead"),
-        }
-    }
-    if let Some(url) = response_url {
-        match slack_io::respond(url, &text, &message_blocks).await {
-            Ok(()) => return Ok(()),
-            Err(e) => warn!(error = %e, "response_url failed"),
-        }
-    }
-    if let Ok(token) = &token
-        && !workspace_failure
-    {
-        let session = ctx.slack.session(token);
-        match slack_io::post_ephemeral(
-            &session,
-            &request.channel_id,
-            &request.user_id,
-            &text,
-            &message_blocks,
-        )
-        .await
-        {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_transient() => {
-                return Err(HandlerError::Transient(format!(
-                    "cannot show the explanation: {e}"
-                )));
-            }
-            Err(e) => warn!(error = %e, "chat.postEphemeral failed"),
-        }
-    }
-    warn!(
-        team_id = %request.team_id,
-        user_id = %request.user_id,
-        "no way left to answer the click"
-    );
-    Ok(())
-}
-
-/// Steps are retried briefly: someone is waiting.
-fn interactive_run_options() -> RunOptions {
-    RunOptions {
-        step_attempts: 2,
-        step_backoff_base: Duration::from_millis(200),
-        step_backoff_cap: Duration::from_secs(1),
-    }
-}
-
-/// An explainer and where it came from (the output of the `explain*` steps).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Explained {
-    explainer: Explainer,
-    /// `model`, `cache` or `extractive`.
-    source: String,
-}
-
-fn step_source(source: &llm::Source) -> StepSource {
-    match source {
-        llm::Source::Model { .. } => StepSource::Model,
-        llm::Source::Cache => StepSource::Cache,
-        llm::Source::Extractive { .. } => StepSource::Extractive,
-    }
-}
-
-/// `ExplainContext` asked again with the guardrail's critique of its previous answer. The critique
-/// travels in the data (it quotes generated text), never in the instructions.
-struct CorrectedExplain;
-
-#[derive(Clone, Debug, Serialize)]
-struct CorrectedInput {
-    #[serde(flatten)]
-    input: ExplainInput,
-    critique: String,
-}
-
-const CRITIQUE_RULE: &str = "\n\nA previous answer broke the rules listed in the data's \
-`critique` field. Write a new answer that fixes every one of them.";
-
-impl Task for CorrectedExplain {
-    type Input = CorrectedInput;
-    type Output = Explainer;
-
-    fn name(&self) -> &'static str {
-        ExplainContext.name()
-    }
-
-    fn prompt(&self, input: &Self::Input) -> Prompt {
-        let base = ExplainContext.prompt(&input.input);
-        Prompt {
-            instructions: format!("{}{CRITIQUE_RULE}", base.instructions),
-            data: serde_json::to_string(input).unwrap_or_else(|_| base.data.clone()),
-        }
-    }
-
-    fn extractive(&self, input: &Self::Input) -> Self::Output {
-        ExplainContext.extractive(&input.input)
-    }
-
-    fn validate(&self, input: &Self::Input, output: &Self::Output) -> Result<(), String> {
-        ExplainContext.validate(&input.input, output)
-    }
-}
-
-fn guardrail_input(conversation: &Conversation, explainer: &Explainer) -> GuardrailInput {
-    let sources = conversation.all_messages();
-    GuardrailInput {
-        sections: explainer.sections(),
-        allowed_sources: sources.iter().map(|m| m.id.clone()).collect(),
-        sources,
-        reader: conversation.reader.clone(),
-        known_people: conversation.known_people.clone(),
-        channels: vec![conversation.channel.clone()],
-        limits: Default::default(),
-        utc_offset_secs: conversation.utc_offset_secs,
-    }
-}
-
-fn verdict(report: &GuardrailReport) -> String {
-    if report.passed {
-        "pass".into()
-    } else {
-        format!("fail: {} violation(s)", report.violations.len())
-    }
-}
-
-/// Runs (or resumes) the durable run `explain`/`key` for `request`.
-pub(crate) async fn run_explain(
-    ctx: &Context,
-    request: &Request,
-    key: &str,
-) -> Result<Outcome, ExplainError> {
-    let internal = |e: crate::platform::runs::RunError| ExplainError::Internal(e.to_string());
-    let run = Run::start_or_resume(
-        &ctx.db,
-        "explain",
-        key,
-        &request.team_id,
-        Some(&request.user_id),
-    )
-    .await
-    .map_err(internal)?
-    .with_options(interactive_run_options());
-
-    // 1. gather
-    let captured: Mutex<Option<ExplainError>> = Mutex::new(None);
-    let summary = format!(
-        "{} in {} for {}",
-        request.ts, request.channel_id, request.user_id
-    );
-    let gathered = run
-        .step_summarized("gather", Some(summary), request, |r| {
-            let captured = &captured;
-            async move {
-                match gather::gather(ctx, r).await {
-                    Ok(g) => Ok((g, StepMeta::default())),
-                    Err(e) => {
-                        let step_error = if e.is_transient() {
-                            StepError::Retryable(e.to_string())
-                        } else {
-                            StepError::permanent(e.to_string())
-                        };
-                        if let Ok(mut slot) = captured.lock() {
-                            *slot = Some(e);
-                        }
-                        Err(step_error)
-                    }
-                }
-            }
-        })
-        .await;
-    let conversation = match gathered {
-        Ok(Gathered::Ready(conversation)) => *conversation,
-        Ok(Gathered::Refused { channel_name }) => {
-            run.finish(RunStatus::Succeeded).await.map_err(internal)?;
-            return Ok(Outcome::Refused { channel_name });
-        }
-        Err(run_error) => {
-            let captured = captured.lock().ok().and_then(|mut slot| slot.take());
-            return Err(captured.unwrap_or_else(|| internal(run_error)));
-        }
-    };
-
-    // 2. explain
-    let input = ExplainInput {
-        reader: conversation.reader.clone(),
-        channel: conversation.channel.clone(),
-        clicked: conversation.clicked.clone(),
-        thread: conversation.thread.clone(),
-        neighbours: conversation.neighbours.clone(),
-        interests: conversation.interests.clone(),
-        utc_offset_secs: conversation.utc_offset_secs,
-    };
-    let options = CallOptions::interactive(&request.team_id, Some(&request.user_id));
-    let first = explain_step(ctx, &run, "explain", &ExplainContext, &input, &options)
-        .await
-        .map_err(internal)?;
-
-    // 3. guardrail, one corrective regeneration, then the extractive explainer.
-    let report = check_step(&run, "guardrail", &conversation, &first.explainer)
-        .await
-        .map_err(internal)?;
-    let explainer = if report.passed {
-        first.explainer
-    } else if first.source == StepSource::Extractive.as_str() {
-        // The extractive engine ignores critiques: its answer is the last resort anyway.
-        warn!(critique = %report.critique, "extractive explainer did not pass the guardrail; shown as it is");
-        first.explainer
-    } else {
-        info!(
-            violations = report.violations.len(),
-            "explainer failed the guardrail; regenerating with the critique"
-        );
-        let corrected_input = CorrectedInput {
-            input: input.clone(),
-            critique: report.critique.clone(),
-        };
-        let corrected = explain_step(
-            ctx,
-            &run,
-            "explain:corrected",
-            &CorrectedExplain,
-            &corrected_input,
-            &options,
-        )
-        .await
-        .map_err(internal)?;
-        let second = check_step(
-            &run,
-            "guardrail:corrected",
-            &conversation,
-            &corrected.explainer,
-        )
-        .await
-        .map_err(internal)?;
-        if second.passed {
-            corrected.explainer
-        } else {
-            run.step("explain:extractive", &input, |i| async move {
-                Ok::<_, StepError>((
-                    ExplainContext.extractive(i),
-                    StepMeta::default()
-                        .source(StepSource::Extractive)
-                        .verdict("fallback after a failed correction"),
-                ))
-            })
-            .await
-            .map_err(internal)?
-        }
-    };
-
-    let workspace_url = slack_io::workspace_url(ctx, &request.team_id).await;
-    let explanation = render::explanation(&explainer, &conversation, &workspace_url);
-    run.finish(RunStatus::Succeeded).await.map_err(internal)?;
-    Ok(Outcome::Explained(explanation))
-}
-
-/// One `explain*` step: the task through the gateway (the extractive engine when no model can).
-async fn explain_step<T>(
-    ctx: &Context,
-    run: &Run,
-    name: &str,
-    task: &T,
-    input: &T::Input,
-    options: &CallOptions,
-) -> Result<Explained, crate::platform::runs::RunError>
-where
-    T: Task<Output = Explainer>,
-{
-    run.step(name, input, |i| async move {
-        let answer = ctx.llm.run_or_extractive(task, i, options).await;
-        let source = step_source(&answer.source);
-        Ok::<_, StepError>((
-            Explained {
-                source: source.as_str().to_string(),
-                explainer: answer.output,
-            },
-            StepMeta::tokens(answer.tokens.prompt as i64, answer.tokens.completion as i64)
-                .source(source),
-        ))
-    })
-    .await
-}
-
-/// One `guardrail*` step: the deterministic checker against the gathered messages.
-async fn check_step(
-    run: &Run,
-    name: &str,
-    conversation: &Conversation,
-    explainer: &Explainer,
-) -> Result<GuardrailReport, crate::platform::runs::RunError> {
-    let input = guardrail_input(conversation, explainer);
-    run.step(name, &input, |g| async move {
-        let report = Guardrail.check(g);
-        let meta = StepMeta::default().verdict(verdict(&report));
-        Ok::<_, StepError>((report, meta))
-    })
-    .await
 }

@@ -1,16 +1,11 @@
 //! An explainer (the task's typed output) as a reader sees it: `domain::Explanation` (paragraphs in
-//! the reader's language, key messages linked), Block Kit views, Markdown for the CLI.
-
-use serde_json::Value;
+//! the reader's language, key messages linked), and Markdown for the CLI. The Block Kit views are
+//! in `modal.rs`, on the Slack side.
 
 use super::gather::Conversation;
 use crate::ai::extractive::Lang;
 use crate::ai::tasks::{CitedSentence, Explainer};
 use crate::model::domain::{Explanation, SourceLink, permalink};
-use crate::slack::blocks;
-
-/// The modal's title (Slack allows 24 characters).
-pub const MODAL_TITLE: &str = "Explain in context";
 
 struct Labels {
     asks: &'static str,
@@ -118,26 +113,6 @@ pub fn refusal_explanation(channel_name: &str) -> Explanation {
     }
 }
 
-/// The modal holding an explanation.
-pub fn explanation_view(explanation: &Explanation, metadata: &str) -> Value {
-    let mut content = vec![serde_json::json!({
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": blocks::escape(&explanation.title)}]
-    })];
-    content.extend(blocks::explanation_blocks(explanation));
-    content.truncate(blocks::MAX_BLOCKS);
-    blocks::modal(MODAL_TITLE, content, metadata)
-}
-
-/// The modal saying why there is no explanation, with "Try again".
-pub fn failure_view(sentence: &str, metadata: &str) -> Value {
-    blocks::modal(
-        MODAL_TITLE,
-        blocks::failure_blocks(sentence, metadata),
-        metadata,
-    )
-}
-
 /// The explanation as Markdown (`chief context`).
 pub fn markdown(explanation: &Explanation) -> String {
     let mut out = format!("# {}\n\n", explanation.title);
@@ -167,16 +142,4 @@ pub fn markdown(explanation: &Explanation) -> String {
         }
     }
     out
-}
-
-/// The explanation as one plain-text line for notifications.
-pub fn plain_text(explanation: &Explanation) -> String {
-    blocks::clip(
-        &explanation
-            .paragraphs
-            .first()
-            .cloned()
-            .unwrap_or_else(|| explanation.title.clone()),
-        3000,
-    )
 }
