@@ -1,7 +1,10 @@
 //! chief: an AI chief of staff for engineering leaders, as a Slack app.
 //!
-//! Slack traffic enters at the edge (`http`, `slack`), is stored in the durable inbox (`intake`),
-//! and is handled asynchronously (`worker`, `handlers`). See the README for the architecture.
+//! Slack traffic enters at the edge (`http`, `slack::socket`), is stored in the durable inbox
+//! (`inbox`), and is handed to the features (`features`), which compose the language tasks (`ai`),
+//! the Slack client (`slack::web`) and the platform (`platform`: storage, jobs, runs, bus) over
+//! plain domain types (`model`). Dependencies point one way, top to bottom; `tests/layout.rs`
+//! checks it. See the README's "Code map".
 
 pub mod ai;
 pub mod app;

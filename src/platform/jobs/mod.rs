@@ -2,7 +2,7 @@
 //! it first, fairly across teams.
 //!
 //! A job type implements [`Job`] (a unique [`Job::NAME`], a typed serde payload, an async `run`),
-//! is listed in [`default_jobs`], and is enqueued with [`enqueue`]. The [`worker`] claims due jobs
+//! is listed in `app::default_jobs` (the composition root), and is enqueued with [`enqueue`]. The [`worker`] claims due jobs
 //! (see [`crate::platform::db::jobs`] for the claim order), runs them under a lease it keeps extending, and
 //! records the outcome: `done`; a [`JobError::Retryable`] failure is retried with exponential
 //! back-off and jitter until `max_attempts`, then `dead`; a [`JobError::Permanent`] failure is
