@@ -17,9 +17,10 @@ use super::{Prompt, Task};
 use crate::ai::extractive::tfidf::TfIdf;
 use crate::ai::extractive::{Lang, lang, person, templates, text};
 
-/// A story chosen for the reader, with why.
+/// A story chosen for the reader, with why: the task's view of a story. The briefing as the reader
+/// sees it (ids, permalinks, the "why" line) is `model::domain::BriefingStory`, built from this.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct BriefingStory {
+pub struct ChosenStory {
     pub story: Story,
     #[serde(default)]
     pub reasons: Vec<Reason>,
@@ -29,7 +30,7 @@ pub struct BriefingStory {
 pub struct BriefingInput {
     pub reader: Reader,
     /// In the order to present them.
-    pub stories: Vec<BriefingStory>,
+    pub stories: Vec<ChosenStory>,
     /// What a guardrail found wrong with a previous attempt.
     #[serde(default)]
     pub critique: Option<String>,
@@ -43,8 +44,12 @@ pub struct BriefingItem {
     pub sentences: Vec<CitedSentence>,
 }
 
+/// The text the writer produced: framing language, intro and one item per story, each sentence
+/// citing its messages. `features::briefing` turns it into the reader's `model::domain::Briefing`.
+/// The schema keeps the title "Briefing": it is what a model is shown as the answer's shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Briefing {
+#[schemars(rename = "Briefing")]
+pub struct WrittenBriefing {
     /// ISO 639-1 code of the framing language.
     pub language: String,
     /// Opening line (no facts).
@@ -52,7 +57,7 @@ pub struct Briefing {
     pub items: Vec<BriefingItem>,
 }
 
-impl Briefing {
+impl WrittenBriefing {
     /// The items as sections, for the guardrail and the Slack renderer.
     pub fn sections(&self) -> Vec<TextSection> {
         self.items
@@ -82,7 +87,7 @@ stories. Every sentence cites in `sources` the message ids of the story it rests
 
 impl Task for GenerateBriefing {
     type Input = BriefingInput;
-    type Output = Briefing;
+    type Output = WrittenBriefing;
 
     fn name(&self) -> &'static str {
         "generate_briefing"
@@ -106,7 +111,7 @@ impl Task for GenerateBriefing {
             .iter()
             .map(|s| item(&input.reader, s, lang, &banned))
             .collect::<Vec<_>>();
-        Briefing {
+        WrittenBriefing {
             language: lang.code().to_string(),
             intro: if items.is_empty() {
                 templates::nothing_new(lang)
@@ -181,7 +186,7 @@ fn second_person(text: &str, reader: &Reader) -> String {
     person::to_second_person(text, &reader.names(), content_lang)
 }
 
-fn item(reader: &Reader, chosen: &BriefingStory, lang: Lang, banned: &[String]) -> BriefingItem {
+fn item(reader: &Reader, chosen: &ChosenStory, lang: Lang, banned: &[String]) -> BriefingItem {
     let story = &chosen.story;
     let names = reader.names();
     let took_part = story.participants.iter().any(|p| reader.is(p));
@@ -275,7 +280,7 @@ mod tests {
     use super::*;
     use crate::ai::tasks::consolidate::{ChannelSummary, ConsolidateInput, ConsolidateTopics};
     use crate::ai::tasks::guardrail::{Guardrail, GuardrailInput, SlackLimits};
-    use crate::ai::tasks::rank::{InterestProfile, RankForUser, RankInput};
+    use crate::ai::tasks::rank::{RankForUser, RankInput, ReaderProfile};
     use crate::ai::tasks::summarize::{Discussion, SummarizeDiscussion};
     use crate::ai::tasks::types::{ChannelInfo, ChatMessage, testkit};
 
@@ -346,7 +351,7 @@ mod tests {
     }
 
     fn guard(
-        briefing: &Briefing,
+        briefing: &WrittenBriefing,
         sources: &[ChatMessage],
         reader: &Reader,
     ) -> crate::ai::tasks::GuardrailReport {
@@ -371,7 +376,7 @@ mod tests {
         let bob = reader("Bob", "en");
         let input = BriefingInput {
             reader: bob.clone(),
-            stories: vec![BriefingStory {
+            stories: vec![ChosenStory {
                 story: story.clone(),
                 reasons: vec![Reason::TookPart],
             }],
@@ -403,7 +408,7 @@ mod tests {
         let carol = reader("Carol", "en");
         let input = BriefingInput {
             reader: carol.clone(),
-            stories: vec![BriefingStory {
+            stories: vec![ChosenStory {
                 story,
                 reasons: vec![],
             }],
@@ -436,7 +441,7 @@ mod tests {
         ] {
             let b = GenerateBriefing.extractive(&BriefingInput {
                 reader: reader("Dan", code),
-                stories: vec![BriefingStory {
+                stories: vec![ChosenStory {
                     story: story.clone(),
                     reasons: vec![Reason::Urgent],
                 }],
@@ -456,7 +461,7 @@ mod tests {
         let (_, story) = lavender();
         let base = BriefingInput {
             reader: reader("Dan", "en"),
-            stories: vec![BriefingStory {
+            stories: vec![ChosenStory {
                 story,
                 reasons: vec![],
             }],
@@ -523,19 +528,19 @@ mod tests {
         };
         let ranked = RankForUser::default().extractive(&RankInput {
             stories: stories.clone(),
-            profile: InterestProfile {
+            profile: ReaderProfile {
                 user_id: neeraj.id.clone(),
                 name: neeraj.name.clone(),
                 aliases: neeraj.aliases.clone(),
-                ..InterestProfile::default()
+                ..ReaderProfile::default()
             },
             now: sources.iter().map(|m| m.posted_at).max().unwrap(),
             limit: Some(3),
         });
-        let chosen: Vec<BriefingStory> = ranked
+        let chosen: Vec<ChosenStory> = ranked
             .ranked
             .iter()
-            .map(|r| BriefingStory {
+            .map(|r| ChosenStory {
                 story: stories.iter().find(|s| s.id == r.story_id).unwrap().clone(),
                 reasons: r.reasons.clone(),
             })
@@ -576,7 +581,7 @@ mod tests {
         let (_, story) = lavender();
         let input = BriefingInput {
             reader: reader("Bob", "fr"),
-            stories: vec![BriefingStory {
+            stories: vec![ChosenStory {
                 story,
                 reasons: vec![Reason::Mentioned],
             }],

@@ -57,12 +57,12 @@ pub mod rank;
 pub mod summarize;
 pub mod types;
 
-pub use briefing::{Briefing, BriefingInput, BriefingItem, BriefingStory, GenerateBriefing};
+pub use briefing::{BriefingInput, BriefingItem, ChosenStory, GenerateBriefing, WrittenBriefing};
 pub use consolidate::{ChannelSummary, ConsolidateInput, ConsolidateOutput, ConsolidateTopics};
 pub use explain::{ExplainContext, ExplainInput, Explainer};
 pub use guardrail::{Guardrail, GuardrailInput, GuardrailReport, SlackLimits, Violation};
 pub use propositions::{ExtractPropositions, PropositionsInput, PropositionsOutput};
-pub use rank::{Interest, InterestProfile, RankForUser, RankInput, RankOutput, RankedStory};
+pub use rank::{RankForUser, RankInput, RankOutput, RankedStory, ReaderInterest, ReaderProfile};
 pub use summarize::{Discussion, SummarizeDiscussion};
 pub use types::{
     ChannelInfo, ChatMessage, CitedSentence, DiscussionSummary, Entities, MessageRef, Proposition,

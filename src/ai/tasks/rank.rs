@@ -14,9 +14,10 @@ use super::types::{InterestOrigin, Reason, Story, json_prompt};
 use super::{Prompt, Task};
 use crate::ai::extractive::{Lang, text};
 
-/// A topic or entity the reader cares about, with a weight and where it comes from.
+/// A topic or entity the reader cares about, with a weight and where it comes from: the ranking's
+/// flat view of an entry of the decayed `model::interest::InterestProfile`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Interest {
+pub struct ReaderInterest {
     pub term: String,
     /// 0..1 (already decayed by the interest model).
     pub score: f64,
@@ -24,15 +25,16 @@ pub struct Interest {
     pub origin: InterestOrigin,
 }
 
-/// What chief knows of the reader's interests.
+/// What the ranking knows of the reader: name, interests (already decayed), close people, muted
+/// and favourite channels — gathered from the profile, the settings and the directory.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct InterestProfile {
+pub struct ReaderProfile {
     pub user_id: String,
     pub name: String,
     #[serde(default)]
     pub aliases: Vec<String>,
     #[serde(default)]
-    pub interests: Vec<Interest>,
+    pub interests: Vec<ReaderInterest>,
     /// People the reader works with closely.
     #[serde(default)]
     pub close_people: Vec<String>,
@@ -47,7 +49,7 @@ pub struct InterestProfile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RankInput {
     pub stories: Vec<Story>,
-    pub profile: InterestProfile,
+    pub profile: ReaderProfile,
     /// Epoch seconds "now", for recency.
     pub now: i64,
     /// How many stories to return at most (all when absent).
@@ -217,7 +219,7 @@ impl RankForUser {
             }
             t.into_iter().collect()
         };
-        let mut matched: Vec<&Interest> = p
+        let mut matched: Vec<&ReaderInterest> = p
             .interests
             .iter()
             .filter(|i| {
@@ -345,11 +347,11 @@ mod tests {
                 story("s-muted", "watercooler", "Kafka memes", 0.1, &["Eve"], 1),
                 story("s-old", "data", "Kafka upgrade", 0.2, &["Cleo"], 24 * 7),
             ],
-            profile: InterestProfile {
+            profile: ReaderProfile {
                 user_id: "U-ZOE".into(),
                 name: "Zoe".into(),
                 aliases: vec![],
-                interests: vec![Interest {
+                interests: vec![ReaderInterest {
                     term: "kafka".into(),
                     score: 0.8,
                     origin: InterestOrigin::Reacted,

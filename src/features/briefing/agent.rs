@@ -258,14 +258,14 @@ async fn rank_profile(
     profile: &Profile,
     settings: &UserSettings,
     now: i64,
-) -> Result<tasks::InterestProfile, BriefingError> {
+) -> Result<tasks::ReaderProfile, BriefingError> {
     let origins = briefings::origins(&ctx.db, team_id, &reader.id).await?;
     let interests = profile
         .top(MAX_INTERESTS, now)
         .into_iter()
         .map(|(term, score)| {
             let key = normalize_key(&term).unwrap_or_default();
-            tasks::Interest {
+            tasks::ReaderInterest {
                 origin: origin_of(origins.get(&key)),
                 term,
                 score: interest_weight(score),
@@ -290,7 +290,7 @@ async fn rank_profile(
         .filter(|(_, n)| *n >= 3)
         .map(|(c, _)| c)
         .collect();
-    Ok(tasks::InterestProfile {
+    Ok(tasks::ReaderProfile {
         user_id: reader.id.clone(),
         name: reader.name.clone(),
         aliases: reader.aliases.clone(),
@@ -326,7 +326,10 @@ fn disliked(story: &Story, profile: &Profile, reader: &Reader, now: i64) -> bool
 }
 
 /// Drops the items the guardrail objected to (the last resort: nothing unchecked is sent).
-fn without_violations(mut briefing: tasks::Briefing, report: &GuardrailReport) -> tasks::Briefing {
+fn without_violations(
+    mut briefing: tasks::WrittenBriefing,
+    report: &GuardrailReport,
+) -> tasks::WrittenBriefing {
     let bad: BTreeSet<usize> = report
         .violations
         .iter()
@@ -356,8 +359,8 @@ fn without_violations(mut briefing: tasks::Briefing, report: &GuardrailReport) -
 #[derive(Serialize)]
 struct ComposeInput<'a> {
     date: NaiveDate,
-    briefing: &'a tasks::Briefing,
-    chosen: &'a [tasks::BriefingStory],
+    briefing: &'a tasks::WrittenBriefing,
+    chosen: &'a [tasks::ChosenStory],
     workspace_url: &'a str,
     verdict: &'a str,
 }
@@ -369,8 +372,8 @@ pub fn to_domain(
     team_id: &str,
     reader: &Reader,
     date: NaiveDate,
-    briefing: &tasks::Briefing,
-    chosen: &[tasks::BriefingStory],
+    briefing: &tasks::WrittenBriefing,
+    chosen: &[tasks::ChosenStory],
     threads: &HashMap<MessageRef, Option<String>>,
     channel_names: &HashMap<String, String>,
     workspace_url: &str,
@@ -675,14 +678,14 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
         })
         .await?
     };
-    let chosen: Vec<tasks::BriefingStory> = ranked
+    let chosen: Vec<tasks::ChosenStory> = ranked
         .ranked
         .iter()
         .filter_map(|r| {
             stories
                 .iter()
                 .find(|s| s.id == r.story_id)
-                .map(|s| tasks::BriefingStory {
+                .map(|s| tasks::ChosenStory {
                     story: s.clone(),
                     reasons: r.reasons.clone(),
                 })
@@ -693,7 +696,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
     // 6. The text, checked; corrected once; else the extractive text.
     let (text, verdict) = if chosen.is_empty() {
         (
-            tasks::Briefing {
+            tasks::WrittenBriefing {
                 language: reader.language.clone(),
                 intro: templates::nothing_new(reader.lang()),
                 items: vec![],
@@ -773,7 +776,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
 /// hundreds of discussions at 10,000 people); the top three stories come from the best anyway.
 fn shortlist_summaries(
     summaries: Vec<ChannelSummary>,
-    profile: &tasks::InterestProfile,
+    profile: &tasks::ReaderProfile,
     now: i64,
 ) -> Vec<ChannelSummary> {
     if summaries.len() <= CONSOLIDATE_SHORTLIST {
@@ -823,7 +826,7 @@ fn shortlist_summaries(
 }
 
 /// The [`SHORTLIST`] stories the extractive ranker puts first, abridged for the model.
-fn shortlist(stories: &[Story], profile: &tasks::InterestProfile, now: i64) -> Vec<Story> {
+fn shortlist(stories: &[Story], profile: &tasks::ReaderProfile, now: i64) -> Vec<Story> {
     if stories.len() <= SHORTLIST {
         return stories
             .iter()
@@ -847,7 +850,7 @@ fn shortlist(stories: &[Story], profile: &tasks::InterestProfile, now: i64) -> V
 /// The people of `known` whose every name word appears in `briefing`'s text: the only ones the
 /// guardrail's invented-name check can find there. A workspace has thousands of names and a
 /// briefing a few; the check and its recorded input stay the size of the briefing.
-fn named_in(known: &[String], briefing: &tasks::Briefing) -> Vec<String> {
+fn named_in(known: &[String], briefing: &tasks::WrittenBriefing) -> Vec<String> {
     fn tokens(s: &str) -> impl Iterator<Item = String> + '_ {
         s.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
@@ -879,14 +882,14 @@ async fn write_checked(
     ctx: &Context,
     run: &Run,
     reader: &Reader,
-    chosen: &[tasks::BriefingStory],
+    chosen: &[tasks::ChosenStory],
     evidence: &[ChatMessage],
     allowed: &[MessageRef],
     channels: &[ChannelInfo],
     tz: &UserTz,
     window: Window,
     options: &CallOptions,
-) -> Result<(tasks::Briefing, String), BriefingError> {
+) -> Result<(tasks::WrittenBriefing, String), BriefingError> {
     let db = &ctx.db;
     let team_id = options.team_id.as_deref().unwrap_or_default();
     // The evidence: what the reader can see in the chosen stories' channels (a story's framing
@@ -909,7 +912,7 @@ async fn write_checked(
         .filter(|n| n.chars().any(char::is_uppercase) || n.split_whitespace().count() > 1)
         .cloned()
         .collect();
-    let guard_input = |b: &tasks::Briefing| GuardrailInput {
+    let guard_input = |b: &tasks::WrittenBriefing| GuardrailInput {
         sections: b.sections(),
         sources: sources.clone(),
         allowed_sources: allowed.to_vec(),
@@ -954,7 +957,7 @@ async fn write_checked(
         reader: reader.clone(),
         stories: chosen
             .iter()
-            .map(|c| tasks::BriefingStory {
+            .map(|c| tasks::ChosenStory {
                 story: c.story.abridged(GENERATE_SENTENCES, GENERATE_SOURCES),
                 reasons: c.reasons.clone(),
             })
@@ -962,7 +965,7 @@ async fn write_checked(
         critique: None,
     };
     let checked = guarded
-        .run::<Plain<tasks::Briefing>>(run, &ctx.llm, options, &input)
+        .run::<Plain<tasks::WrittenBriefing>>(run, &ctx.llm, options, &input)
         .await?;
     Ok((checked.output, checked.verdict.describe()))
 }
