@@ -35,9 +35,9 @@ use crate::ai::tasks::{
     Task,
 };
 use crate::features::context::Context;
+use crate::features::legacy_failure::LegacyFailure as HandlerError;
 use crate::model::domain::Explanation;
 use crate::platform::db::DbError;
-use crate::platform::retry::Failure as HandlerError;
 use crate::platform::runs::{Run, RunOptions, RunStatus, StepError, StepMeta, StepSource};
 use crate::slack::blocks;
 use crate::slack::interactions::{ActionClick, Shortcut};
