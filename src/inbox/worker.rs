@@ -223,11 +223,9 @@ mod tests {
     use crate::config::Config;
     use crate::testkit::scratch::ScratchDb;
 
-    #[tokio::test]
-    async fn a_panicking_handler_parks_its_request_and_the_worker_goes_on() {
-        let scratch = ScratchDb::test_sqlite().await;
-        let ctx = Context::new(Config::for_database(&scratch.url), scratch.db.clone());
-        for key in ["k1", "k2"] {
+    /// Stores one event per `(dedupe key, payload)` and claims them all, in that order.
+    async fn claimed_events(ctx: &Context, events: &[(&str, &str)]) -> Vec<inbox::Item> {
+        for (key, payload) in events {
             inbox::insert(
                 &ctx.db,
                 &inbox::NewItem {
@@ -235,13 +233,20 @@ mod tests {
                     source: inbox::Source::Event,
                     team_id: Some("T1"),
                     kind: "message",
-                    payload: "{}",
+                    payload,
                 },
             )
             .await
             .unwrap();
         }
-        let items = inbox::claim(&ctx.db, "me", 10, 30).await.unwrap();
+        inbox::claim(&ctx.db, "me", 10, 30).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_parks_its_request_and_the_worker_goes_on() {
+        let scratch = ScratchDb::test_sqlite().await;
+        let ctx = Context::new(Config::for_database(&scratch.url), scratch.db.clone());
+        let items = claimed_events(&ctx, &[("k1", "{}"), ("k2", "{}")]).await;
         settle(&ctx, &items[0], async { panic!("boom") }.boxed())
             .await
             .unwrap();
@@ -266,21 +271,7 @@ mod tests {
     async fn a_parked_request_keeps_the_whole_chain_of_its_failure() {
         let scratch = ScratchDb::test_sqlite().await;
         let ctx = Context::new(Config::for_database(&scratch.url), scratch.db.clone());
-        for (key, payload) in [("torn", "{\"type\": "), ("panics", "{}")] {
-            inbox::insert(
-                &ctx.db,
-                &inbox::NewItem {
-                    dedupe_key: key,
-                    source: inbox::Source::Event,
-                    team_id: Some("T1"),
-                    kind: "message",
-                    payload,
-                },
-            )
-            .await
-            .unwrap();
-        }
-        let items = inbox::claim(&ctx.db, "me", 10, 30).await.unwrap();
+        let items = claimed_events(&ctx, &[("torn", "{\"type\": "), ("panics", "{}")]).await;
         handle_one(&ctx, items[0].clone()).await.unwrap();
         settle(&ctx, &items[1], async { panic!("boom") }.boxed())
             .await
