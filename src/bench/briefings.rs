@@ -450,7 +450,7 @@ async fn run_backend(
     let done = AtomicU64::new(0);
     let results: Vec<(
         Duration,
-        Result<crate::model::domain::Briefing, crate::inbox::dispatch::HandlerError>,
+        Result<crate::model::domain::Briefing, crate::features::briefing::BriefingError>,
     )> = futures::stream::iter(workspace.users.iter())
         .map(|u| {
             let (ctx, team, done) = (&ctx, &team, &done);
@@ -467,8 +467,7 @@ async fn run_backend(
                 );
                 let r = crate::features::briefing::agent::prepare_with(ctx, &request)
                     .await
-                    .map(|row| row.briefing)
-                    .map_err(crate::inbox::dispatch::HandlerError::from);
+                    .map(|row| row.briefing);
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if (n as usize).is_multiple_of(progress_every) {
                     println!(
@@ -517,11 +516,15 @@ async fn run_backend(
                     run.with_stories += 1;
                 }
             }
-            Err(crate::inbox::dispatch::HandlerError::Permanent(e)) => {
-                *run.skipped.entry(reason_key(e)).or_default() += 1;
+            Err(e) if e.is_retryable() => {
+                *run.failed
+                    .entry(reason_key(&crate::platform::retry::Chain(e).to_string()))
+                    .or_default() += 1;
             }
-            Err(crate::inbox::dispatch::HandlerError::Transient(e)) => {
-                *run.failed.entry(reason_key(e)).or_default() += 1;
+            Err(e) => {
+                *run.skipped
+                    .entry(reason_key(&crate::platform::retry::Chain(e).to_string()))
+                    .or_default() += 1;
             }
         }
     }

@@ -36,10 +36,18 @@ pub enum TokenError {
     NotInstalled(String),
     #[error("team {0} is suspended: Slack rejected its token; reinstall chief there")]
     Suspended(String),
-    #[error("cannot open the stored token of team {team}: {source}")]
+    #[error("cannot open the stored token of team {team}")]
     Sealed { team: String, source: SecretsError },
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+/// Only a database outage clears up by itself; a missing, suspended or unreadable token waits for
+/// someone to (re)install chief, which no retry can hasten.
+impl crate::platform::retry::Retryable for TokenError {
+    fn is_transient(&self) -> bool {
+        matches!(self, TokenError::Db(_))
+    }
 }
 
 impl Context {

@@ -7,13 +7,13 @@
 
 use tracing::{debug, warn};
 
-use crate::features::context::Context;
+use crate::features::context::{Context, TokenError};
 use crate::features::explain::slack_io;
 use crate::model::activity::ScheduleRules;
 use crate::model::interest::HalfLife;
 use crate::model::settings::{DeliveryTime, UserSettings};
-use crate::platform::db::{now, profile};
-use crate::platform::retry::Failure as HandlerError;
+use crate::platform::db::{DbError, now, profile};
+use crate::platform::retry::{Chain, Retryable};
 use crate::slack::api::SlackError;
 use crate::slack::blocks::{self, HomeSettings, actions};
 use crate::slack::interactions::ActionClick;
@@ -22,8 +22,40 @@ use crate::slack::interactions::ActionClick;
 pub const BRIEFING_REQUESTED: &str =
     "On it: your briefing is being prepared and arrives as a direct message in a minute or two.";
 
+/// Why the Home tab could not be shown or a control applied.
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// No usable bot token for the team.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Slack refused or failed the `views.publish`.
+    #[error("views.publish")]
+    Publish(#[source] SlackError),
+}
+
+/// Retried while the database or Slack is unavailable; a token that is missing or rejected, or a
+/// view Slack refuses, waits for a person (the next opening of the tab publishes again anyway).
+impl Retryable for HomeError {
+    fn is_transient(&self) -> bool {
+        match self {
+            HomeError::Db(e) => e.is_transient(),
+            HomeError::Token(e) => e.is_transient(),
+            HomeError::Publish(e) => Retryable::is_transient(e),
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            HomeError::Publish(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
+
 /// Publishes (`views.publish`) the user's Home tab.
-pub async fn publish(ctx: &Context, team_id: &str, user_id: &str) -> Result<(), HandlerError> {
+pub async fn publish(ctx: &Context, team_id: &str, user_id: &str) -> Result<(), HomeError> {
     publish_with(ctx, team_id, user_id, None).await
 }
 
@@ -40,21 +72,13 @@ fn home_settings(settings: &UserSettings, interests: Vec<String>) -> HomeSetting
     }
 }
 
-fn slack_failure(e: SlackError) -> HandlerError {
-    if e.is_transient() {
-        HandlerError::Transient(format!("views.publish: {e}"))
-    } else {
-        HandlerError::Permanent(format!("views.publish: {e}"))
-    }
-}
-
 /// Publishes the Home tab with a one-line notice at the top (the result of a control).
 pub async fn publish_with(
     ctx: &Context,
     team_id: &str,
     user_id: &str,
     notice: Option<&str>,
-) -> Result<(), HandlerError> {
+) -> Result<(), HomeError> {
     let settings = profile::get_settings(&ctx.db, team_id, user_id).await?;
     let interests = profile::load_profile(&ctx.db, team_id, user_id, HalfLife::default())
         .await?
@@ -66,7 +90,7 @@ pub async fn publish_with(
     let latest = match crate::features::briefing::latest(ctx, team_id, user_id).await {
         Ok(latest) => latest,
         Err(e) => {
-            debug!(error = %e, "no briefing to show on the Home tab");
+            debug!(error = %Chain(&e), "no briefing to show on the Home tab");
             None
         }
     };
@@ -75,20 +99,17 @@ pub async fn publish_with(
         &home_settings(&settings, interests),
         notice,
     );
-    let token = ctx
-        .bot_token(team_id)
-        .await
-        .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+    let token = ctx.bot_token(team_id).await?;
     slack_io::publish_view(&ctx.slack.session(&token), user_id, &view)
         .await
-        .map_err(slack_failure)
+        .map_err(HomeError::Publish)
 }
 
 async fn change(
     ctx: &Context,
     click: &ActionClick,
     f: impl FnOnce(&mut UserSettings) + Send,
-) -> Result<(), HandlerError> {
+) -> Result<(), HomeError> {
     profile::update_settings(
         &ctx.db,
         &click.team_id,
@@ -102,7 +123,7 @@ async fn change(
 }
 
 /// A control on the Home tab changed (`slack::blocks::actions::{BRIEFING_NOW, SET_TIME, …}`).
-pub async fn on_action(ctx: &Context, click: &ActionClick) -> Result<(), HandlerError> {
+pub async fn on_action(ctx: &Context, click: &ActionClick) -> Result<(), HomeError> {
     let mut notice: Option<String> = None;
     match click.action_id.as_str() {
         actions::SET_TIME => {
@@ -161,7 +182,7 @@ pub async fn on_action(ctx: &Context, click: &ActionClick) -> Result<(), Handler
                 {
                     Ok(()) => BRIEFING_REQUESTED.into(),
                     Err(e) => {
-                        warn!(error = %e, "briefing could not be prepared");
+                        warn!(error = %Chain(&e), "briefing could not be prepared");
                         crate::features::briefing::REQUEST_FAILED.into()
                     }
                 },
@@ -170,4 +191,25 @@ pub async fn on_action(ctx: &Context, click: &ActionClick) -> Result<(), Handler
         other => debug!(action_id = other, "not a Home control"),
     }
     publish_with(ctx, &click.team_id, &click.user_id, notice.as_deref()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_view_is_parked_with_slack_s_code_and_an_outage_retried() {
+        let refused = HomeError::Publish(SlackError::Api {
+            code: "invalid_blocks".into(),
+        });
+        assert!(!refused.is_transient());
+        assert_eq!(
+            Chain(&refused).to_string(),
+            "views.publish: Slack API error invalid_blocks"
+        );
+        let down = HomeError::Publish(SlackError::Transport("HTTP 503".into()));
+        assert!(down.is_transient());
+        let no_token = HomeError::Token(TokenError::NotInstalled("T1".into()));
+        assert!(!no_token.is_transient());
+    }
 }

@@ -1,18 +1,18 @@
 //! Handles stored interactions: the shortcut goes to click-to-context, story buttons to the
 //! briefing's feedback, Home controls to the Home tab.
 
+use serde_json::Value;
 use tracing::{debug, warn};
 
 use crate::features::context::Context;
+use crate::inbox::failure::Failure;
 use crate::platform::db::inbox::Item;
-use crate::platform::retry::Failure as HandlerError;
 use crate::slack::blocks::actions;
 use crate::slack::interactions::{self, Interaction};
 
-pub async fn handle(ctx: &Context, item: &Item) -> Result<(), HandlerError> {
-    let payload: serde_json::Value = serde_json::from_str(&item.payload)
-        .map_err(|e| HandlerError::Permanent(format!("stored payload is not JSON: {e}")))?;
-    let interaction = match interactions::parse(&payload) {
+/// Handles a stored interaction whose `payload` [`super::dispatch`] has read.
+pub async fn handle(ctx: &Context, item: &Item, payload: &Value) -> Result<(), Failure> {
+    let interaction = match interactions::parse(payload) {
         Ok(interaction) => interaction,
         Err(reason) => {
             warn!(%reason, kind = %item.kind, "interaction skipped");
@@ -21,7 +21,7 @@ pub async fn handle(ctx: &Context, item: &Item) -> Result<(), HandlerError> {
     };
     match interaction {
         Interaction::Explain(shortcut) => {
-            crate::features::explain::on_shortcut(ctx, &shortcut).await
+            Ok(crate::features::explain::on_shortcut(ctx, &shortcut).await?)
         }
         Interaction::Actions(clicks) => {
             for click in clicks {

@@ -22,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info_span, warn};
 
 use crate::features::context::Context;
-use crate::inbox::dispatch::{self, HandlerError};
+use crate::inbox::dispatch;
+use crate::inbox::failure::{Failure, Panicked};
 use crate::platform::db::{Backend, DbError, inbox, now};
 
 /// Attempts before a request is parked as `dead` for inspection.
@@ -184,30 +185,31 @@ async fn handle_one(ctx: &Context, item: inbox::Item) -> Result<(), DbError> {
 async fn settle(
     ctx: &Context,
     item: &inbox::Item,
-    work: BoxFuture<'_, Result<(), HandlerError>>,
+    work: BoxFuture<'_, Result<(), Failure>>,
 ) -> Result<(), DbError> {
     let outcome = AssertUnwindSafe(work)
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| {
-            Err(HandlerError::Permanent(format!(
-                "handler panicked: {}",
-                crate::platform::retry::panic_message(panic.as_ref())
+            Err(Failure::from(Panicked(
+                crate::platform::retry::panic_message(panic.as_ref()),
             )))
         });
-    match outcome {
-        Ok(()) => inbox::complete(&ctx.db, item.id).await,
-        Err(HandlerError::Permanent(reason)) => {
-            warn!(%reason, "request cannot be handled; parked");
-            inbox::fail(&ctx.db, item.id, &reason, now(), true).await
-        }
-        Err(HandlerError::Transient(reason)) => {
-            let give_up = item.attempts >= MAX_ATTEMPTS;
-            let delay = backoff_secs(item.attempts);
-            warn!(%reason, retry_in_secs = delay, give_up, "request failed");
-            inbox::fail(&ctx.db, item.id, &reason, now() + delay, give_up).await
-        }
+    let failure = match outcome {
+        Ok(()) => return inbox::complete(&ctx.db, item.id).await,
+        Err(failure) => failure,
+    };
+    // The whole chain, logged and kept as the item's last error: the cause at its end is what
+    // someone inspecting a parked request needs.
+    let reason = failure.chain();
+    if !failure.is_transient() {
+        warn!(%reason, "request cannot be handled; parked");
+        return inbox::fail(&ctx.db, item.id, &reason, now(), true).await;
     }
+    let give_up = item.attempts >= MAX_ATTEMPTS;
+    let delay = backoff_secs(item.attempts);
+    warn!(%reason, retry_in_secs = delay, give_up, "request failed");
+    inbox::fail(&ctx.db, item.id, &reason, now() + delay, give_up).await
 }
 
 /// 2, 4, 8 … seconds, capped at ten minutes.
@@ -221,11 +223,9 @@ mod tests {
     use crate::config::Config;
     use crate::testkit::scratch::ScratchDb;
 
-    #[tokio::test]
-    async fn a_panicking_handler_parks_its_request_and_the_worker_goes_on() {
-        let scratch = ScratchDb::test_sqlite().await;
-        let ctx = Context::new(Config::for_database(&scratch.url), scratch.db.clone());
-        for key in ["k1", "k2"] {
+    /// Stores one event per `(dedupe key, payload)` and claims them all, in that order.
+    async fn claimed_events(ctx: &Context, events: &[(&str, &str)]) -> Vec<inbox::Item> {
+        for (key, payload) in events {
             inbox::insert(
                 &ctx.db,
                 &inbox::NewItem {
@@ -233,13 +233,20 @@ mod tests {
                     source: inbox::Source::Event,
                     team_id: Some("T1"),
                     kind: "message",
-                    payload: "{}",
+                    payload,
                 },
             )
             .await
             .unwrap();
         }
-        let items = inbox::claim(&ctx.db, "me", 10, 30).await.unwrap();
+        inbox::claim(&ctx.db, "me", 10, 30).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_parks_its_request_and_the_worker_goes_on() {
+        let scratch = ScratchDb::test_sqlite().await;
+        let ctx = Context::new(Config::for_database(&scratch.url), scratch.db.clone());
+        let items = claimed_events(&ctx, &[("k1", "{}"), ("k2", "{}")]).await;
         settle(&ctx, &items[0], async { panic!("boom") }.boxed())
             .await
             .unwrap();
@@ -248,6 +255,38 @@ mod tests {
             .unwrap();
         let counts = inbox::counts(&ctx.db).await.unwrap();
         assert_eq!((counts.pending, counts.dead, counts.done), (0, 1, 1));
+    }
+
+    async fn last_error(ctx: &Context, id: i64) -> Option<String> {
+        let row = sqlx::query("SELECT last_error FROM inbox WHERE id = $1")
+            .bind(id)
+            .fetch_one(ctx.db.pool())
+            .await
+            .unwrap();
+        sqlx::Row::try_get(&row, "last_error").unwrap()
+    }
+
+    /// A parked request keeps the whole chain of its failure: the step and the cause under it.
+    #[tokio::test]
+    async fn a_parked_request_keeps_the_whole_chain_of_its_failure() {
+        let scratch = ScratchDb::test_sqlite().await;
+        let ctx = Context::new(Config::for_database(&scratch.url), scratch.db.clone());
+        let items = claimed_events(&ctx, &[("torn", "{\"type\": "), ("panics", "{}")]).await;
+        handle_one(&ctx, items[0].clone()).await.unwrap();
+        settle(&ctx, &items[1], async { panic!("boom") }.boxed())
+            .await
+            .unwrap();
+        let torn = last_error(&ctx, items[0].id).await.unwrap_or_default();
+        assert!(
+            torn.starts_with("stored payload is not JSON: EOF while parsing"),
+            "{torn}"
+        );
+        assert_eq!(
+            last_error(&ctx, items[1].id).await.as_deref(),
+            Some("handler panicked: boom")
+        );
+        let counts = inbox::counts(&ctx.db).await.unwrap();
+        assert_eq!((counts.pending, counts.dead), (0, 2));
     }
 
     /// A batch abandoned mid-way (its database writes failed) keeps its claims only until the

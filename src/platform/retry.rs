@@ -40,20 +40,21 @@ pub trait Retryable: std::error::Error + Send + Sync + 'static {
     }
 }
 
-/// How a stored request's handling failed, which decides whether the inbox retries it.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// Will never work (malformed payload, logic error): parked for inspection, not retried.
-    #[error("{0}")]
-    Permanent(String),
-    /// May work later (database, Slack or model unavailable): retried with back-off.
-    #[error("{0}")]
-    Transient(String),
-}
+/// An error and its sources, outermost first, joined by `: ` — how a failure is logged and
+/// recorded (an inbox item's or a job's last error), so the cause at the bottom of the chain (the
+/// refused connection, the Slack error code) is never cut off by a wrapper's one-line summary.
+/// Wrappers therefore name their step (`views.publish`) and leave the cause to `#[source]`.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
 
-impl From<crate::platform::db::DbError> for Failure {
-    fn from(e: crate::platform::db::DbError) -> Self {
-        Failure::Transient(e.to_string())
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 
@@ -61,6 +62,16 @@ impl From<crate::platform::db::DbError> for Failure {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("views.publish")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_reads_from_the_step_down_to_the_cause() {
+        let e = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(Chain(&e).to_string(), "views.publish: connection refused");
+    }
 
     #[test]
     fn backoff_grows_with_jitter_and_is_capped() {

@@ -94,6 +94,21 @@ impl SlackError {
     }
 }
 
+/// Lets features wrap a Slack failure and hand the retry decision (and Slack's `Retry-After`) on
+/// to the inbox and the job queue unchanged.
+impl crate::platform::retry::Retryable for SlackError {
+    fn is_transient(&self) -> bool {
+        SlackError::is_transient(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SlackError::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
 impl From<SlackClientError> for SlackError {
     fn from(err: SlackClientError) -> Self {
         let error = match err {

@@ -149,12 +149,14 @@ pub fn run_key(team_id: &str, user_id: &str, date: NaiveDate, edition: &str) -> 
     key
 }
 
+/// The run records the whole chain: a step's stored error should name the cause, not the wrapper.
 impl From<BriefingError> for StepError {
     fn from(e: BriefingError) -> Self {
+        let reason = crate::platform::retry::Chain(&e).to_string();
         if e.is_retryable() {
-            StepError::Retryable(e.to_string())
+            StepError::Retryable(reason)
         } else {
-            StepError::Permanent(e.to_string())
+            StepError::Permanent(reason)
         }
     }
 }

@@ -19,7 +19,6 @@ use crate::model::activity::ScheduleRules;
 use crate::model::interest::{Signal, SignalKind};
 use crate::platform::db::briefings::{self, BriefingRow};
 use crate::platform::db::{now, profile};
-use crate::platform::retry::Failure as HandlerError;
 use crate::slack::blocks::actions;
 use crate::slack::interactions::ActionClick;
 
@@ -58,13 +57,12 @@ pub fn parse(click: &ActionClick) -> Option<Feedback> {
 
 /// Handles a click on a story's buttons (`slack::blocks::actions::{MORE_LIKE_THIS, LESS_LIKE_THIS,
 /// STORY_MENU}`): updates the interest model and acknowledges in place.
-pub async fn on_action(ctx: &Context, click: &ActionClick) -> Result<(), HandlerError> {
+pub async fn on_action(ctx: &Context, click: &ActionClick) -> Result<(), BriefingError> {
     let Some(feedback) = parse(click) else {
         debug!(action_id = %click.action_id, "not a feedback click");
         return Ok(());
     };
-    apply(ctx, click, &feedback).await?;
-    Ok(())
+    apply(ctx, click, &feedback).await
 }
 
 /// The stored briefing the click came from: the DM message it is on, else the user's recent

@@ -33,8 +33,8 @@ use crate::ai::llm::Priority;
 use crate::features::context::Context;
 use crate::model::domain::Briefing;
 use crate::platform::db::DbError;
-use crate::platform::jobs::JobError;
-use crate::platform::retry::Failure as HandlerError;
+use crate::platform::jobs::EnqueueError;
+use crate::platform::retry::Retryable;
 use crate::platform::runs::RunError;
 use crate::slack::api::SlackError;
 
@@ -54,9 +54,12 @@ pub enum BriefingError {
     Db(#[from] DbError),
     #[error(transparent)]
     Run(#[from] RunError),
+    /// A preparation or a delivery could not be queued.
+    #[error("cannot queue a briefing job")]
+    Enqueue(#[from] EnqueueError),
     /// Slack failed in a way worth retrying later (`retry_after` when Slack said).
-    #[error("Slack is unavailable: {0}")]
-    SlackTransient(SlackError),
+    #[error("Slack is unavailable")]
+    SlackTransient(#[source] SlackError),
     /// Will not work by retrying (bad data, a bug caught as an error).
     #[error("{0}")]
     Permanent(String),
@@ -67,29 +70,23 @@ impl BriefingError {
         match self {
             BriefingError::Db(_) | BriefingError::SlackTransient(_) => true,
             BriefingError::Run(e) => e.is_retryable(),
+            BriefingError::Enqueue(e) => e.is_transient(),
             BriefingError::Permanent(_) => false,
         }
     }
 }
 
-impl From<BriefingError> for HandlerError {
-    fn from(e: BriefingError) -> Self {
-        if e.is_retryable() {
-            HandlerError::Transient(e.to_string())
-        } else {
-            HandlerError::Permanent(e.to_string())
-        }
+/// Read by the briefing jobs (retry after Slack's `Retry-After`, or `dead`) and by the inbox
+/// (feedback clicks).
+impl Retryable for BriefingError {
+    fn is_transient(&self) -> bool {
+        self.is_retryable()
     }
-}
 
-impl From<BriefingError> for JobError {
-    fn from(e: BriefingError) -> Self {
-        match e {
-            BriefingError::SlackTransient(SlackError::RateLimited {
-                retry_after: Some(after),
-            }) => JobError::retry_after("Slack rate limit", after),
-            e if e.is_retryable() => JobError::retryable(e.to_string()),
-            e => JobError::permanent(e.to_string()),
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            BriefingError::SlackTransient(e) => e.retry_after(),
+            _ => None,
         }
     }
 }
@@ -103,7 +100,7 @@ pub async fn prepare(
     team_id: &str,
     user_id: &str,
     date: NaiveDate,
-) -> Result<Briefing, HandlerError> {
+) -> Result<Briefing, BriefingError> {
     let row = agent::prepare_with(
         ctx,
         &PrepareRequest::daily(team_id, user_id, date, crate::platform::db::now()),
@@ -119,7 +116,7 @@ pub async fn deliver(
     team_id: &str,
     user_id: &str,
     date: NaiveDate,
-) -> Result<(), HandlerError> {
+) -> Result<(), BriefingError> {
     delivery::deliver_daily(ctx, team_id, user_id, date).await?;
     Ok(())
 }
@@ -130,7 +127,7 @@ pub async fn deliver(
 /// `briefing:{team}:{user}:{date}:now:{n}`) covering the last 24 hours up to this minute, with
 /// interactive priority; it does not replace the daily briefing. A retried request whose edition
 /// was prepared but not sent yet resumes that edition instead of starting another.
-pub async fn request_now(ctx: &Context, team_id: &str, user_id: &str) -> Result<(), HandlerError> {
+pub async fn request_now(ctx: &Context, team_id: &str, user_id: &str) -> Result<(), BriefingError> {
     delivery::deliver_now(ctx, team_id, user_id, Priority::Interactive).await?;
     Ok(())
 }
@@ -140,7 +137,7 @@ pub async fn latest(
     ctx: &Context,
     team_id: &str,
     user_id: &str,
-) -> Result<Option<Briefing>, HandlerError> {
+) -> Result<Option<Briefing>, BriefingError> {
     Ok(
         crate::platform::db::briefings::latest(&ctx.db, team_id, user_id)
             .await?
@@ -155,4 +152,36 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let scheduler = tokio::spawn(schedule::run(ctx, shutdown));
     let _ = interest.await;
     let _ = scheduler.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::platform::jobs::JobError;
+
+    #[test]
+    fn the_queue_waits_as_long_as_slack_asked_and_records_the_whole_chain() {
+        let limited = BriefingError::SlackTransient(SlackError::RateLimited {
+            retry_after: Some(Duration::from_secs(30)),
+        });
+        match JobError::from(limited) {
+            JobError::Retryable {
+                reason,
+                retry_after,
+            } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(30)));
+                assert_eq!(
+                    reason,
+                    "Slack is unavailable: rate limited by Slack (retry after Some(30s))"
+                );
+            }
+            other => panic!("expected a retry, got {other:?}"),
+        }
+        assert!(matches!(
+            JobError::from(BriefingError::Permanent("bad data".into())),
+            JobError::Permanent(reason) if reason == "bad data"
+        ));
+    }
 }

@@ -105,15 +105,6 @@ impl Job for DeliverBriefing {
     }
 }
 
-impl From<jobs::EnqueueError> for BriefingError {
-    fn from(e: jobs::EnqueueError) -> Self {
-        match e {
-            jobs::EnqueueError::Db(e) => BriefingError::Db(e),
-            other => BriefingError::Permanent(other.to_string()),
-        }
-    }
-}
-
 /// Queues the preparation of (user, date), once.
 pub async fn enqueue_preparation(
     ctx: &Context,
@@ -220,7 +211,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
         match tick(&ctx, now()).await {
             Ok(t) if t != Tick::default() => info!(?t, "briefing scheduler"),
             Ok(_) => {}
-            Err(e) => warn!(error = %e, "briefing scheduler tick failed"),
+            Err(e) => {
+                warn!(error = %crate::platform::retry::Chain(&e), "briefing scheduler tick failed")
+            }
         }
         if ticks.is_multiple_of(60)
             && let Err(e) = prune(&ctx).await

@@ -17,16 +17,17 @@
 use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
-use crate::model::activity::ScheduleRules;
-use crate::platform::retry::Failure as HandlerError;
 pub mod parse;
 
 use crate::features::context::Context;
+use crate::features::explain::ExplainError;
 use crate::features::explain::slack_io;
+use crate::model::activity::ScheduleRules;
 use crate::model::interest::{HalfLife, Signal, SignalKind};
 use crate::model::settings::{DeliveryTime, UserSettings};
 use crate::platform::db::inbox::Item;
-use crate::platform::db::{directory, now, profile};
+use crate::platform::db::{DbError, directory, now, profile};
+use crate::platform::retry::{Chain, Retryable};
 use crate::slack::blocks;
 use parse::{ChannelRef, ChiefCommand};
 
@@ -34,6 +35,27 @@ use parse::{ChannelRef, ChiefCommand};
 pub use crate::features::briefing::REQUEST_FAILED as BRIEFING_FAILED;
 /// The acknowledgement of a briefing request.
 pub use crate::features::briefing::REQUESTED as BRIEFING_ACK;
+
+/// Why a command could not be carried out. What the person is told about a failed briefing
+/// request is not an error: it is answered, and the command succeeds.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Reading or writing the person's settings, interests or the channel directory.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// `/chief context <link>`: click-to-context could not take the request.
+    #[error(transparent)]
+    Explain(#[from] ExplainError),
+}
+
+impl Retryable for CommandError {
+    fn is_transient(&self) -> bool {
+        match self {
+            CommandError::Db(e) => e.is_transient(),
+            CommandError::Explain(e) => e.is_transient(),
+        }
+    }
+}
 
 /// The fields of a stored slash command chief uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,10 +122,9 @@ pub fn immediate_reply(payload: &Value) -> Option<Value> {
     }
 }
 
-pub async fn handle(ctx: &Context, item: &Item) -> Result<(), HandlerError> {
-    let payload: Value = serde_json::from_str(&item.payload)
-        .map_err(|e| HandlerError::Permanent(format!("stored payload is not JSON: {e}")))?;
-    let request = match CommandRequest::from_payload(&payload) {
+/// Handles a stored slash command whose `payload` the inbox has already read.
+pub async fn handle(ctx: &Context, item: &Item, payload: &Value) -> Result<(), CommandError> {
+    let request = match CommandRequest::from_payload(payload) {
         Ok(r) => r,
         Err(reason) => {
             warn!(%reason, kind = %item.kind, "command skipped");
@@ -122,7 +143,7 @@ pub async fn run(
     request: &CommandRequest,
     command: ChiefCommand,
     item_id: i64,
-) -> Result<(), HandlerError> {
+) -> Result<(), CommandError> {
     let team = request.team_id.as_str();
     let user = request.user_id.as_str();
     match command {
@@ -132,7 +153,7 @@ pub async fn run(
             match crate::features::briefing::request_now(ctx, team, user).await {
                 Ok(()) => debug!(team, user, "briefing requested"),
                 Err(e) => {
-                    warn!(error = %e, team, user, "briefing could not be prepared");
+                    warn!(error = %Chain(&e), team, user, "briefing could not be prepared");
                     reply(ctx, request, BRIEFING_FAILED, None).await;
                 }
             }
@@ -151,7 +172,8 @@ pub async fn run(
                 request.trigger_id.as_deref(),
                 request.response_url.as_deref(),
             )
-            .await
+            .await?;
+            Ok(())
         }
         ChiefCommand::Interests => {
             let text = interests_text(ctx, team, user).await?;
@@ -220,7 +242,7 @@ async fn change_interests(
     topics: &[String],
     add: bool,
     item_id: i64,
-) -> Result<(), HandlerError> {
+) -> Result<(), CommandError> {
     let kind = if add {
         SignalKind::ManualAdd
     } else {
@@ -254,7 +276,7 @@ async fn change_mutes(
     request: &CommandRequest,
     refs: &[ChannelRef],
     mute: bool,
-) -> Result<(), HandlerError> {
+) -> Result<(), CommandError> {
     let (ids, unknown) = resolve_channels(ctx, &request.team_id, refs).await?;
     if !ids.is_empty() {
         change_settings(ctx, request, |s| {
@@ -301,7 +323,7 @@ async fn change_settings(
     ctx: &Context,
     request: &CommandRequest,
     change: impl FnOnce(&mut UserSettings) + Send,
-) -> Result<UserSettings, HandlerError> {
+) -> Result<UserSettings, CommandError> {
     let (settings, _plan) = profile::update_settings(
         &ctx.db,
         &request.team_id,
@@ -312,7 +334,7 @@ async fn change_settings(
     )
     .await?;
     if let Err(e) = crate::features::home::publish(ctx, &request.team_id, &request.user_id).await {
-        debug!(error = %e, "Home tab not refreshed");
+        debug!(error = %Chain(&e), "Home tab not refreshed");
     }
     Ok(settings)
 }
@@ -323,7 +345,7 @@ pub async fn resolve_channels(
     ctx: &Context,
     team_id: &str,
     refs: &[ChannelRef],
-) -> Result<(Vec<String>, Vec<String>), HandlerError> {
+) -> Result<(Vec<String>, Vec<String>), CommandError> {
     let mut ids = Vec::new();
     let mut unknown = Vec::new();
     let mut channels = None;
@@ -354,7 +376,7 @@ pub async fn resolve_channels(
 }
 
 /// The user's top interests with their scores, for `/chief interests`.
-async fn interests_text(ctx: &Context, team: &str, user: &str) -> Result<String, HandlerError> {
+async fn interests_text(ctx: &Context, team: &str, user: &str) -> Result<String, CommandError> {
     let profile = profile::load_profile(&ctx.db, team, user, HalfLife::default()).await?;
     let top = profile.top(10, now());
     let pinned = profile.pinned();

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::gather::{self, Gathered, Request};
 use super::{ExplainError, Outcome, agent, modal, render, slack_io};
 use crate::features::context::Context;
-use crate::platform::retry::{Failure as HandlerError, Retryable};
+use crate::platform::retry::Retryable;
 use crate::platform::runs::{Run, RunOptions, RunStatus, StepError, StepMeta};
 
 /// The rest of a click once its modal is open (or could not be): what [`ExplainClick`] carries.
@@ -44,15 +44,12 @@ impl crate::platform::jobs::Job for ExplainClick {
         rest: Continuation,
         _job: &crate::platform::db::jobs::JobRecord,
     ) -> Result<(), crate::platform::jobs::JobError> {
-        finish(ctx, &rest).await.map_err(|e| match e {
-            HandlerError::Transient(reason) => crate::platform::jobs::JobError::retryable(reason),
-            HandlerError::Permanent(reason) => crate::platform::jobs::JobError::permanent(reason),
-        })
+        Ok(finish(ctx, &rest).await?)
     }
 }
 
 /// Explains and shows the result in the modal, else ephemerally.
-async fn finish(ctx: &Context, rest: &Continuation) -> Result<(), HandlerError> {
+async fn finish(ctx: &Context, rest: &Continuation) -> Result<(), ExplainError> {
     let Continuation {
         request,
         key,

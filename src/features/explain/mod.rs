@@ -31,7 +31,9 @@ use tracing::warn;
 use crate::features::context::Context;
 use crate::model::domain::Explanation;
 use crate::platform::db::DbError;
-use crate::platform::retry::{Failure as HandlerError, Retryable};
+use crate::platform::jobs::EnqueueError;
+use crate::platform::retry::Retryable;
+use crate::slack::api::SlackError;
 use crate::slack::interactions::{ActionClick, Shortcut};
 use gather::Request;
 pub use job::{Continuation, ExplainClick};
@@ -54,6 +56,12 @@ pub enum ExplainError {
     Suspended,
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("cannot queue the explanation")]
+    Enqueue(#[from] EnqueueError),
+    /// The explanation was ready but Slack would not take it (the modal, the response URL and the
+    /// ephemeral message all failed).
+    #[error("cannot show the explanation")]
+    Show(#[source] SlackError),
     #[error("{0}")]
     Internal(String),
 }
@@ -78,7 +86,8 @@ impl ExplainError {
                 "I can't reach this workspace right now; an admin may need to reinstall chief."
                     .into()
             }
-            ExplainError::Db(_) | ExplainError::Internal(_) => {
+            ExplainError::Show(_) => "Slack didn't let me show the explanation just now.".into(),
+            ExplainError::Db(_) | ExplainError::Enqueue(_) | ExplainError::Internal(_) => {
                 "Something went wrong on my side while explaining this conversation.".into()
             }
         }
@@ -90,10 +99,16 @@ impl Retryable for ExplainError {
     /// chief cannot read, a direct message or a workspace without a token will not change by
     /// trying again.
     fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            ExplainError::Slack(_) | ExplainError::Db(_) | ExplainError::Internal(_)
-        )
+        match self {
+            ExplainError::Enqueue(e) => e.is_transient(),
+            ExplainError::Show(e) => e.is_transient(),
+            ExplainError::Slack(_) | ExplainError::Db(_) | ExplainError::Internal(_) => true,
+            ExplainError::NotFound
+            | ExplainError::CannotRead { .. }
+            | ExplainError::DirectMessage
+            | ExplainError::Token(_)
+            | ExplainError::Suspended => false,
+        }
     }
 }
 
@@ -126,7 +141,7 @@ pub async fn explain(
     user_id: &str,
     channel_id: &str,
     ts: &str,
-) -> Result<crate::model::domain::Explanation, HandlerError> {
+) -> Result<Explanation, ExplainError> {
     let request = Request {
         team_id: team_id.to_string(),
         user_id: user_id.to_string(),
@@ -138,15 +153,13 @@ pub async fn explain(
         "{user_id}:{channel_id}:{ts}:{}",
         uuid::Uuid::new_v4().simple()
     );
-    match job::run_explain(ctx, &request, &key).await {
-        Ok(outcome) => Ok(outcome.into_explanation()),
-        Err(e) if e.is_transient() => Err(HandlerError::Transient(e.sentence())),
-        Err(e) => Err(HandlerError::Permanent(e.sentence())),
-    }
+    Ok(job::run_explain(ctx, &request, &key)
+        .await?
+        .into_explanation())
 }
 
 /// The shortcut was used: open the modal at once, then fill it with the explanation.
-pub async fn on_shortcut(ctx: &Context, shortcut: &Shortcut) -> Result<(), HandlerError> {
+pub async fn on_shortcut(ctx: &Context, shortcut: &Shortcut) -> Result<(), ExplainError> {
     let request = Request {
         team_id: shortcut.team_id.clone(),
         user_id: shortcut.user_id.clone(),
@@ -165,7 +178,7 @@ pub async fn on_shortcut(ctx: &Context, shortcut: &Shortcut) -> Result<(), Handl
 /// "Try again" on a failed explanation: the button's value says which message. A button inside
 /// the modal refreshes that modal in place (Slack does not open a second modal over one); a button
 /// in an ephemeral message opens a new modal with the click's trigger.
-pub async fn on_retry(ctx: &Context, click: &ActionClick) -> Result<(), HandlerError> {
+pub async fn on_retry(ctx: &Context, click: &ActionClick) -> Result<(), ExplainError> {
     let Some(target) = click.value.as_deref().and_then(Target::parse) else {
         warn!(action_id = %click.action_id, "\"Try again\" without a message to explain");
         return Ok(());
@@ -203,7 +216,7 @@ pub async fn on_command(
     request: Request,
     trigger_id: Option<&str>,
     response_url: Option<&str>,
-) -> Result<(), HandlerError> {
+) -> Result<(), ExplainError> {
     let click_id = trigger_id
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
@@ -237,7 +250,7 @@ async fn deliver(
     request: &Request,
     key: &str,
     surface: Surface,
-) -> Result<(), HandlerError> {
+) -> Result<(), ExplainError> {
     // The modal, before anything else: the trigger is valid for three seconds.
     let opened = modal::open(ctx, request, &surface).await;
 
@@ -253,7 +266,6 @@ async fn deliver(
         &rest,
         crate::platform::jobs::EnqueueOptions::default().idempotency_key(format!("explain:{key}")),
     )
-    .await
-    .map_err(|e| HandlerError::Transient(format!("cannot queue the explanation: {e}")))?;
+    .await?;
     Ok(())
 }

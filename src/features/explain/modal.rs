@@ -12,7 +12,6 @@ use super::slack_io;
 use super::{ExplainError, Outcome};
 use crate::features::context::Context;
 use crate::model::domain::Explanation;
-use crate::platform::retry::Failure as HandlerError;
 use crate::slack::blocks;
 use crate::slack::web::Session;
 
@@ -121,7 +120,7 @@ pub(super) async fn show(
     response_url: Option<&str>,
     session: Option<&Session<'_>>,
     outcome: &Result<Outcome, ExplainError>,
-) -> Result<(), HandlerError> {
+) -> Result<(), ExplainError> {
     let metadata = Target::of(request).encode();
     let workspace_failure = matches!(outcome, Err(ExplainError::Token(_)));
     let (modal, text, message_blocks) = match outcome {
@@ -182,11 +181,7 @@ pub(super) async fn show(
         .await
         {
             Ok(()) => return Ok(()),
-            Err(e) if e.is_transient() => {
-                return Err(HandlerError::Transient(format!(
-                    "cannot show the explanation: {e}"
-                )));
-            }
+            Err(e) if e.is_transient() => return Err(ExplainError::Show(e)),
             Err(e) => warn!(error = %e, "chat.postEphemeral failed"),
         }
     }

@@ -26,6 +26,7 @@ use crate::platform::bus;
 use crate::platform::db::backfill::{self as jobs, Job};
 use crate::platform::db::messages::{self, Source, Upserted};
 use crate::platform::db::{DbError, now};
+use crate::platform::retry::Retryable;
 use crate::slack::api::SlackError;
 use crate::slack::events::{self as convert, Options};
 use crate::slack::markup::Refs;
@@ -59,6 +60,26 @@ pub enum BackfillError {
     Token(#[from] TokenError),
     #[error("team {0} is suspended")]
     Suspended(String),
+}
+
+/// Slack's outages and rate limits, and the database's, pass; a refusal (`not_in_channel`), a
+/// missing token or a suspended team do not.
+impl Retryable for BackfillError {
+    fn is_transient(&self) -> bool {
+        match self {
+            BackfillError::Slack(e) => Retryable::is_transient(e),
+            BackfillError::Db(e) => e.is_transient(),
+            BackfillError::Token(e) => e.is_transient(),
+            BackfillError::Suspended(_) => false,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            BackfillError::Slack(e) => e.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 impl From<DirectoryError> for BackfillError {
@@ -151,15 +172,13 @@ pub async fn run_job(
         }
         Err(e) => {
             match &e {
-                BackfillError::Slack(SlackError::RateLimited { retry_after }) => {
-                    let wait = retry_after.map_or(60, |d| d.as_secs().max(1) as i64);
-                    jobs::postpone(&ctx.db, &job, now() + wait, &e.to_string()).await?;
-                }
-                BackfillError::Slack(s) if s.is_transient() => {
-                    jobs::postpone(&ctx.db, &job, now() + 60, &e.to_string()).await?;
-                }
                 BackfillError::Db(_) => {
                     // Leave the lease to expire: the job resumes from its saved progress.
+                }
+                e if e.is_transient() => {
+                    // Slack's advised wait when it gave one, else a minute.
+                    let wait = e.retry_after().map_or(60, |d| d.as_secs().max(1) as i64);
+                    jobs::postpone(&ctx.db, &job, now() + wait, &e.to_string()).await?;
                 }
                 BackfillError::Slack(SlackError::AuthRevoked { code }) => {
                     directory::suspend(ctx, &job.team_id, code).await?;

@@ -14,6 +14,7 @@ use tracing::{debug, info, warn};
 use crate::features::context::Context;
 use crate::platform::db::teams::{self, Team, TeamStatus};
 use crate::platform::db::{DbError, directory, now};
+use crate::platform::retry::Retryable;
 use crate::slack::api::SlackError;
 use crate::slack::events::BotIdentity;
 use crate::slack::markup::{NameMap, Refs};
@@ -29,6 +30,16 @@ pub enum DirectoryError {
     Suspended(String),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+/// A suspended team stays suspended until someone reinstalls chief: retrying cannot help.
+impl Retryable for DirectoryError {
+    fn is_transient(&self) -> bool {
+        match self {
+            DirectoryError::Suspended(_) => false,
+            DirectoryError::Db(e) => e.is_transient(),
+        }
+    }
 }
 
 /// Whether chief has stopped working for a team.

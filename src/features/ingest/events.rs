@@ -24,13 +24,28 @@ use crate::model::events::DomainEvent;
 use crate::platform::bus;
 use crate::platform::db::messages::{self, Removal, Source, Upserted};
 use crate::platform::db::{DbError, directory as store, now, purge};
-use crate::platform::retry::Failure as HandlerError;
+use crate::platform::retry::Retryable;
 use crate::slack::events::{self as convert, BotIdentity, Options};
 use crate::slack::markup::NoNames;
 
-impl From<DirectoryError> for HandlerError {
-    fn from(e: DirectoryError) -> Self {
-        HandlerError::Transient(e.to_string())
+/// Why a stored event could not be ingested. Events are idempotent, so another try is always
+/// safe; whether it can help is the cause's to say.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Learning the people or channels the event names failed (a suspended team's events are
+    /// ignored before they get here).
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+}
+
+impl Retryable for IngestError {
+    fn is_transient(&self) -> bool {
+        match self {
+            IngestError::Db(e) => e.is_transient(),
+            IngestError::Directory(e) => e.is_transient(),
+        }
     }
 }
 
@@ -39,7 +54,7 @@ pub async fn handle_envelope(
     ctx: &Context,
     team_id: &str,
     payload: &Value,
-) -> Result<(), HandlerError> {
+) -> Result<(), IngestError> {
     let draft = convert::convert(payload, &Options::default(), &NoNames);
     if let Some(lifecycle) = draft.iter().find(|e| {
         matches!(
@@ -113,7 +128,7 @@ async fn apply_lifecycle(
     ctx: &Context,
     team_id: &str,
     event: &DomainEvent,
-) -> Result<(), HandlerError> {
+) -> Result<(), IngestError> {
     match event {
         DomainEvent::TokensRevoked { bot: false } => {
             info!(
@@ -140,7 +155,7 @@ async fn apply(
     team_id: &str,
     identity: Option<&BotIdentity>,
     event: &DomainEvent,
-) -> Result<(), HandlerError> {
+) -> Result<(), IngestError> {
     let mut tx = ctx.db.begin_write().await?;
     let publish = match event {
         DomainEvent::MessagePosted(m) | DomainEvent::MessageEdited(m) => {

@@ -51,6 +51,15 @@ pub enum DbError {
     Shared(std::sync::Arc<DbError>),
 }
 
+/// Every database failure is worth another try: a lost connection, a busy SQLite file or a
+/// failed group commit clear up on their own, and work that hits the same corrupt row again
+/// still ends up parked once its attempts run out.
+impl crate::platform::retry::Retryable for DbError {
+    fn is_transient(&self) -> bool {
+        true
+    }
+}
+
 /// The shared connection pool and the dialect it speaks. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {

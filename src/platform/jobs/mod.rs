@@ -27,6 +27,7 @@ use tokio::sync::Notify;
 use super::Host;
 use crate::platform::db::jobs::{self as store, JobRecord, NewJob};
 use crate::platform::db::{Db, DbError};
+use crate::platform::retry::{Chain, Retryable};
 
 /// Suggested priorities: higher is claimed first, whatever the team.
 pub mod priority {
@@ -76,18 +77,19 @@ impl JobError {
     }
 }
 
-impl From<DbError> for JobError {
-    fn from(e: DbError) -> Self {
-        JobError::retryable(e.to_string())
-    }
-}
-
-impl From<crate::platform::runs::RunError> for JobError {
-    fn from(e: crate::platform::runs::RunError) -> Self {
-        if e.is_retryable() {
-            JobError::retryable(e.to_string())
+/// Any failure that says whether a later try can help becomes the queue's retry or `dead`: its
+/// whole chain is the job's recorded reason, and a wait it asks for (a 429's `Retry-After`) is
+/// honoured. Job code therefore uses `?` on its own typed errors.
+impl<E: Retryable> From<E> for JobError {
+    fn from(e: E) -> Self {
+        let reason = Chain(&e).to_string();
+        if e.is_transient() {
+            JobError::Retryable {
+                reason,
+                retry_after: e.retry_after(),
+            }
         } else {
-            JobError::permanent(e.to_string())
+            JobError::Permanent(reason)
         }
     }
 }
@@ -279,11 +281,21 @@ pub struct Enqueued {
 pub enum EnqueueError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("payload of {kind} job does not serialize: {source}")]
+    #[error("payload of {kind} job does not serialize")]
     Payload {
         kind: &'static str,
         source: serde_json::Error,
     },
+}
+
+impl Retryable for EnqueueError {
+    fn is_transient(&self) -> bool {
+        match self {
+            EnqueueError::Db(e) => e.is_transient(),
+            // The same payload will not serialize next time either.
+            EnqueueError::Payload { .. } => false,
+        }
+    }
 }
 
 /// Woken by every enqueue in this process, so idle workers do not wait for their next poll.

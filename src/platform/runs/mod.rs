@@ -186,6 +186,12 @@ impl RunError {
     }
 }
 
+impl crate::platform::retry::Retryable for RunError {
+    fn is_transient(&self) -> bool {
+        self.is_retryable()
+    }
+}
+
 /// A started or resumed run. Steps may run concurrently (`step` takes `&self`).
 #[derive(Debug)]
 pub struct Run {
