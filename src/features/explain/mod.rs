@@ -21,7 +21,6 @@
 pub mod cli;
 pub mod gather;
 pub mod render;
-pub mod slack_io;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -41,6 +40,7 @@ use crate::platform::retry::Failure as HandlerError;
 use crate::platform::runs::{Run, RunOptions, RunStatus, StepError, StepMeta, StepSource};
 use crate::slack::blocks;
 use crate::slack::interactions::{ActionClick, Shortcut};
+use crate::slack::web;
 use gather::{Conversation, Gathered, Request};
 
 /// Why no explanation could be produced. Each has one sentence for the reader.
@@ -184,7 +184,7 @@ pub async fn on_retry(ctx: &Context, click: &ActionClick) -> Result<(), HandlerE
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let surface = match (&click.view_id, &click.trigger_id) {
-        (Some(id), _) => Surface::View(slack_io::OpenView {
+        (Some(id), _) => Surface::View(web::OpenView {
             id: id.clone(),
             hash: click.view_hash.clone(),
         }),
@@ -264,7 +264,7 @@ enum Surface {
         response_url: Option<String>,
     },
     /// A modal already open (a "Try again" inside it).
-    View(slack_io::OpenView),
+    View(web::OpenView),
     /// No trigger: an ephemeral message only.
     Ephemeral { response_url: Option<String> },
 }
@@ -296,8 +296,7 @@ async fn deliver(
         ) => {
             response_url = url.clone();
             let session = ctx.slack.session(token);
-            match slack_io::open_view(&session, trigger_id, &blocks::loading_modal(&metadata)).await
-            {
+            match web::open_view(&session, trigger_id, &blocks::loading_modal(&metadata)).await {
                 Ok(opened) => view = Some(opened),
                 Err(e) => {
                     warn!(error = %e, "cannot open the modal; answering ephemerally instead")
@@ -306,7 +305,7 @@ async fn deliver(
         }
         (Surface::View(open), Ok(token)) => {
             let session = ctx.slack.session(token);
-            match slack_io::update_view(&session, open, &blocks::loading_modal(&metadata)).await {
+            match web::update_view(&session, open, &blocks::loading_modal(&metadata)).await {
                 Ok(updated) => view = Some(updated),
                 Err(e) => warn!(error = %e, "cannot refresh the modal"),
             }
@@ -345,7 +344,7 @@ pub struct Continuation {
     /// The durable run's key: a retried job resumes the same run.
     key: String,
     /// The modal showing "Reading the conversation…", to fill in.
-    view: Option<slack_io::OpenView>,
+    view: Option<web::OpenView>,
     /// Where to answer ephemerally when there is no modal (or it cannot be updated).
     response_url: Option<String>,
 }
@@ -428,13 +427,13 @@ async fn finish(ctx: &Context, rest: &Continuation) -> Result<(), HandlerError> 
     // Show it: the modal, else ephemerally.
     if let (Some(open), Ok(token)) = (view, &token) {
         let session = ctx.slack.session(token);
-        match slack_io::update_view(&session, open, &modal).await {
+        match web::update_view(&session, open, &modal).await {
             Ok(_) => return Ok(()),
             Err(e) => warn!(error = %e, "cannot update the modal; answering ephemerally instead"),
         }
     }
     if let Some(url) = response_url {
-        match slack_io::respond(url, &text, &message_blocks).await {
+        match web::respond(url, &text, &message_blocks).await {
             Ok(()) => return Ok(()),
             Err(e) => warn!(error = %e, "response_url failed"),
         }
@@ -443,7 +442,7 @@ async fn finish(ctx: &Context, rest: &Continuation) -> Result<(), HandlerError> 
         && !workspace_failure
     {
         let session = ctx.slack.session(token);
-        match slack_io::post_ephemeral(
+        match web::post_ephemeral(
             &session,
             &request.channel_id,
             &request.user_id,
@@ -680,7 +679,7 @@ pub(crate) async fn run_explain(
         }
     };
 
-    let workspace_url = slack_io::workspace_url(ctx, &request.team_id).await;
+    let workspace_url = ctx.workspace_url(&request.team_id).await;
     let explanation = render::explanation(&explainer, &conversation, &workspace_url);
     run.finish(RunStatus::Succeeded).await.map_err(internal)?;
     Ok(Outcome::Explained(explanation))
