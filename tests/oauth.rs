@@ -88,7 +88,7 @@ async fn install_flow(backend: Backend) {
         "encrypted at rest"
     );
     let token = app.ctx.bot_token("T0NEW").await.expect("usable");
-    assert_eq!(token.token_value.to_string(), "xoxb-installed-secret");
+    assert_eq!(token.expose_secret(), "xoxb-installed-secret");
 
     // The state is single-use.
     let res = http

@@ -3,15 +3,14 @@
 use std::sync::Arc;
 
 use secrecy::ExposeSecret;
-use slack_morphism::prelude::*;
 use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::platform::Host;
 use crate::platform::db::names::PeopleNames;
-use crate::platform::db::{Db, DbError, teams};
+use crate::platform::db::{Db, DbError, briefings, teams};
 use crate::platform::secrets::{SecretsError, TokenCipher};
-use crate::slack::api::SlackApi;
+use crate::slack::web::{self, BotToken, SlackApi};
 
 pub struct Context {
     pub config: Config,
@@ -70,7 +69,7 @@ impl Context {
 
     /// The bot token to act in `team_id` with: the team's own (stored encrypted by the OAuth
     /// install), else the single-workspace `SLACK_BOT_TOKEN`. A suspended team gets none.
-    pub async fn bot_token(&self, team_id: &str) -> Result<SlackApiToken, TokenError> {
+    pub async fn bot_token(&self, team_id: &str) -> Result<BotToken, TokenError> {
         let team = teams::get(&self.db, team_id).await?;
         if let Some(team) = &team
             && team.status == teams::TeamStatus::Suspended
@@ -96,8 +95,35 @@ impl Context {
             }
             (None, _, None) => return Err(TokenError::NotInstalled(team_id.to_string())),
         };
-        Ok(SlackApiToken::new(SlackApiTokenValue::new(value))
-            .with_team_id(SlackTeamId::new(team_id.to_string())))
+        Ok(BotToken::new(value, team_id))
+    }
+
+    /// The workspace's URL (`https://acme.slack.com`), the base of permalinks: stored, else asked
+    /// of `auth.test` and stored, else [`web::FALLBACK_WORKSPACE_URL`] (Slack redirects it to the
+    /// workspace). Kept in the database rather than in memory so that every replica and restart
+    /// asks Slack once per team, and so that `chief briefing` can set it by hand.
+    pub async fn workspace_url(&self, team_id: &str) -> String {
+        match briefings::workspace_url(&self.db, team_id).await {
+            Ok(Some(url)) => return url,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the workspace URL"),
+        }
+        let Ok(token) = self.bot_token(team_id).await else {
+            return web::FALLBACK_WORKSPACE_URL.to_string();
+        };
+        match web::auth_test(&self.slack.session(&token)).await {
+            Ok(web::AuthInfo { url: Some(url), .. }) => {
+                if let Err(e) = briefings::set_workspace_url(&self.db, team_id, &url).await {
+                    tracing::warn!(error = %e, "cannot store the workspace URL");
+                }
+                url
+            }
+            Ok(_) => web::FALLBACK_WORKSPACE_URL.to_string(),
+            Err(e) => {
+                tracing::debug!(team_id, error = %e, "auth.test failed; generic permalinks");
+                web::FALLBACK_WORKSPACE_URL.to_string()
+            }
+        }
     }
 }
 

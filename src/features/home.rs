@@ -8,7 +8,6 @@
 use tracing::{debug, warn};
 
 use crate::features::context::{Context, TokenError};
-use crate::features::explain::slack_io;
 use crate::model::activity::ScheduleRules;
 use crate::model::interest::HalfLife;
 use crate::model::settings::{DeliveryTime, UserSettings};
@@ -17,6 +16,7 @@ use crate::platform::retry::{Chain, Retryable};
 use crate::slack::api::SlackError;
 use crate::slack::blocks::{self, HomeSettings, actions};
 use crate::slack::interactions::ActionClick;
+use crate::slack::web;
 
 /// Shown after "Brief me now".
 pub const BRIEFING_REQUESTED: &str =
@@ -100,7 +100,7 @@ pub async fn publish_with(
         notice,
     );
     let token = ctx.bot_token(team_id).await?;
-    slack_io::publish_view(&ctx.slack.session(&token), user_id, &view)
+    web::publish_view(&ctx.slack.session(&token), user_id, &view)
         .await
         .map_err(HomeError::Publish)
 }

@@ -1,10 +1,9 @@
-//! The Slack Web API client: slack-morphism's, pointed at `SLACK_API_URL`, with its per-method rate
-//! control on (tiers, `Retry-After` honoured on 429).
+//! Slack's Web API under chief's client (`slack::web`): slack-morphism's connector type, and
+//! the one mapping of its errors into [`SlackError`].
 //!
-//! Errors are mapped once here into [`SlackError`], so the rest of chief reasons about Slack's
-//! answers (rate limited, not in channel, auth revoked…) without knowing slack-morphism's types.
+//! Errors are mapped once here, so the rest of chief reasons about Slack's answers (rate limited,
+//! not in channel, auth revoked…) without knowing slack-morphism's types.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_rustls::HttpsConnector;
@@ -14,50 +13,6 @@ use slack_morphism::prelude::*;
 
 pub type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
 pub type Client = SlackClient<Connector>;
-
-/// One Slack Web API client for the whole process (it pools connections and holds rate state).
-#[derive(Clone)]
-pub struct SlackApi {
-    client: Arc<Client>,
-}
-
-impl std::fmt::Debug for SlackApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SlackApi")
-    }
-}
-
-impl SlackApi {
-    /// `api_url` is the Web API base without a trailing slash (`https://slack.com/api`, or a
-    /// local fake in tests, which is why plain HTTP is allowed).
-    pub fn new(api_url: &str) -> Self {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .build();
-        let connector = Connector::from(https)
-            .with_slack_api_url(api_url.trim_end_matches('/'))
-            .with_rate_control(
-                SlackApiRateControlConfig::new()
-                    .with_max_retries(5)
-                    .with_max_delay_timeout(Duration::from_secs(120)),
-            );
-        SlackApi {
-            client: Arc::new(SlackClient::new(connector)),
-        }
-    }
-
-    pub fn client(&self) -> Arc<Client> {
-        self.client.clone()
-    }
-
-    /// A session bound to a bot token.
-    pub fn session<'a>(&'a self, token: &'a SlackApiToken) -> SlackClientSession<'a, Connector> {
-        self.client.open_session(token)
-    }
-}
 
 /// A Slack Web API failure, as chief acts on it.
 #[derive(Debug, thiserror::Error)]

@@ -155,8 +155,23 @@ fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-fn owned(value: &Value, path: &[&str]) -> Option<String> {
+/// The trimmed, non-empty string at `path`: how every Slack answer and event is read (one
+/// reader for the Web API client and the events).
+pub fn text_at(value: &Value, path: &[&str]) -> Option<String> {
     str_at(value, path).map(str::to_string)
+}
+
+/// The non-empty strings of the array at `path` (user ids of members and reactions).
+pub fn strings_at(value: &Value, path: &[&str]) -> Vec<String> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A Slack timestamp's epoch seconds, if it is a plausible one.
@@ -193,7 +208,10 @@ pub fn message_from_json(
         return Err(Skip::Noise(subtype.to_string()));
     }
     // Legacy file comments name their author inside the comment.
-    let user_id = raw.user.clone().or_else(|| owned(&raw.comment, &["user"]));
+    let user_id = raw
+        .user
+        .clone()
+        .or_else(|| text_at(&raw.comment, &["user"]));
     if let Some(bot) = options.bot {
         let own_user = bot.user_id.is_some() && bot.user_id == user_id;
         let own_bot = bot.bot_id.is_some() && bot.bot_id == raw.bot_id;
@@ -209,7 +227,7 @@ pub fn message_from_json(
     }
 
     let mrkdwn = match raw.subtype.as_deref() {
-        Some("file_comment") => owned(&raw.comment, &["comment"]).or_else(|| raw.text.clone()),
+        Some("file_comment") => text_at(&raw.comment, &["comment"]).or_else(|| raw.text.clone()),
         _ => raw.text.clone(),
     }
     .unwrap_or_default();
@@ -259,7 +277,7 @@ pub fn message_from_json(
 pub fn message_refs(value: &Value) -> Refs {
     let raw = RawMessage::read(value);
     let mut refs = markup::message_refs(raw.text.as_deref().unwrap_or(""), &raw.blocks);
-    if let Some(user) = raw.user.or_else(|| owned(&raw.comment, &["user"])) {
+    if let Some(user) = raw.user.or_else(|| text_at(&raw.comment, &["user"])) {
         refs.users.insert(user);
     }
     refs
@@ -303,17 +321,8 @@ fn reactions(value: &Value) -> Vec<(String, Vec<String>)> {
         .into_iter()
         .flatten()
         .filter_map(|r| {
-            let name = owned(r, &["name"])?;
-            let users = r
-                .get("users")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .filter(|u| !u.is_empty())
-                .map(str::to_string)
-                .collect();
-            Some((name, users))
+            let name = text_at(r, &["name"])?;
+            Some((name, strings_at(r, &["users"])))
         })
         .collect()
 }
@@ -416,7 +425,7 @@ struct RawEnvelope {
 
 /// The team an envelope is about (`team_id`, else the event's `team`).
 pub fn envelope_team(envelope: &Value) -> Option<String> {
-    owned(envelope, &["team_id"]).or_else(|| owned(envelope, &["event", "team"]))
+    text_at(envelope, &["team_id"]).or_else(|| text_at(envelope, &["event", "team"]))
 }
 
 /// The ids an envelope refers to: authors, mentions, reacting and joining users, channels.
@@ -432,13 +441,14 @@ pub fn envelope_refs(envelope: &Value) -> Refs {
             refs.extend(message_refs(message));
         }
         Some("reaction_added" | "reaction_removed" | "member_joined_channel") => {
-            if let Some(user) = owned(event, &["user"]) {
+            if let Some(user) = text_at(event, &["user"]) {
                 refs.users.insert(user);
             }
         }
         _ => {}
     }
-    if let Some(channel) = owned(event, &["channel"]).or_else(|| owned(event, &["item", "channel"]))
+    if let Some(channel) =
+        text_at(event, &["channel"]).or_else(|| text_at(event, &["item", "channel"]))
     {
         refs.channels.insert(channel);
     }
@@ -457,18 +467,18 @@ pub fn convert(envelope: &Value, options: &Options<'_>, names: &dyn Names) -> Ve
         .filter(|t| *t > 0)
         .or(event_ts)
         .unwrap_or_else(crate::platform::db::now);
-    let channel = || owned(event, &["channel"]);
-    let user = || owned(event, &["user"]);
+    let channel = || text_at(event, &["channel"]);
+    let user = || text_at(event, &["user"]);
     match kind {
         "message" => message_event(event, options, names),
         "reaction_added" | "reaction_removed" => {
             let item = event.get("item").unwrap_or(&Value::Null);
             match (
                 str_at(item, &["type"]),
-                owned(item, &["channel"]),
-                owned(item, &["ts"]),
+                text_at(item, &["channel"]),
+                text_at(item, &["ts"]),
                 user(),
-                owned(event, &["reaction"]),
+                text_at(event, &["reaction"]),
             ) {
                 (
                     Some("message"),
@@ -529,8 +539,8 @@ pub fn convert(envelope: &Value, options: &Options<'_>, names: &dyn Names) -> Ve
             }
         }
         "channel_rename" | "group_rename" => match (
-            owned(event, &["channel", "id"]),
-            owned(event, &["channel", "name"]),
+            text_at(event, &["channel", "id"]),
+            text_at(event, &["channel", "name"]),
         ) {
             (Some(channel_id), Some(name)) => {
                 vec![DomainEvent::ChannelRenamed { channel_id, name }]
@@ -579,7 +589,7 @@ pub fn convert(envelope: &Value, options: &Options<'_>, names: &dyn Names) -> Ve
 }
 
 fn message_event(event: &Value, options: &Options<'_>, names: &dyn Names) -> Vec<DomainEvent> {
-    let Some(channel_id) = owned(event, &["channel"]) else {
+    let Some(channel_id) = text_at(event, &["channel"]) else {
         return Vec::new();
     };
     let channel_type = str_at(event, &["channel_type"]);
@@ -589,8 +599,8 @@ fn message_event(event: &Value, options: &Options<'_>, names: &dyn Names) -> Vec
     }
     match str_at(event, &["subtype"]) {
         Some("message_deleted") => {
-            match owned(event, &["deleted_ts"])
-                .or_else(|| owned(event, &["previous_message", "ts"]))
+            match text_at(event, &["deleted_ts"])
+                .or_else(|| text_at(event, &["previous_message", "ts"]))
             {
                 Some(ts) => vec![DomainEvent::MessageDeleted { channel_id, ts }],
                 None => Vec::new(),
@@ -600,7 +610,7 @@ fn message_event(event: &Value, options: &Options<'_>, names: &dyn Names) -> Vec
             let Some(message) = event.get("message") else {
                 return Vec::new();
             };
-            let Some(ts) = owned(message, &["ts"]) else {
+            let Some(ts) = text_at(message, &["ts"]) else {
                 return Vec::new();
             };
             // A deleted thread parent stays as a tombstone: for chief it is deleted.

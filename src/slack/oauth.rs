@@ -4,7 +4,8 @@
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::prelude::*;
 
-use crate::slack::api::{SlackApi, SlackError};
+use crate::slack::api::SlackError;
+use crate::slack::web::SlackApi;
 
 /// The bot scopes chief asks for; `manifest.yml` lists the same.
 pub const BOT_SCOPES: &[&str] = &[

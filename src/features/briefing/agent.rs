@@ -62,8 +62,6 @@ const MAX_SOURCES: usize = 5;
 const MAX_INTERESTS: usize = 30;
 /// A story whose topics add up to this interest or less was "less like this"-ed: left out.
 const DISLIKED_AT: f64 = -1.0;
-/// The permalink base when the workspace's URL is unknown.
-pub const DEFAULT_WORKSPACE_URL: &str = "https://slack.com";
 
 /// Which messages a briefing covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -713,7 +711,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
     };
 
     // 7. What the reader sees, with permalinks; the outcome is the step's verdict.
-    let workspace_url = super::delivery::workspace_url(ctx, team_id).await;
+    let workspace_url = ctx.workspace_url(team_id).await;
     let compose_input = ComposeInput {
         date: req.local_date,
         briefing: &text,

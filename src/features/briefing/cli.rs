@@ -12,7 +12,7 @@ use chrono::{Duration as Days, NaiveDate, NaiveTime};
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
-use super::agent::{self, DEFAULT_WORKSPACE_URL, PrepareRequest, WindowRule};
+use super::agent::{self, PrepareRequest, WindowRule};
 use crate::ai::llm::Priority;
 use crate::config::Config;
 use crate::features::context::Context;
@@ -22,6 +22,7 @@ use crate::model::domain::Briefing;
 use crate::platform::db::TempDb;
 use crate::platform::db::briefings;
 use crate::platform::db::directory;
+use crate::slack::web::FALLBACK_WORKSPACE_URL;
 
 /// Options of `chief brief`.
 #[derive(Clone, Debug, clap::Args)]
@@ -40,7 +41,7 @@ pub struct BriefArgs {
     #[arg(long)]
     pub json: bool,
     /// The workspace's URL, for permalinks (exports do not say it).
-    #[arg(long, default_value = DEFAULT_WORKSPACE_URL)]
+    #[arg(long, default_value = FALLBACK_WORKSPACE_URL)]
     pub workspace_url: String,
 }
 

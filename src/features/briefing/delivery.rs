@@ -21,18 +21,18 @@
 //!   the App Home) is better than a second one.
 
 use serde_json::{Value, json};
-use slack_morphism::prelude::*;
 use tracing::{info, warn};
 
 use super::BriefingError;
-use super::agent::{self, DEFAULT_WORKSPACE_URL, PrepareRequest};
+use super::agent::{self, PrepareRequest};
 use crate::ai::llm::Priority;
 use crate::features::context::{Context, TokenError};
 use crate::model::activity::{ScheduleRules, UserTz};
 use crate::platform::db::briefings::{self, BriefingRow, Status};
 use crate::platform::db::{directory, now, profile};
-use crate::slack::api::{Connector, SlackError};
+use crate::slack::api::SlackError;
 use crate::slack::blocks;
+use crate::slack::web::{self, Session};
 
 /// A `delivering` claim older than this belongs to a sender that died.
 pub const STALE_CLAIM_SECS: i64 = 300;
@@ -64,58 +64,6 @@ pub enum Outcome {
     Skipped(String),
     /// A sender died mid-post earlier; not re-sent.
     Unknown,
-}
-
-type Session<'a> = SlackClientSession<'a, Connector>;
-
-/// POSTs a Web API method with a JSON body and reads the answer tolerantly.
-async fn call(
-    session: &Session<'_>,
-    method: &str,
-    body: &Value,
-    tier: &'static SlackApiMethodRateControlConfig,
-) -> Result<Value, SlackError> {
-    session
-        .http_session_api
-        .http_post::<Value, Value>(method, body, Some(tier))
-        .await
-        .map_err(SlackError::from)
-}
-
-fn text_at(v: &Value, path: &[&str]) -> Option<String> {
-    path.iter()
-        .try_fold(v, |v, k| v.get(k))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-/// The workspace's URL (the base of permalinks): stored, else asked of `auth.test` and stored,
-/// else `https://slack.com` (Slack redirects it to the workspace).
-pub async fn workspace_url(ctx: &Context, team_id: &str) -> String {
-    match briefings::workspace_url(&ctx.db, team_id).await {
-        Ok(Some(url)) => return url,
-        Ok(None) => {}
-        Err(e) => warn!(error = %e, "cannot read the workspace URL"),
-    }
-    let Ok(token) = ctx.bot_token(team_id).await else {
-        return DEFAULT_WORKSPACE_URL.to_string();
-    };
-    let session = ctx.slack.session(&token);
-    let answer = session
-        .http_session_api
-        .http_get::<Value, _, String>("auth.test", &[], Some(&SLACK_TIER4_METHOD_CONFIG))
-        .await;
-    match answer.ok().and_then(|v| text_at(&v, &["url"])) {
-        Some(url) => {
-            let url = url.trim_end_matches('/').to_string();
-            if let Err(e) = briefings::set_workspace_url(&ctx.db, team_id, &url).await {
-                warn!(error = %e, "cannot store the workspace URL");
-            }
-            url
-        }
-        None => DEFAULT_WORKSPACE_URL.to_string(),
-    }
 }
 
 /// The user's local date now.
@@ -305,18 +253,7 @@ async fn post(
     session: &Session<'_>,
     row: &BriefingRow,
 ) -> Result<(String, String), PostError> {
-    let opened = call(
-        session,
-        "conversations.open",
-        &json!({"users": row.user_id}),
-        &SLACK_TIER3_METHOD_CONFIG,
-    )
-    .await?;
-    let channel = text_at(&opened, &["channel", "id"]).ok_or_else(|| {
-        PostError::Slack(SlackError::Transport(
-            "conversations.open answered without a channel".into(),
-        ))
-    })?;
+    let channel = web::open_dm(session, &row.user_id).await?;
     briefings::set_dm_channel(&ctx.db, row.id, &channel).await?;
     let blocks = message_blocks(row);
     // The shape is checked by slack-morphism's types before Slack sees it.
@@ -325,22 +262,13 @@ async fn post(
             "briefing blocks are invalid: {e}"
         )))
     })?;
-    let posted = call(
+    let ts = web::post_message(
         session,
-        "chat.postMessage",
-        &json!({
-            "channel": channel,
-            "text": blocks::briefing_text(&row.briefing),
-            "blocks": blocks,
-            "unfurl_links": false,
-            "unfurl_media": false,
-        }),
-        &SLACK_TIER4_METHOD_CONFIG,
+        &channel,
+        &blocks::briefing_text(&row.briefing),
+        &blocks,
     )
     .await?;
-    let ts = text_at(&posted, &["ts"])
-        .or_else(|| text_at(&posted, &["message", "ts"]))
-        .unwrap_or_default();
     Ok((channel, ts))
 }
 
@@ -355,16 +283,12 @@ pub async fn update_message(ctx: &Context, row: &BriefingRow) -> Result<(), Brie
         Err(e) => return Err(BriefingError::Permanent(e.to_string())),
     };
     let session = ctx.slack.session(&token);
-    let result = call(
+    let result = web::update_message(
         &session,
-        "chat.update",
-        &json!({
-            "channel": channel,
-            "ts": ts,
-            "text": blocks::briefing_text(&row.briefing),
-            "blocks": message_blocks(row),
-        }),
-        &SLACK_TIER3_METHOD_CONFIG,
+        channel,
+        ts,
+        &blocks::briefing_text(&row.briefing),
+        &message_blocks(row),
     )
     .await;
     match result {

@@ -10,7 +10,7 @@
 //! The DM is then updated in place (`chat.update`): that story's buttons become a line such as
 //! "Got it — more like this"; without a known message, the click's `response_url` is used.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::{debug, warn};
 
 use super::{BriefingError, delivery, interest};
@@ -21,6 +21,7 @@ use crate::platform::db::briefings::{self, BriefingRow};
 use crate::platform::db::{now, profile};
 use crate::slack::blocks::actions;
 use crate::slack::interactions::ActionClick;
+use crate::slack::web;
 
 /// What a click asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,34 +185,22 @@ async fn acknowledge(
             return delivery::update_message(ctx, &row).await;
         }
         if let Some(url) = &click.response_url {
-            let body = json!({"replace_original": true,
-                "text": crate::slack::blocks::briefing_text(&row.briefing),
-                "blocks": delivery::message_blocks(&row)});
-            return respond(url, &body).await;
+            let text = crate::slack::blocks::briefing_text(&row.briefing);
+            log_lost(web::replace_original(url, &text, &delivery::message_blocks(&row)).await);
         }
         return Ok(());
     }
     if let Some(url) = &click.response_url {
-        return respond(
-            url,
-            &json!({"response_type": "ephemeral", "replace_original": false, "text": ack}),
-        )
-        .await;
+        log_lost(web::respond(url, ack, &[]).await);
     }
     Ok(())
 }
 
-async fn respond(url: &str, body: &Value) -> Result<(), BriefingError> {
-    let result = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .timeout(std::time::Duration::from_secs(10))
-        .send()
-        .await;
+/// An acknowledgement that could not be shown is only logged: the feedback itself is stored.
+fn log_lost(result: Result<(), web::ResponseUrlError>) {
     if let Err(e) = result {
-        warn!(error = %e, "response_url unreachable; the acknowledgement is lost");
+        warn!(error = %e, "response_url failed; the acknowledgement is lost");
     }
-    Ok(())
 }
 
 #[cfg(test)]

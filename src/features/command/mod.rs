@@ -21,7 +21,6 @@ pub mod parse;
 
 use crate::features::context::Context;
 use crate::features::explain::ExplainError;
-use crate::features::explain::slack_io;
 use crate::model::activity::ScheduleRules;
 use crate::model::interest::{HalfLife, Signal, SignalKind};
 use crate::model::settings::{DeliveryTime, UserSettings};
@@ -29,6 +28,7 @@ use crate::platform::db::inbox::Item;
 use crate::platform::db::{DbError, directory, now, profile};
 use crate::platform::retry::{Chain, Retryable};
 use crate::slack::blocks;
+use crate::slack::web;
 use parse::{ChannelRef, ChiefCommand};
 
 /// What `/chief briefing` answers when no briefing can be prepared.
@@ -406,7 +406,7 @@ async fn interests_text(ctx: &Context, team: &str, user: &str) -> Result<String,
 async fn reply(ctx: &Context, request: &CommandRequest, text: &str, blocks: Option<Vec<Value>>) {
     let blocks = blocks.unwrap_or_default();
     if let Some(url) = &request.response_url {
-        match slack_io::respond(url, text, &blocks).await {
+        match web::respond(url, text, &blocks).await {
             Ok(()) => return,
             Err(e) => warn!(error = %e, "response_url failed"),
         }
@@ -417,9 +417,7 @@ async fn reply(ctx: &Context, request: &CommandRequest, text: &str, blocks: Opti
         return;
     };
     let session = ctx.slack.session(&token);
-    if let Err(e) =
-        slack_io::post_ephemeral(&session, channel, &request.user_id, text, &blocks).await
-    {
+    if let Err(e) = web::post_ephemeral(&session, channel, &request.user_id, text, &blocks).await {
         warn!(error = %e, "chat.postEphemeral failed");
     }
 }

@@ -8,10 +8,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::gather::{self, Gathered, Request};
-use super::{ExplainError, Outcome, agent, modal, render, slack_io};
+use super::{ExplainError, Outcome, agent, modal, render};
 use crate::features::context::Context;
 use crate::platform::retry::Retryable;
 use crate::platform::runs::{Run, RunOptions, RunStatus, StepError, StepMeta};
+use crate::slack::web;
 
 /// The rest of a click once its modal is open (or could not be): what [`ExplainClick`] carries.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -20,7 +21,7 @@ pub struct Continuation {
     /// The durable run's key: a retried job resumes the same run.
     pub(super) key: String,
     /// The modal showing "Reading the conversation…", to fill in.
-    pub(super) view: Option<slack_io::OpenView>,
+    pub(super) view: Option<web::OpenView>,
     /// Where to answer ephemerally when there is no modal (or it cannot be updated).
     pub(super) response_url: Option<String>,
 }
@@ -143,7 +144,7 @@ pub(super) async fn run_explain(
         .await
         .map_err(internal)?;
 
-    let workspace_url = slack_io::workspace_url(ctx, &request.team_id).await;
+    let workspace_url = ctx.workspace_url(&request.team_id).await;
     let explanation = render::explanation(&explainer, &conversation, &workspace_url);
     run.finish(RunStatus::Succeeded).await.map_err(internal)?;
     Ok(Outcome::Explained(explanation))

@@ -24,7 +24,6 @@ pub mod gather;
 pub mod job;
 pub mod modal;
 pub mod render;
-pub mod slack_io;
 
 use tracing::warn;
 
@@ -35,6 +34,7 @@ use crate::platform::jobs::EnqueueError;
 use crate::platform::retry::Retryable;
 use crate::slack::api::SlackError;
 use crate::slack::interactions::{ActionClick, Shortcut};
+use crate::slack::web;
 use gather::Request;
 pub use job::{Continuation, ExplainClick};
 use modal::{Surface, Target};
@@ -195,7 +195,7 @@ pub async fn on_retry(ctx: &Context, click: &ActionClick) -> Result<(), ExplainE
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let surface = match (&click.view_id, &click.trigger_id) {
-        (Some(id), _) => Surface::View(slack_io::OpenView {
+        (Some(id), _) => Surface::View(web::OpenView {
             id: id.clone(),
             hash: click.view_hash.clone(),
         }),

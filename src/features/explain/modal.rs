@@ -8,12 +8,11 @@ use tracing::warn;
 
 use super::gather::Request;
 use super::render;
-use super::slack_io;
 use super::{ExplainError, Outcome};
 use crate::features::context::Context;
 use crate::model::domain::Explanation;
 use crate::slack::blocks;
-use crate::slack::web::Session;
+use crate::slack::web::{self, Session};
 
 /// The modal's title (Slack allows 24 characters).
 pub const MODAL_TITLE: &str = "Explain in context";
@@ -53,7 +52,7 @@ pub(super) enum Surface {
         response_url: Option<String>,
     },
     /// A modal already open (a "Try again" inside it).
-    View(slack_io::OpenView),
+    View(web::OpenView),
     /// No trigger: an ephemeral message only.
     Ephemeral { response_url: Option<String> },
 }
@@ -61,7 +60,7 @@ pub(super) enum Surface {
 /// Where a click's answer will be shown once it is ready.
 pub(super) struct Opened {
     /// The modal showing "Reading the conversation…", to fill in.
-    pub(super) view: Option<slack_io::OpenView>,
+    pub(super) view: Option<web::OpenView>,
     /// Where to answer ephemerally when there is no modal.
     pub(super) response_url: Option<String>,
 }
@@ -85,8 +84,7 @@ pub(super) async fn open(ctx: &Context, request: &Request, surface: &Surface) ->
         ) => {
             response_url = url.clone();
             let session = ctx.slack.session(token);
-            match slack_io::open_view(&session, trigger_id, &blocks::loading_modal(&metadata)).await
-            {
+            match web::open_view(&session, trigger_id, &blocks::loading_modal(&metadata)).await {
                 Ok(opened) => view = Some(opened),
                 Err(e) => {
                     warn!(error = %e, "cannot open the modal; answering ephemerally instead")
@@ -95,7 +93,7 @@ pub(super) async fn open(ctx: &Context, request: &Request, surface: &Surface) ->
         }
         (Surface::View(open), Ok(token)) => {
             let session = ctx.slack.session(token);
-            match slack_io::update_view(&session, open, &blocks::loading_modal(&metadata)).await {
+            match web::update_view(&session, open, &blocks::loading_modal(&metadata)).await {
                 Ok(updated) => view = Some(updated),
                 Err(e) => warn!(error = %e, "cannot refresh the modal"),
             }
@@ -116,7 +114,7 @@ pub(super) async fn open(ctx: &Context, request: &Request, surface: &Surface) ->
 /// `session` is `None` when the workspace has no usable bot token.
 pub(super) async fn show(
     request: &Request,
-    view: Option<&slack_io::OpenView>,
+    view: Option<&web::OpenView>,
     response_url: Option<&str>,
     session: Option<&Session<'_>>,
     outcome: &Result<Outcome, ExplainError>,
@@ -157,13 +155,13 @@ pub(super) async fn show(
 
     // Show it: the modal, else ephemerally.
     if let (Some(open), Some(session)) = (view, session) {
-        match slack_io::update_view(session, open, &modal).await {
+        match web::update_view(session, open, &modal).await {
             Ok(_) => return Ok(()),
             Err(e) => warn!(error = %e, "cannot update the modal; answering ephemerally instead"),
         }
     }
     if let Some(url) = response_url {
-        match slack_io::respond(url, &text, &message_blocks).await {
+        match web::respond(url, &text, &message_blocks).await {
             Ok(()) => return Ok(()),
             Err(e) => warn!(error = %e, "response_url failed"),
         }
@@ -171,7 +169,7 @@ pub(super) async fn show(
     if let Some(session) = session
         && !workspace_failure
     {
-        match slack_io::post_ephemeral(
+        match web::post_ephemeral(
             session,
             &request.channel_id,
             &request.user_id,

@@ -202,15 +202,7 @@ fn listed(value: &Value, private: bool) -> Vec<Listed> {
                 .name
                 .clone()
                 .unwrap_or_else(|| channel.channel_id.clone());
-            let members = c
-                .get("members")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
+            let members = convert::strings_at(c, &["members"]);
             Some(Listed {
                 channel,
                 members,
