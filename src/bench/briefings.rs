@@ -38,6 +38,7 @@ use crate::ai::tasks::{
 use crate::config::{Config, DeploymentConfig, JsonMode};
 use crate::features::context::Context;
 use crate::platform::db::Db;
+use crate::platform::db::llm::UsageRow;
 use crate::testkit::model_server::{LocalLlm, Reply, SeenRequest, schema_responder};
 use crate::testkit::scratch::ScratchDb;
 
@@ -156,6 +157,22 @@ pub struct TaskUsage {
     pub failed: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+}
+
+impl TaskUsage {
+    /// The report's columns of one task's summed accounting rows.
+    fn of(task: String, total: &UsageRow) -> Self {
+        TaskUsage {
+            task,
+            calls: total.calls,
+            requests: total.requests,
+            cache_hits: total.cache_hits,
+            fallbacks: total.fallbacks,
+            failed: total.failed,
+            prompt_tokens: total.prompt_tokens,
+            completion_tokens: total.completion_tokens,
+        }
+    }
 }
 
 /// Rows found in the database after generation.
@@ -528,26 +545,13 @@ async fn run_backend(
             }
         }
     }
-    run.accounting = crate::platform::db::llm::usage(&db, since)
-        .await?
+    let mut by_task = BTreeMap::<String, UsageRow>::new();
+    for row in crate::platform::db::llm::usage(&db, since).await? {
+        by_task.entry(row.task.clone()).or_default().add(&row);
+    }
+    run.accounting = by_task
         .into_iter()
-        .fold(BTreeMap::<String, TaskUsage>::new(), |mut by_task, row| {
-            let t = by_task
-                .entry(row.task.clone())
-                .or_insert_with(|| TaskUsage {
-                    task: row.task.clone(),
-                    ..Default::default()
-                });
-            t.calls += row.calls;
-            t.requests += row.requests;
-            t.cache_hits += row.cache_hits;
-            t.fallbacks += row.fallbacks;
-            t.failed += row.failed;
-            t.prompt_tokens += row.prompt_tokens;
-            t.completion_tokens += row.completion_tokens;
-            by_task
-        })
-        .into_values()
+        .map(|(task, total)| TaskUsage::of(task, &total))
         .collect();
     let users = workspace.users.len().max(1) as f64;
     run.model_calls_per_user = server_fig.answered as f64 / users;
@@ -822,10 +826,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         naive: naive_cost.map(|n| n.summary(&opts, sample)),
     };
     print(&report);
-    if let Some(out) = &opts.out {
-        report::write_json(out, &report)?;
-        println!("\nwritten to {}", out.display());
-    }
+    report::save(opts.out.as_deref(), &report)?;
     Ok(report)
 }
 

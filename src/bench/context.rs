@@ -421,10 +421,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         phases,
     };
     print(&report);
-    if let Some(out) = &opts.out {
-        report::write_json(out, &report)?;
-        println!("\nwritten to {}", out.display());
-    }
+    report::save(opts.out.as_deref(), &report)?;
     Ok(report)
 }
 

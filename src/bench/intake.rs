@@ -126,6 +126,32 @@ async fn send_one(
     }
 }
 
+/// What every load shape shares: fresh counters, one signer with the bench's secret, and a clock
+/// started before the first request, so both shapes measure acked events/s the same way.
+struct Load {
+    samples: Arc<Samples>,
+    verifier: Arc<Verifier>,
+    started: Instant,
+}
+
+impl Load {
+    fn start() -> Self {
+        Load {
+            samples: Samples::new(),
+            verifier: Arc::new(Verifier::new(SecretString::from(SECRET))),
+            started: Instant::now(),
+        }
+    }
+
+    /// Waits for every sender, then gives the counters and the seconds the whole load took.
+    async fn finish(self, senders: Vec<tokio::task::JoinHandle<()>>) -> (Arc<Samples>, f64) {
+        for sender in senders {
+            let _ = sender.await;
+        }
+        (self.samples, self.started.elapsed().as_secs_f64())
+    }
+}
+
 /// Sends `rate` requests a second for `seconds`, each on its own task (an open-loop load).
 async fn fixed_rate(
     http: &reqwest::Client,
@@ -135,31 +161,26 @@ async fn fixed_rate(
     run: &str,
     offset: u64,
 ) -> (Arc<Samples>, f64) {
-    let samples = Samples::new();
-    let verifier = Arc::new(Verifier::new(SecretString::from(SECRET)));
     let total = (f64::from(rate) * seconds) as u64;
     let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let started = Instant::now();
+    let load = Load::start();
     let mut tasks = Vec::with_capacity(total as usize);
     for i in 0..total {
         ticker.tick().await;
         let (http, url, verifier, samples) = (
             http.clone(),
             url.to_string(),
-            verifier.clone(),
-            samples.clone(),
+            load.verifier.clone(),
+            load.samples.clone(),
         );
         let body = event_body(offset + i, run);
         tasks.push(tokio::spawn(async move {
             send_one(&http, &url, &verifier, body, &samples).await
         }));
     }
-    for t in tasks {
-        let _ = t.await;
-    }
-    (samples, started.elapsed().as_secs_f64())
+    load.finish(tasks).await
 }
 
 /// `concurrency` closed loops sending as fast as answers come back, for `seconds`.
@@ -171,18 +192,16 @@ async fn max_rate(
     run: &str,
     offset: u64,
 ) -> (Arc<Samples>, f64) {
-    let samples = Samples::new();
-    let verifier = Arc::new(Verifier::new(SecretString::from(SECRET)));
     let next = Arc::new(AtomicU64::new(offset));
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
+    let load = Load::start();
     let workers: Vec<_> = (0..concurrency.max(1))
         .map(|_| {
             let (http, url, verifier, samples, next, run) = (
                 http.clone(),
                 url.to_string(),
-                verifier.clone(),
-                samples.clone(),
+                load.verifier.clone(),
+                load.samples.clone(),
                 next.clone(),
                 run.to_string(),
             );
@@ -194,10 +213,7 @@ async fn max_rate(
             })
         })
         .collect();
-    for w in workers {
-        let _ = w.await;
-    }
-    (samples, started.elapsed().as_secs_f64())
+    load.finish(workers).await
 }
 
 fn phase(target: &str, mode: &str, samples: &Samples, elapsed: f64, stored: Option<u64>) -> Phase {
@@ -363,10 +379,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         ratio_to_peer,
     };
     print(&report);
-    if let Some(out) = &opts.out {
-        report::write_json(out, &report)?;
-        println!("\nwritten to {}", out.display());
-    }
+    report::save(opts.out.as_deref(), &report)?;
     Ok(report)
 }
 

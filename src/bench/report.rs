@@ -75,6 +75,16 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
     std::fs::write(path, serde_json::to_vec_pretty(value)?)
 }
 
+/// Writes a bench's report as JSON when `out` was asked for, and says where: every bench ends
+/// this way after printing its table.
+pub fn save(out: Option<&Path>, report: &impl Serialize) -> std::io::Result<()> {
+    if let Some(out) = out {
+        write_json(out, report)?;
+        println!("\nwritten to {}", out.display());
+    }
+    Ok(())
+}
+
 /// A free loopback port.
 pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?

@@ -21,7 +21,8 @@ pub struct DateMention {
     pub relative: bool,
 }
 
-const MONTHS: &[(&str, u32)] = &[
+/// Month names and abbreviations the date finder reads, with their numbers.
+pub(super) const MONTHS: &[(&str, u32)] = &[
     ("january", 1),
     ("february", 2),
     ("march", 3),
@@ -184,7 +185,21 @@ pub fn find_dates(text: &str, posted_at: i64, utc_offset_secs: i32) -> Vec<DateM
 pub fn format_date(date: NaiveDate, lang: Lang) -> String {
     let wd = date.weekday().num_days_from_monday() as usize;
     let m = date.month0() as usize;
-    let (weekdays, months): (&[&str; 7], &[&str; 12]) = match lang {
+    let (weekdays, months) = calendar_names(lang);
+    match lang {
+        Lang::De => format!("{} {}. {}", weekdays[wd], date.day(), months[m]),
+        Lang::Es => format!("{} {} de {}", weekdays[wd], date.day(), months[m]),
+        _ => format!("{} {} {}", weekdays[wd], date.day(), months[m]),
+    }
+}
+
+/// The weekday names (Monday first) and month names (January first) of a language as a reader
+/// writes them: what [`format_date`] shows, and, lower-cased, what `text::is_calendar_word`
+/// recognises, so a name added here is known to both.
+pub(super) fn calendar_names(
+    lang: Lang,
+) -> (&'static [&'static str; 7], &'static [&'static str; 12]) {
+    match lang {
         Lang::En => (
             &[
                 "Monday",
@@ -279,11 +294,6 @@ pub fn format_date(date: NaiveDate, lang: Lang) -> String {
                 "diciembre",
             ],
         ),
-    };
-    match lang {
-        Lang::De => format!("{} {}. {}", weekdays[wd], date.day(), months[m]),
-        Lang::Es => format!("{} {} de {}", weekdays[wd], date.day(), months[m]),
-        _ => format!("{} {} {}", weekdays[wd], date.day(), months[m]),
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::text::{self, is_calendar_word, is_stop_word};
+use super::text::{self, capitalise, is_calendar_word, is_stop_word};
 
 static MENTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"@([\p{L}\p{N}][\p{L}\p{N}._\-]*[\p{L}\p{N}]|[\p{L}\p{N}])").expect("static regex")
@@ -318,14 +318,6 @@ pub fn project_of_channel(channel_name: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" ")
     })
-}
-
-fn capitalise(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

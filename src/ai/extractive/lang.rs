@@ -17,6 +17,9 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// Every supported language, for resources that hold one entry per language.
+    pub const ALL: [Lang; 4] = [Lang::En, Lang::Fr, Lang::De, Lang::Es];
+
     /// From an ISO 639-1 (`fr`), BCP 47 (`fr-CA`, `fr_FR`) or ISO 639-3 (`fra`) code; `None` for a
     /// language chief has no templates for.
     pub fn from_code(code: &str) -> Option<Lang> {

@@ -75,14 +75,9 @@ static QUESTION_ANYONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:does |has |is )?(?:anyone|anybody|someone) (.+)$").expect("static regex")
 });
 
-const AUX: &[&str] = &[
-    "am",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "been",
+/// Modal verbs and their negations: auxiliaries (see [`is_aux`]) that also take no third-person
+/// `-s` (see [`takes_no_s`]); one list so the two rules cannot drift apart.
+const MODAL_VERBS: &[&str] = &[
     "can",
     "can't",
     "cant",
@@ -99,6 +94,16 @@ const AUX: &[&str] = &[
     "must",
     "might",
     "may",
+];
+/// Auxiliaries and adverbs that may stand between a subject and its verb, besides the modals.
+const OTHER_AUX: &[&str] = &[
+    "am",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
     "need",
     "needs",
     "have",
@@ -126,37 +131,22 @@ const AUX: &[&str] = &[
     "gonna",
     "wanna",
 ];
-/// Verbs with no third-person `-s`.
-const MODALS: &[&str] = &[
-    "can",
-    "can't",
-    "cant",
-    "cannot",
-    "could",
-    "couldn't",
-    "will",
-    "won't",
-    "would",
-    "wouldn't",
-    "should",
-    "shouldn't",
-    "shall",
-    "must",
-    "might",
-    "may",
-    "is",
-    "was",
-    "be",
-    "been",
-    "has",
-    "had",
-    "does",
-    "did",
-    "didn't",
-    "not",
-    "gonna",
-    "wanna",
+/// Verbs with no third-person `-s`, besides the modals.
+const OTHER_NO_S: &[&str] = &[
+    "is", "was", "be", "been", "has", "had", "does", "did", "didn't", "not", "gonna", "wanna",
 ];
+
+/// Whether a lower-case word is an auxiliary (or an adverb in the verb group): what may precede
+/// the main verb.
+fn is_aux(word: &str) -> bool {
+    MODAL_VERBS.contains(&word) || OTHER_AUX.contains(&word)
+}
+
+/// Whether a lower-case verb is left as it is in the third person (no `-s` added).
+fn takes_no_s(verb: &str) -> bool {
+    MODAL_VERBS.contains(&verb) || OTHER_NO_S.contains(&verb)
+}
+
 const OPENERS: &[&str] = &[
     "i", "i'm", "i'll", "i've", "i'd", "we", "we're", "we'll", "we've", "we'd", "you", "you're",
     "you'll", "he", "she", "they", "it", "it's", "that's", "there's", "let's", "please", "pls",
@@ -261,7 +251,7 @@ pub fn third_singular(verb: &str) -> String {
     }
     let is_word = verb.chars().all(|c| c.is_lowercase() || c == '-');
     if !is_word
-        || MODALS.contains(&verb)
+        || takes_no_s(verb)
         || IRREGULAR_PAST.contains(&verb)
         || (verb.ends_with("ed") && !verb.ends_with("eed"))
         || verb.ends_with("n't")
@@ -426,11 +416,7 @@ fn capitalise_first(s: &str) -> String {
     if s.starts_with("http") || s.starts_with("www.") {
         return s.to_string();
     }
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    text::capitalise(s)
 }
 
 fn strip_end(s: &str) -> String {
@@ -444,6 +430,14 @@ fn strip_end(s: &str) -> String {
 
 /// Rewrites relative dates in a rendered clause as calendar dates ("tomorrow" → "on Friday 3
 /// May") and returns the first date found.
+/// What a request asks, as the statement says it: the author in place of "I", "me", "my", the
+/// channel's project named, and its date resolved. Every request form reads its clause this way.
+fn resolve_request(clause: &str, author: &str, speaker: &Speaker) -> (String, Option<NaiveDate>) {
+    let words: Vec<String> = clause.split_whitespace().map(str::to_string).collect();
+    let clause = resolve_first_person(&words, author).join(" ");
+    resolve_dates(&with_project(&clause, speaker.project), speaker)
+}
+
 fn resolve_dates(text: &str, speaker: &Speaker) -> (String, Option<NaiveDate>) {
     let mentions: Vec<DateMention> =
         dates::find_dates(text, speaker.posted_at, speaker.utc_offset_secs);
@@ -518,7 +512,7 @@ fn with_project(text: &str, project: Option<&str>) -> String {
 fn predicate_object(rest: &str) -> (String, String) {
     let words: Vec<&str> = rest.split_whitespace().collect();
     let mut i = 0;
-    while i < words.len() && AUX.contains(&words[i].to_lowercase().as_str()) {
+    while i < words.len() && is_aux(&words[i].to_lowercase()) {
         i += 1;
     }
     let copula = i > 0
@@ -785,16 +779,7 @@ fn english(
 
     // Requests: "can we X" → "A asks to X"; "could you X" → "A asks B to X".
     let request = |target: Option<&str>, rest: &str| {
-        let rest = resolve_first_person(
-            &rest
-                .split_whitespace()
-                .map(str::to_string)
-                .collect::<Vec<_>>(),
-            author,
-        )
-        .join(" ");
-        let rest = with_project(&rest, speaker.project);
-        let (rest, time) = resolve_dates(&rest, speaker);
+        let (rest, time) = resolve_request(rest, author, speaker);
         let predicate = match target {
             Some(t) => format!("asks {t} to"),
             None => "asks to".to_string(),
@@ -825,16 +810,7 @@ fn english(
             return Some(request(Some(addressee.unwrap_or("someone")), &c[1]));
         }
         if let Some(c) = REQUEST_SUGGEST.captures(&body) {
-            let rest = resolve_first_person(
-                &c[2]
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>(),
-                author,
-            )
-            .join(" ");
-            let rest = with_project(&rest, speaker.project);
-            let (rest, time) = resolve_dates(&rest, speaker);
+            let (rest, time) = resolve_request(&c[2], author, speaker);
             let (predicate, text) =
                 if let (true, Some(to)) = (c[1].eq_ignore_ascii_case("to"), addressee) {
                     ("asks to", format!("{author} asks {to} to {rest}"))
@@ -904,7 +880,7 @@ fn english(
                 resolve_first_person(&rest, author),
             )
         }
-        w if (AUX.contains(&w)
+        w if (is_aux(w)
             || IRREGULAR_PAST.contains(&w)
             || (w.ends_with("ed") && w.len() > 4 && !w.ends_with("eed")))
             && !question =>
@@ -983,9 +959,7 @@ fn english(
             .iter()
             .position(|w| {
                 let w = w.to_lowercase();
-                AUX.contains(&w.as_str())
-                    || w.ends_with("ed")
-                    || IRREGULAR_PAST.contains(&w.as_str())
+                is_aux(&w) || w.ends_with("ed") || IRREGULAR_PAST.contains(&w.as_str())
             })
             .filter(|&p| p > 0 && p <= 4 && plain_subject(&raw[..p]));
         if let Some(p) = split {

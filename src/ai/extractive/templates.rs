@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::lang::Lang;
+use super::text::capitalise;
 
 /// Where an interest of the reader comes from: decides how it is explained.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -261,14 +262,6 @@ pub fn nothing_asked(lang: Lang) -> String {
         Lang::Es => "Aquí no se te pide nada directamente.",
     }
     .to_string()
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

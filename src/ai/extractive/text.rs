@@ -2,11 +2,13 @@
 //! `unicode-segmentation`, which handles apostrophes, non-Latin scripts and abbreviations better
 //! than splitting on spaces and dots), stop words and stemmed terms.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::dates::{self, calendar_names};
 use super::lang::Lang;
 
 static URL: LazyLock<Regex> = LazyLock::new(|| {
@@ -116,20 +118,39 @@ pub fn is_stop_word(lower: &str) -> bool {
     STOP_WORDS.binary_search(&normalised.as_str()).is_ok()
 }
 
+/// The word with its first letter upper-cased (Unicode-aware: `élan` → `Élan`), the rest as is.
+pub fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Whether a word is a weekday or month name (in a supported language), which look like proper
 /// nouns but are dates.
 pub fn is_calendar_word(lower: &str) -> bool {
-    CALENDAR_WORDS.contains(&lower)
+    CALENDAR_WORDS.contains(lower)
 }
 
-pub const CALENDAR_WORDS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
+/// Every calendar word, lower-cased: the full names [`format_date`](super::dates::format_date)
+/// writes in each language (one list for writing dates and for recognising them), the month
+/// forms the date finder reads, and the short forms and day words chat uses besides.
+static CALENDAR_WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let names = Lang::ALL.into_iter().flat_map(|lang| {
+        let (weekdays, months) = calendar_names(lang);
+        weekdays.iter().chain(months.iter())
+    });
+    let month_forms = dates::MONTHS.iter().map(|(form, _)| form);
+    names
+        .chain(month_forms)
+        .chain(OTHER_CALENDAR_WORDS)
+        .map(|w| w.to_lowercase())
+        .collect()
+});
+
+/// Weekday abbreviations and the days named by their distance from today.
+const OTHER_CALENDAR_WORDS: &[&str] = &[
     "mon",
     "tue",
     "tues",
@@ -139,82 +160,6 @@ pub const CALENDAR_WORDS: &[&str] = &[
     "fri",
     "sat",
     "sun",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "lundi",
-    "mardi",
-    "mercredi",
-    "jeudi",
-    "vendredi",
-    "samedi",
-    "dimanche",
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-    "montag",
-    "dienstag",
-    "mittwoch",
-    "donnerstag",
-    "freitag",
-    "samstag",
-    "sonntag",
-    "januar",
-    "februar",
-    "märz",
-    "juni",
-    "juli",
-    "oktober",
-    "dezember",
-    "lunes",
-    "martes",
-    "miércoles",
-    "jueves",
-    "viernes",
-    "sábado",
-    "domingo",
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
     "today",
     "tomorrow",
     "yesterday",
@@ -803,6 +748,24 @@ const STOP_WORDS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_words_cover_every_language_and_short_form() {
+        for word in [
+            "friday",
+            "vendredi",
+            "märz",
+            "sábado",
+            "diciembre",
+            "sept",
+            "tues",
+            "tonight",
+        ] {
+            assert!(is_calendar_word(word), "{word}");
+        }
+        assert!(!is_calendar_word("payments"));
+        assert!(!is_calendar_word("Friday"), "the caller lower-cases");
+    }
 
     #[test]
     fn stop_words_are_sorted_for_binary_search() {

@@ -11,19 +11,8 @@ use chrono::NaiveDate;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, DbError, now};
+use super::{Db, DbError, corrupt, date_str, now, parse_date};
 use crate::model::domain::Briefing;
-
-fn corrupt(table: &'static str, reason: impl Into<String>) -> DbError {
-    DbError::Corrupt {
-        table,
-        reason: reason.into(),
-    }
-}
-
-fn date_str(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
 
 /// Where a briefing stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,8 +99,7 @@ fn row_to_briefing(row: &AnyRow) -> Result<BriefingRow, DbError> {
         id: row.try_get("id")?,
         team_id: row.try_get("team_id")?,
         user_id: row.try_get("user_id")?,
-        local_date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-            .map_err(|e| corrupt("briefings", format!("bad date {date:?}: {e}")))?,
+        local_date: parse_date("briefings", &date)?,
         edition: row.try_get("edition")?,
         status: Status::parse(&status)
             .ok_or_else(|| corrupt("briefings", format!("unknown status {status:?}")))?,

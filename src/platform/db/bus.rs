@@ -106,10 +106,7 @@ pub async fn claim(
             up_to: max_id,
         }));
     }
-    let kind_params = (4..4 + kinds.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let kind_params = super::placeholders(4, kinds.len());
     let sql = format!(
         "SELECT id, team_id, kind, payload, created_at FROM bus_events
          WHERE id > $1 AND id <= $2 AND kind IN ({kind_params})

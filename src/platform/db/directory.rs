@@ -8,9 +8,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Executor, Row};
 
-use super::{Db, DbError, now};
+use super::{Db, DbError, now, placeholders};
 use crate::model::events::{Channel, User};
 
 /// A channel with what chief tracks about it.
@@ -25,15 +27,17 @@ pub struct ChannelRow {
     pub synced_at: Option<i64>,
 }
 
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn flag(b: bool) -> i32 {
     i32::from(b)
+}
+
+/// `sql` with the team as `$1` and `ids` as `$2…` (its `IN` list, from [`placeholders`]): the
+/// look-ups of many people or channels at once, one round trip instead of one per id.
+fn team_and_ids(sql: String, team_id: &str, ids: &[String]) -> Query<'static, Any, AnyArguments> {
+    ids.iter().fold(
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team_id),
+        |query, id| query.bind(id),
+    )
 }
 
 // ---- users --------------------------------------------------------------------------------------
@@ -121,10 +125,7 @@ pub async fn user_names(
          FROM users WHERE team_id = $1 AND user_id IN ({})",
         placeholders(2, user_ids.len())
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team_id);
-    for id in user_ids {
-        query = query.bind(id);
-    }
+    let query = team_and_ids(sql, team_id, user_ids);
     let rows = query.fetch_all(db.pool()).await?;
     let mut names = HashMap::new();
     for row in rows {
@@ -148,10 +149,7 @@ pub async fn known_users(
         "SELECT user_id FROM users WHERE team_id = $1 AND user_id IN ({})",
         placeholders(2, user_ids.len())
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team_id);
-    for id in user_ids {
-        query = query.bind(id);
-    }
+    let query = team_and_ids(sql, team_id, user_ids);
     query
         .fetch_all(db.pool())
         .await?
@@ -257,16 +255,14 @@ pub async fn set_archived<'c, E>(
 where
     E: Executor<'c, Database = Any>,
 {
-    sqlx::query(
+    set_channel_flag(
+        e,
         "UPDATE channels SET is_archived = $3, updated_at = $4 WHERE team_id = $1 AND channel_id = $2",
+        team_id,
+        channel_id,
+        archived,
     )
-    .bind(team_id)
-    .bind(channel_id)
-    .bind(flag(archived))
-    .bind(now())
-    .execute(e)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Records whether chief's bot is in the channel.
@@ -279,15 +275,35 @@ pub async fn set_bot_member<'c, E>(
 where
     E: Executor<'c, Database = Any>,
 {
-    sqlx::query(
+    set_channel_flag(
+        e,
         "UPDATE channels SET is_member = $3, updated_at = $4 WHERE team_id = $1 AND channel_id = $2",
+        team_id,
+        channel_id,
+        member,
     )
-    .bind(team_id)
-    .bind(channel_id)
-    .bind(flag(member))
-    .bind(now())
-    .execute(e)
-    .await?;
+    .await
+}
+
+/// Runs `sql`: an update of one INTEGER flag (`$3`) of one channel, with `updated_at` (`$4`).
+/// The flags an event sets are bound the same way, so that binding is written once.
+async fn set_channel_flag<'c, E>(
+    e: E,
+    sql: &'static str,
+    team_id: &str,
+    channel_id: &str,
+    value: bool,
+) -> Result<(), DbError>
+where
+    E: Executor<'c, Database = Any>,
+{
+    sqlx::query(sql)
+        .bind(team_id)
+        .bind(channel_id)
+        .bind(flag(value))
+        .bind(now())
+        .execute(e)
+        .await?;
     Ok(())
 }
 
@@ -376,10 +392,7 @@ pub async fn channel_names(
          WHERE team_id = $1 AND name IS NOT NULL AND channel_id IN ({})",
         placeholders(2, channel_ids.len())
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(team_id);
-    for id in channel_ids {
-        query = query.bind(id);
-    }
+    let query = team_and_ids(sql, team_id, channel_ids);
     let mut names = HashMap::new();
     for row in query.fetch_all(db.pool()).await? {
         names.insert(row.try_get("channel_id")?, row.try_get("name")?);
@@ -396,6 +409,17 @@ pub async fn add_member(
     channel_id: &str,
     user_id: &str,
 ) -> Result<(), DbError> {
+    insert_member(&mut *conn, team_id, channel_id, user_id).await?;
+    touch_members(conn, team_id, channel_id, now()).await
+}
+
+/// One membership row; already there is fine (a join event seen twice, a list with repeats).
+async fn insert_member(
+    conn: &mut AnyConnection,
+    team_id: &str,
+    channel_id: &str,
+    user_id: &str,
+) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO channel_members (team_id, channel_id, user_id) VALUES ($1, $2, $3)
          ON CONFLICT (team_id, channel_id, user_id) DO NOTHING",
@@ -403,9 +427,9 @@ pub async fn add_member(
     .bind(team_id)
     .bind(channel_id)
     .bind(user_id)
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    touch_members(conn, team_id, channel_id, now()).await
+    Ok(())
 }
 
 /// Removes one member (a leave event).
@@ -471,15 +495,7 @@ pub async fn replace_members(
         .execute(&mut *conn)
         .await?;
     for user_id in user_ids {
-        sqlx::query(
-            "INSERT INTO channel_members (team_id, channel_id, user_id) VALUES ($1, $2, $3)
-             ON CONFLICT (team_id, channel_id, user_id) DO NOTHING",
-        )
-        .bind(team_id)
-        .bind(channel_id)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+        insert_member(&mut *conn, team_id, channel_id, user_id).await?;
     }
     Ok(true)
 }
@@ -500,7 +516,6 @@ pub async fn members(db: &Db, team_id: &str, channel_id: &str) -> Result<Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::scratch::ScratchDb;
 
     fn channel(id: &str, name: &str) -> Channel {
         Channel {
@@ -562,15 +577,5 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn directory_on_sqlite() {
-        let scratch = ScratchDb::test_sqlite().await;
-        older_sources_never_overwrite_newer(&scratch.db).await;
-    }
-
-    #[tokio::test]
-    async fn directory_on_postgres() {
-        let scratch = ScratchDb::test_postgres().await;
-        older_sources_never_overwrite_newer(&scratch.db).await;
-    }
+    on_both_backends!(older_sources_never_overwrite_newer => directory_on_sqlite, directory_on_postgres);
 }

@@ -176,10 +176,7 @@ pub async fn claim(
     if kinds.is_empty() {
         return Ok(None);
     }
-    let kind_params = (0..kinds.len())
-        .map(|i| format!("${}", i + 4))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let kind_params = super::placeholders(4, kinds.len());
     let lock = match db.backend() {
         Backend::Postgres => "FOR UPDATE OF j SKIP LOCKED",
         Backend::Sqlite => "",

@@ -223,6 +223,21 @@ pub struct UsageRow {
     pub completion_tokens: i64,
 }
 
+impl UsageRow {
+    /// Adds another group's counters to these (the labels stay): the one sum behind every
+    /// coarser total, such as a report's total line or the totals per task.
+    pub fn add(&mut self, other: &UsageRow) {
+        self.calls += other.calls;
+        self.requests += other.requests;
+        self.cache_hits += other.cache_hits;
+        self.repaired += other.repaired;
+        self.fallbacks += other.fallbacks;
+        self.failed += other.failed;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
+}
+
 /// Totals by UTC day, team and task for calls made at or after `since`.
 pub async fn usage(db: &Db, since: i64) -> Result<Vec<UsageRow>, DbError> {
     let rows = sqlx::query(

@@ -18,7 +18,8 @@
 //! membership (not activity) is what decides. A channel chief's bot has left keeps the member list
 //! it had then; its members could read those messages when they were posted.
 
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Executor, Row};
 
 use super::{Db, DbError, now};
@@ -452,6 +453,14 @@ const VISIBLE: &str = "
     LEFT JOIN users u ON u.team_id = m.team_id AND u.user_id = m.user_id
     WHERE m.team_id = $1 AND m.removed IS NULL AND c.is_im = 0 AND c.is_mpim = 0";
 
+/// [`VISIBLE`] narrowed by `filter` (more `AND` conditions from `$3` on, an order), with the team
+/// and the reader bound: every variant of [`visible_to`] keeps the same joins this way.
+fn visible(filter: &str, team_id: &str, user_id: &str) -> Query<'static, Any, AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("{VISIBLE} {filter}")))
+        .bind(team_id)
+        .bind(user_id)
+}
+
 fn message(row: &AnyRow) -> Result<Message, DbError> {
     Ok(Message {
         team_id: row.try_get("team_id")?,
@@ -474,16 +483,15 @@ pub async fn visible_to(
     from: i64,
     to: i64,
 ) -> Result<Vec<Message>, DbError> {
-    let sql = format!(
-        "{VISIBLE} AND m.posted_at >= $3 AND m.posted_at < $4 ORDER BY m.posted_at, m.channel_id, m.ts"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(team_id)
-        .bind(user_id)
-        .bind(from)
-        .bind(to)
-        .fetch_all(db.pool())
-        .await?;
+    let rows = visible(
+        "AND m.posted_at >= $3 AND m.posted_at < $4 ORDER BY m.posted_at, m.channel_id, m.ts",
+        team_id,
+        user_id,
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
     rows.iter().map(message).collect()
 }
 
@@ -496,18 +504,17 @@ pub async fn visible_in_channel(
     from: i64,
     to: i64,
 ) -> Result<Vec<Message>, DbError> {
-    let sql = format!(
-        "{VISIBLE} AND m.channel_id = $3 AND m.posted_at >= $4 AND m.posted_at < $5
-         ORDER BY m.posted_at, m.ts"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(team_id)
-        .bind(user_id)
-        .bind(channel_id)
-        .bind(from)
-        .bind(to)
-        .fetch_all(db.pool())
-        .await?;
+    let rows = visible(
+        "AND m.channel_id = $3 AND m.posted_at >= $4 AND m.posted_at < $5
+         ORDER BY m.posted_at, m.ts",
+        team_id,
+        user_id,
+    )
+    .bind(channel_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
     rows.iter().map(message).collect()
 }
 
@@ -519,10 +526,7 @@ pub async fn visible_message(
     channel_id: &str,
     ts: &str,
 ) -> Result<Option<Message>, DbError> {
-    let sql = format!("{VISIBLE} AND m.channel_id = $3 AND m.ts = $4");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(team_id)
-        .bind(user_id)
+    let row = visible("AND m.channel_id = $3 AND m.ts = $4", team_id, user_id)
         .bind(channel_id)
         .bind(ts)
         .fetch_optional(db.pool())
@@ -538,16 +542,15 @@ pub async fn visible_thread(
     channel_id: &str,
     thread_ts: &str,
 ) -> Result<Vec<Message>, DbError> {
-    let sql = format!(
-        "{VISIBLE} AND m.channel_id = $3 AND (m.ts = $4 OR m.thread_ts = $4) ORDER BY m.ts"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(team_id)
-        .bind(user_id)
-        .bind(channel_id)
-        .bind(thread_ts)
-        .fetch_all(db.pool())
-        .await?;
+    let rows = visible(
+        "AND m.channel_id = $3 AND (m.ts = $4 OR m.thread_ts = $4) ORDER BY m.ts",
+        team_id,
+        user_id,
+    )
+    .bind(channel_id)
+    .bind(thread_ts)
+    .fetch_all(db.pool())
+    .await?;
     rows.iter().map(message).collect()
 }
 
@@ -577,7 +580,6 @@ mod tests {
     use super::*;
     use crate::model::events::Channel;
     use crate::platform::db::directory;
-    use crate::testkit::scratch::ScratchDb;
 
     fn posted(channel: &str, ts: &str, user: &str, text: &str) -> PostedMessage {
         PostedMessage {
@@ -710,17 +712,7 @@ mod tests {
         assert_eq!(count_live(db, "T1").await.unwrap(), 0);
     }
 
-    #[tokio::test]
-    async fn store_on_sqlite() {
-        let scratch = ScratchDb::test_sqlite().await;
-        upserts_are_idempotent_and_tombstones_stay(&scratch.db).await;
-    }
-
-    #[tokio::test]
-    async fn store_on_postgres() {
-        let scratch = ScratchDb::test_postgres().await;
-        upserts_are_idempotent_and_tombstones_stay(&scratch.db).await;
-    }
+    on_both_backends!(upserts_are_idempotent_and_tombstones_stay => store_on_sqlite, store_on_postgres);
 
     /// The privacy boundary: a private channel's content never reaches a non-member.
     async fn only_members_see_a_channel(db: &Db) {
@@ -848,15 +840,5 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn privacy_on_sqlite() {
-        let scratch = ScratchDb::test_sqlite().await;
-        only_members_see_a_channel(&scratch.db).await;
-    }
-
-    #[tokio::test]
-    async fn privacy_on_postgres() {
-        let scratch = ScratchDb::test_postgres().await;
-        only_members_see_a_channel(&scratch.db).await;
-    }
+    on_both_backends!(only_members_see_a_channel => privacy_on_sqlite, privacy_on_postgres);
 }

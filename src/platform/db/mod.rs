@@ -4,6 +4,26 @@
 //! integer times, INTEGER booleans and TEXT JSON. Where the SQL must differ (identity columns, row
 //! locking) the schema lives in `migrations/<backend>/` and [`Db::backend`] picks the statement.
 
+/// Runs a storage scenario (`async fn(&Db)`) as two unit tests, one per backend, each on a fresh
+/// scratch database: every query here is written once for both dialects, so every scenario must
+/// pass on both. Written once so that no module can forget the PostgreSQL half.
+#[cfg(test)]
+macro_rules! on_both_backends {
+    ($scenario:ident => $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let scratch = crate::testkit::scratch::ScratchDb::test_sqlite().await;
+            $scenario(&scratch.db).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let scratch = crate::testkit::scratch::ScratchDb::test_postgres().await;
+            $scenario(&scratch.db).await;
+        }
+    };
+}
+
 pub mod backfill;
 pub mod briefings;
 pub mod bus;
@@ -183,6 +203,36 @@ pub fn redact_url(url: &str) -> String {
             _ => url.to_string(),
         },
     }
+}
+
+/// A stored value this code cannot read back: the error every row decoder reports, naming the
+/// table so that a bad row can be found.
+pub(crate) fn corrupt(table: &'static str, reason: impl Into<String>) -> DbError {
+    DbError::Corrupt {
+        table,
+        reason: reason.into(),
+    }
+}
+
+/// A calendar day as stored (`YYYY-MM-DD` TEXT: `sqlx::Any` has no date type, and this form
+/// sorts and compares as the dates do).
+pub(crate) fn date_str(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// Reads back a day stored by [`date_str`]; anything else is a corrupt row of `table`.
+pub(crate) fn parse_date(table: &'static str, s: &str) -> Result<chrono::NaiveDate, DbError> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| corrupt(table, format!("bad date {s:?}: {e}")))
+}
+
+/// `$from, $from+1, …`: the `n` placeholders of an `IN (…)` list whose values are bound after
+/// the `from - 1` fixed parameters (the only SQL built from a count rather than written out).
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Seconds since the Unix epoch: the one time representation stored in the database.

@@ -17,7 +17,7 @@ use chrono::{NaiveDate, NaiveTime, Timelike};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Db, DbError, now};
+use super::{Db, DbError, corrupt, date_str, now};
 use crate::model::activity::{
     ActivityDay, ActivitySource, DayPlan, PlanInput, ScheduleRules, UserTz, learn_usual_time,
     next_plan,
@@ -69,23 +69,9 @@ const AGENT_COLUMNS: &str = "team_id, user_id, tz, tz_offset_secs, created_at, u
     last_active_at, usual_minute, usual_learned, next_local_date, next_prepare_at, next_deliver_at,
     last_prepared_date, last_prepared_at, last_briefing_date, last_delivered_at, state";
 
-fn corrupt(table: &'static str, reason: impl Into<String>) -> DbError {
-    DbError::Corrupt {
-        table,
-        reason: reason.into(),
-    }
-}
-
+/// A nullable stored day (see [`super::parse_date`]).
 fn parse_date(table: &'static str, s: Option<String>) -> Result<Option<NaiveDate>, DbError> {
-    s.map(|s| {
-        NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-            .map_err(|e| corrupt(table, format!("bad date {s:?}: {e}")))
-    })
-    .transpose()
-}
-
-fn date_str(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    s.map(|s| super::parse_date(table, &s)).transpose()
 }
 
 fn minute_to_time(m: i64) -> Option<NaiveTime> {
@@ -298,33 +284,31 @@ pub async fn record_activity(
     .bind(at)
     .execute(db.pool())
     .await?;
-    let inserted = sqlx::query(
+    // Both statements write the same values: the day's first activity as seen now.
+    let day_row = |sql: &'static str| {
+        sqlx::query(sql)
+            .bind(team_id)
+            .bind(user_id)
+            .bind(date_str(day.local_date))
+            .bind(at)
+            .bind(i64::from(day.local_minute))
+            .bind(source.as_str())
+    };
+    let inserted = day_row(
         "INSERT INTO user_activity (team_id, user_id, local_date, first_active_at, local_minute, source)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (team_id, user_id, local_date) DO NOTHING
          RETURNING local_date",
     )
-    .bind(team_id)
-    .bind(user_id)
-    .bind(date_str(day.local_date))
-    .bind(at)
-    .bind(i64::from(day.local_minute))
-    .bind(source.as_str())
     .fetch_optional(db.pool())
     .await?;
     let recorded = if inserted.is_some() {
         Recorded::FirstOfDay
     } else {
-        let done = sqlx::query(
+        let done = day_row(
             "UPDATE user_activity SET first_active_at = $4, local_minute = $5, source = $6
              WHERE team_id = $1 AND user_id = $2 AND local_date = $3 AND first_active_at > $4",
         )
-        .bind(team_id)
-        .bind(user_id)
-        .bind(date_str(day.local_date))
-        .bind(at)
-        .bind(i64::from(day.local_minute))
-        .bind(source.as_str())
         .execute(db.pool())
         .await?;
         if done.rows_affected() > 0 {
@@ -360,8 +344,10 @@ pub async fn recent_activity(
         .map(|row| {
             let minute: i64 = row.try_get("local_minute")?;
             Ok(ActivityDay {
-                local_date: parse_date("user_activity", Some(row.try_get("local_date")?))?
-                    .ok_or_else(|| corrupt("user_activity", "no date"))?,
+                local_date: super::parse_date(
+                    "user_activity",
+                    &row.try_get::<String, _>("local_date")?,
+                )?,
                 first_active_at: row.try_get("first_active_at")?,
                 local_minute: u32::try_from(minute)
                     .map_err(|_| corrupt("user_activity", format!("bad minute {minute}")))?,
@@ -461,6 +447,11 @@ where
 // ---------------------------------------------------------------------------------------------
 // Interests
 
+/// The stored interests of one user; callers may narrow it with more `AND` conditions.
+const INTERESTS_OF_USER: &str =
+    "SELECT kind, key, display, score, updated_at, pinned, suppressed FROM interest_scores
+     WHERE team_id = $1 AND user_id = $2";
+
 fn interest_from_row(row: &AnyRow) -> Result<Interest, DbError> {
     let kind: String = row.try_get("kind")?;
     Ok(Interest {
@@ -482,14 +473,21 @@ pub async fn load_profile(
     user_id: &str,
     half_life: HalfLife,
 ) -> Result<InterestProfile, DbError> {
-    let rows = sqlx::query(
-        "SELECT kind, key, display, score, updated_at, pinned, suppressed FROM interest_scores
-         WHERE team_id = $1 AND user_id = $2",
-    )
-    .bind(team_id)
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows = sqlx::query(INTERESTS_OF_USER)
+        .bind(team_id)
+        .bind(user_id)
+        .fetch_all(db.pool())
+        .await?;
+    profile_from_rows(user_id, half_life, &rows)
+}
+
+/// A profile holding exactly the interest rows read (the whole profile, or the rows a signal
+/// touches).
+fn profile_from_rows(
+    user_id: &str,
+    half_life: HalfLife,
+    rows: &[AnyRow],
+) -> Result<InterestProfile, DbError> {
     let entries = rows
         .iter()
         .map(interest_from_row)
@@ -543,11 +541,9 @@ pub async fn apply_signal(
     keys.dedup();
     let mut profile = InterestProfile::new(user_id, half_life);
     if !keys.is_empty() {
-        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
-            "SELECT kind, key, display, score, updated_at, pinned, suppressed FROM interest_scores
-             WHERE team_id = $1 AND user_id = $2 AND key IN ({})",
-            placeholders.join(", ")
+            "{INTERESTS_OF_USER} AND key IN ({})",
+            super::placeholders(3, keys.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(team_id)
@@ -556,11 +552,7 @@ pub async fn apply_signal(
             query = query.bind(k.clone());
         }
         let rows = query.fetch_all(&mut *tx).await?;
-        let entries = rows
-            .iter()
-            .map(interest_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        profile = InterestProfile::from_entries(user_id, half_life, entries);
+        profile = profile_from_rows(user_id, half_life, &rows)?;
     }
     for e in profile.apply(signal) {
         sqlx::query(
@@ -885,7 +877,6 @@ mod tests {
 
     use super::*;
     use crate::model::interest::SignalKind;
-    use crate::testkit::scratch::ScratchDb;
 
     const KOLKATA: &str = "Asia/Kolkata";
 
@@ -970,15 +961,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn settings_on_sqlite() {
-        settings_round_trip(&ScratchDb::test_sqlite().await.db).await;
-    }
-
-    #[tokio::test]
-    async fn settings_on_postgres() {
-        settings_round_trip(&ScratchDb::test_postgres().await.db).await;
-    }
+    on_both_backends!(settings_round_trip => settings_on_sqlite, settings_on_postgres);
 
     async fn signals_apply_once(db: &Db) {
         let hl = HalfLife::default();
@@ -1057,15 +1040,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn signals_on_sqlite() {
-        signals_apply_once(&ScratchDb::test_sqlite().await.db).await;
-    }
-
-    #[tokio::test]
-    async fn signals_on_postgres() {
-        signals_apply_once(&ScratchDb::test_postgres().await.db).await;
-    }
+    on_both_backends!(signals_apply_once => signals_on_sqlite, signals_on_postgres);
 
     async fn activity_is_learned(db: &Db) {
         let rules = ScheduleRules::default();
@@ -1148,15 +1123,7 @@ mod tests {
         assert_eq!(agent.state["streak"], 3);
     }
 
-    #[tokio::test]
-    async fn activity_on_sqlite() {
-        activity_is_learned(&ScratchDb::test_sqlite().await.db).await;
-    }
-
-    #[tokio::test]
-    async fn activity_on_postgres() {
-        activity_is_learned(&ScratchDb::test_postgres().await.db).await;
-    }
+    on_both_backends!(activity_is_learned => activity_on_sqlite, activity_on_postgres);
 
     async fn due_users_are_listed_by_priority(db: &Db) {
         let rules = ScheduleRules::default();
@@ -1317,13 +1284,5 @@ mod tests {
         assert!(get_agent(db, "TB", "b1").await.unwrap().is_some());
     }
 
-    #[tokio::test]
-    async fn due_users_on_sqlite() {
-        due_users_are_listed_by_priority(&ScratchDb::test_sqlite().await.db).await;
-    }
-
-    #[tokio::test]
-    async fn due_users_on_postgres() {
-        due_users_are_listed_by_priority(&ScratchDb::test_postgres().await.db).await;
-    }
+    on_both_backends!(due_users_are_listed_by_priority => due_users_on_sqlite, due_users_on_postgres);
 }

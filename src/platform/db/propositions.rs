@@ -1,8 +1,9 @@
 //! Stored propositions, linked to their source messages.
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use super::{Db, DbError, now};
+use super::{Db, DbError, corrupt, now};
 use crate::model::domain::MessageRef;
 use crate::model::proposition::Proposition;
 
@@ -34,10 +35,7 @@ pub async fn replace_for_messages(
         let Some(anchor) = p.sources.iter().find(|s| s.channel_id == channel_id) else {
             continue;
         };
-        let corrupt = |e: serde_json::Error| DbError::Corrupt {
-            table: "propositions",
-            reason: e.to_string(),
-        };
+        let unwritable = |e: serde_json::Error| corrupt("propositions", e.to_string());
         let entities = p.entities.all_lower().join("\n");
         sqlx::query(
             "INSERT INTO propositions
@@ -49,8 +47,8 @@ pub async fn replace_for_messages(
         .bind(&anchor.ts)
         .bind(posted.get(anchor.ts.as_str()).copied().unwrap_or(0))
         .bind(&p.statement)
-        .bind(serde_json::to_string(p).map_err(corrupt)?)
-        .bind(serde_json::to_string(&p.sources).map_err(corrupt)?)
+        .bind(serde_json::to_string(p).map_err(unwritable)?)
+        .bind(serde_json::to_string(&p.sources).map_err(unwritable)?)
         .bind(entities)
         .bind(now())
         .execute(&mut *tx)
@@ -59,6 +57,12 @@ pub async fn replace_for_messages(
     }
     tx.commit().await?;
     Ok(stored)
+}
+
+/// A proposition is stored whole as JSON (`body`); the other columns only serve the look-ups.
+fn proposition_from_row(row: &AnyRow) -> Result<Proposition, DbError> {
+    let body: String = row.try_get("body")?;
+    serde_json::from_str(&body).map_err(|e| corrupt("propositions", e.to_string()))
 }
 
 /// Propositions of a channel whose messages were posted in `[from, to)`, oldest first.
@@ -80,15 +84,7 @@ pub async fn in_window(
     .bind(to)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            let body: String = r.try_get("body")?;
-            serde_json::from_str(&body).map_err(|e| DbError::Corrupt {
-                table: "propositions",
-                reason: e.to_string(),
-            })
-        })
-        .collect()
+    rows.iter().map(proposition_from_row).collect()
 }
 
 /// Propositions citing one message (anchored on it or listing it among their sources).
@@ -108,13 +104,5 @@ pub async fn for_message(
     .bind(format!("%\"ts\":\"{}\"%", message.ts))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            let body: String = r.try_get("body")?;
-            serde_json::from_str(&body).map_err(|e| DbError::Corrupt {
-                table: "propositions",
-                reason: e.to_string(),
-            })
-        })
-        .collect()
+    rows.iter().map(proposition_from_row).collect()
 }

@@ -217,7 +217,6 @@ pub async fn tables_with_team_column(db: &Db) -> Result<Vec<String>, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::scratch::ScratchDb;
 
     async fn every_team_table_is_listed(db: &Db) {
         let listed: Vec<&str> = TEAM_TABLES.iter().map(|t| t.table).collect();
@@ -244,15 +243,5 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn team_tables_on_sqlite() {
-        let scratch = ScratchDb::test_sqlite().await;
-        every_team_table_is_listed(&scratch.db).await;
-    }
-
-    #[tokio::test]
-    async fn team_tables_on_postgres() {
-        let scratch = ScratchDb::test_postgres().await;
-        every_team_table_is_listed(&scratch.db).await;
-    }
+    on_both_backends!(every_team_table_is_listed => team_tables_on_sqlite, team_tables_on_postgres);
 }
