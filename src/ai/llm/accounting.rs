@@ -155,14 +155,7 @@ pub fn usage_table(rows: &[UsageRow]) -> String {
     };
     for r in rows {
         lines.push(line(r));
-        total.calls += r.calls;
-        total.requests += r.requests;
-        total.cache_hits += r.cache_hits;
-        total.repaired += r.repaired;
-        total.fallbacks += r.fallbacks;
-        total.failed += r.failed;
-        total.prompt_tokens += r.prompt_tokens;
-        total.completion_tokens += r.completion_tokens;
+        total.add(r);
     }
     lines.push(line(&total));
     let widths: Vec<usize> = (0..header.len())

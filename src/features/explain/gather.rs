@@ -6,24 +6,22 @@
 //! anything, and only from that channel. When the store lacks the clicked message (chief joined
 //! recently, the backfill has not reached it) or part of its thread, the window is fetched from
 //! Slack (`conversations.history` with `oldest`/`latest` = ±1 h, inclusive; `conversations.replies`
-//! for the thread), stored through ingestion's own conversion and upsert, and read back through the
+//! for the thread; see `fetch`), stored through ingestion's own conversion and upsert, and read back through the
 //! same boundary.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tracing::{debug, info};
 
-use super::ExplainError;
+use super::{ExplainError, fetch};
 use crate::ai::extractive::lang;
 use crate::ai::tasks::{ChannelInfo, ChatMessage, Reader};
 use crate::features::context::Context;
 use crate::model::domain::{Message, ts_to_epoch};
 use crate::model::interest::HalfLife;
-use crate::platform::db::messages::{self, Source};
+use crate::platform::db::messages;
 use crate::platform::db::{directory as dir, now, profile};
-use crate::slack::events::{self as convert, Options};
 
 /// How far before and after the clicked message the channel is read.
 pub const WINDOW_SECS: i64 = 3600;
@@ -31,7 +29,7 @@ pub const WINDOW_SECS: i64 = 3600;
 /// model's context and the extractive engine handle well.
 pub const MAX_NEIGHBOURS: usize = 200;
 /// Most pages fetched from Slack per call (200 messages a page).
-const MAX_PAGES: usize = 5;
+pub(super) const MAX_PAGES: usize = 5;
 /// Interests passed to the explainer.
 const INTERESTS: usize = 10;
 
@@ -168,7 +166,7 @@ pub async fn gather(ctx: &Context, request: &Request) -> Result<Gathered, Explai
         Some(m) if m.removed.is_some() => return Err(ExplainError::NotFound),
         Some(_) => {}
         None => {
-            fetch_window(ctx, team_id, channel_id, clicked_at, hint.as_deref()).await?;
+            fetch::fetch_window(ctx, team_id, channel_id, clicked_at, hint.as_deref()).await?;
             fetched = true;
         }
     }
@@ -190,7 +188,7 @@ pub async fn gather(ctx: &Context, request: &Request) -> Result<Gathered, Explai
         if !fetched && (!have_parent || replies < expected) {
             // Best effort: the stored part of a thread is still worth explaining (exports often
             // hold partial threads, and Slack may be unreachable).
-            match fetch_thread(ctx, team_id, channel_id, parent).await {
+            match fetch::fetch_thread(ctx, team_id, channel_id, parent).await {
                 Ok(()) => {
                     fetched = true;
                     thread =
@@ -356,172 +354,6 @@ async fn reader(
         },
         offset,
     ))
-}
-
-fn slack_failure(channel_id: &str, e: crate::slack::api::SlackError) -> ExplainError {
-    match e.code() {
-        Some("not_in_channel" | "channel_not_found" | "missing_scope") => {
-            ExplainError::CannotRead {
-                channel_id: channel_id.to_string(),
-            }
-        }
-        _ => ExplainError::Slack(e.to_string()),
-    }
-}
-
-/// Fetches the channel's messages within ±[`WINDOW_SECS`] of `clicked_at` (and the thread named by
-/// the click, or the clicked message's own thread) and stores them.
-async fn fetch_window(
-    ctx: &Context,
-    team_id: &str,
-    channel_id: &str,
-    clicked_at: i64,
-    thread_hint: Option<&str>,
-) -> Result<(), ExplainError> {
-    let token = ctx
-        .bot_token(team_id)
-        .await
-        .map_err(|e| ExplainError::Token(e.to_string()))?;
-    let session = ctx.slack.session(&token);
-    let oldest = format!("{}.000000", clicked_at - WINDOW_SECS);
-    let latest = format!("{}.999999", clicked_at + WINDOW_SECS);
-    let mut items: Vec<Value> = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let page = crate::slack::web::history_between(
-            &session,
-            channel_id,
-            &oldest,
-            &latest,
-            cursor.as_deref(),
-            200,
-        )
-        .await
-        .map_err(|e| slack_failure(channel_id, e))?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            _ => break,
-        }
-    }
-    debug!(
-        team_id,
-        channel_id,
-        fetched = items.len(),
-        "history window fetched"
-    );
-    // Threads to complete: the one the click names, or the clicked message's own.
-    let mut threads: BTreeSet<String> = thread_hint.map(str::to_string).into_iter().collect();
-    let clicked_thread = items.iter().find_map(|m| {
-        let ts = m.get("ts").and_then(Value::as_str)?;
-        (ts_to_epoch(ts) == Some(clicked_at)).then_some(())?;
-        let replies = m.get("reply_count").and_then(Value::as_i64).unwrap_or(0);
-        let thread = m.get("thread_ts").and_then(Value::as_str);
-        (replies > 0).then(|| thread.unwrap_or(ts).to_string())
-    });
-    threads.extend(clicked_thread);
-    store(ctx, team_id, channel_id, &items).await?;
-    for thread in threads {
-        fetch_thread_with(ctx, &session, team_id, channel_id, &thread).await?;
-    }
-    Ok(())
-}
-
-async fn fetch_thread(
-    ctx: &Context,
-    team_id: &str,
-    channel_id: &str,
-    thread_ts: &str,
-) -> Result<(), ExplainError> {
-    let token = ctx
-        .bot_token(team_id)
-        .await
-        .map_err(|e| ExplainError::Token(e.to_string()))?;
-    let session = ctx.slack.session(&token);
-    fetch_thread_with(ctx, &session, team_id, channel_id, thread_ts).await
-}
-
-async fn fetch_thread_with(
-    ctx: &Context,
-    session: &crate::slack::web::Session<'_>,
-    team_id: &str,
-    channel_id: &str,
-    thread_ts: &str,
-) -> Result<(), ExplainError> {
-    let mut items: Vec<Value> = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let page =
-            crate::slack::web::replies(session, channel_id, thread_ts, cursor.as_deref(), 200)
-                .await
-                .map_err(|e| slack_failure(channel_id, e))?;
-        for m in page.items {
-            // Slack repeats the parent on every page.
-            let ts = m.get("ts").and_then(Value::as_str).unwrap_or_default();
-            if !items
-                .iter()
-                .any(|x| x.get("ts").and_then(Value::as_str) == Some(ts))
-            {
-                items.push(m);
-            }
-        }
-        match page.next_cursor {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            _ => break,
-        }
-    }
-    debug!(
-        team_id,
-        channel_id,
-        thread_ts,
-        fetched = items.len(),
-        "thread fetched"
-    );
-    store(ctx, team_id, channel_id, &items).await
-}
-
-/// Stores fetched messages the way backfill does: names resolved, chief's own and (unless
-/// configured) other bots' messages skipped, idempotent upserts.
-async fn store(
-    ctx: &Context,
-    team_id: &str,
-    channel_id: &str,
-    items: &[Value],
-) -> Result<(), ExplainError> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    let internal = |e: crate::features::ingest::directory::DirectoryError| {
-        ExplainError::Internal(e.to_string())
-    };
-    let identity = crate::features::ingest::directory::bot_identity(ctx, team_id)
-        .await
-        .map_err(internal)?;
-    let mut refs = crate::slack::markup::Refs::default();
-    for m in items {
-        refs.extend(convert::message_refs(m));
-    }
-    crate::features::ingest::directory::ensure_users(ctx, team_id, &refs.users)
-        .await
-        .map_err(internal)?;
-    let names = crate::features::ingest::directory::names(ctx, team_id, &refs).await?;
-    let options = Options {
-        bot: identity.as_ref(),
-        ingest_bot_messages: ctx.config.ingest_bot_messages,
-    };
-    let mut tx = ctx.db.begin_write().await?;
-    for m in items {
-        match convert::message_from_json(m, channel_id, &options, &names) {
-            Ok(message) => {
-                messages::upsert(&mut tx, team_id, &message, Source::Backfill).await?;
-            }
-            Err(skip) => debug!(%skip, "fetched message not stored"),
-        }
-    }
-    tx.commit()
-        .await
-        .map_err(crate::platform::db::DbError::from)?;
-    Ok(())
 }
 
 #[cfg(test)]

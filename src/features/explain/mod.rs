@@ -20,6 +20,7 @@
 
 pub mod agent;
 pub mod cli;
+mod fetch;
 pub mod gather;
 pub mod job;
 pub mod modal;
