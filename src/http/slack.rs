@@ -78,16 +78,27 @@ async fn events(
     }
 }
 
+/// What the interactivity and command URLs do before they answer: check the signature (401),
+/// read the body with `parse` (400 with the reason), and store the request (persist, then ack).
+async fn store_signed(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    parse: fn(&[u8]) -> Result<Inbound, envelope::PayloadError>,
+) -> Result<Inbound, HttpError> {
+    verify(state, headers, body)?;
+    let inbound = parse(body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
+    record_ids(&inbound);
+    state.intake.accept(&inbound).await?;
+    Ok(inbound)
+}
+
 async fn interactions(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    verify(&state, &headers, &body)?;
-    let inbound =
-        envelope::parse_interaction(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
-    record_ids(&inbound);
-    state.intake.accept(&inbound).await?;
+    store_signed(&state, &headers, &body, envelope::parse_interaction).await?;
     Ok(().into_response())
 }
 
@@ -96,11 +107,7 @@ async fn commands(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    verify(&state, &headers, &body)?;
-    let inbound =
-        envelope::parse_command(&body).map_err(|e| HttpError::BadRequest(e.to_string()))?;
-    record_ids(&inbound);
-    state.intake.accept(&inbound).await?;
+    let inbound = store_signed(&state, &headers, &body, envelope::parse_command).await?;
     // Stored first; then the cheap answers (help, mistakes) go in the ack itself, computed from
     // the command text alone. The rest follows through the response URL (see features::command).
     let payload: serde_json::Value = serde_json::from_str(&inbound.payload).unwrap_or_default();

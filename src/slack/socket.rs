@@ -29,15 +29,14 @@ pub trait Receiver: Send + Sync + 'static {
 
 type SharedReceiver = Arc<dyn Receiver>;
 
-fn receiver(states: &SlackClientEventsUserState) -> impl Future<Output = Option<SharedReceiver>> {
-    let states = states.clone();
-    async move {
-        states
-            .read()
-            .await
-            .get_user_state::<SharedReceiver>()
-            .cloned()
-    }
+/// The receiver `run` put in the listener's state.
+async fn receiver(states: &SlackClientEventsUserState) -> Callback<SharedReceiver> {
+    states
+        .read()
+        .await
+        .get_user_state::<SharedReceiver>()
+        .cloned()
+        .ok_or_else(|| system_error("no receiver".into()))
 }
 
 fn system_error(message: String) -> Box<dyn std::error::Error + Send + Sync> {
@@ -55,9 +54,7 @@ async fn on_push(
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
 ) -> Callback<()> {
-    let receiver = receiver(&states)
-        .await
-        .ok_or_else(|| system_error("no receiver".into()))?;
+    let receiver = receiver(&states).await?;
     let body = serde_json::to_vec(&SlackPushEvent::EventCallback(event))?;
     match envelope::parse_event(&body) {
         Ok(Envelope::EventCallback(inbound)) => store(&receiver, inbound).await,
@@ -74,9 +71,7 @@ async fn on_interaction(
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
 ) -> Callback<()> {
-    let receiver = receiver(&states)
-        .await
-        .ok_or_else(|| system_error("no receiver".into()))?;
+    let receiver = receiver(&states).await?;
     let json = serde_json::to_string(&event)?;
     match envelope::interaction_from_json(&json) {
         Ok(inbound) => store(&receiver, inbound).await,
@@ -92,9 +87,7 @@ async fn on_command(
     _client: Arc<SlackClient<Connector>>,
     states: SlackClientEventsUserState,
 ) -> Callback<SlackCommandEventResponse> {
-    let receiver = receiver(&states)
-        .await
-        .ok_or_else(|| system_error("no receiver".into()))?;
+    let receiver = receiver(&states).await?;
     let value = serde_json::to_value(&event)?;
     let reply = receiver.command_reply(&value);
     match envelope::command_from_json(value) {

@@ -250,33 +250,13 @@ impl Gateway {
         options: &CallOptions,
     ) -> Result<Answer<T::Output>, GatewayError> {
         let started = Instant::now();
-        let mut progress = Progress::default();
-        let result = self
-            .execute_bounded(task, input, options, &mut progress)
-            .await;
-        let latency = started.elapsed();
+        let (result, progress) = self.attempt(task, input, options).await;
         match result {
-            Ok(success) => {
-                self.record(task, options, &progress, &success, latency)
-                    .await;
-                Ok(answer(success, progress, latency))
-            }
+            Ok(answer) => Ok(answer),
             Err(error) => {
-                accounting::record(
-                    &self.inner.db,
-                    accounting::Summary {
-                        task: task.name(),
-                        options,
-                        deployment: progress.deployment.clone(),
-                        outcome: Outcome::Failed,
-                        cache_hit: false,
-                        tokens: progress.tokens,
-                        latency,
-                        reason: Some(error.reason()),
-                        trail: &progress.trail,
-                    },
-                )
-                .await;
+                let reason = error.reason();
+                self.record_unanswered(task, options, &progress, Outcome::Failed, reason, started)
+                    .await;
                 Err(error)
             }
         }
@@ -292,39 +272,18 @@ impl Gateway {
         options: &CallOptions,
     ) -> Answer<T::Output> {
         let started = Instant::now();
-        let mut progress = Progress::default();
-        let result = self
-            .execute_bounded(task, input, options, &mut progress)
-            .await;
-        let latency = started.elapsed();
+        let (result, progress) = self.attempt(task, input, options).await;
         match result {
-            Ok(success) => {
-                self.record(task, options, &progress, &success, latency)
-                    .await;
-                answer(success, progress, latency)
-            }
+            Ok(answer) => answer,
             Err(error) => {
                 let reason = error.reason();
                 if reason != FallbackReason::NoModel {
                     warn!(task = task.name(), %error, "model answer unavailable, using the extractive engine");
                 }
                 let output = task.extractive(input);
-                let latency = started.elapsed();
-                accounting::record(
-                    &self.inner.db,
-                    accounting::Summary {
-                        task: task.name(),
-                        options,
-                        deployment: progress.deployment.clone(),
-                        outcome: Outcome::Fallback,
-                        cache_hit: false,
-                        tokens: progress.tokens,
-                        latency,
-                        reason: Some(reason),
-                        trail: &progress.trail,
-                    },
-                )
-                .await;
+                let latency = self
+                    .record_unanswered(task, options, &progress, Outcome::Fallback, reason, started)
+                    .await;
                 Answer {
                     output,
                     source: Source::Extractive { reason },
@@ -336,6 +295,60 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// Asks a model (cache, deployments, retries, repair) within the call's deadline. A success
+    /// is recorded here; a failure comes back with what was tried, for the caller to record as
+    /// the call ends (`failed` for [`Gateway::run`], `fallback` for [`Gateway::run_or_extractive`]).
+    async fn attempt<T: Task>(
+        &self,
+        task: &T,
+        input: &T::Input,
+        options: &CallOptions,
+    ) -> (Result<Answer<T::Output>, GatewayError>, Progress) {
+        let started = Instant::now();
+        let mut progress = Progress::default();
+        let result = self
+            .execute_bounded(task, input, options, &mut progress)
+            .await;
+        let latency = started.elapsed();
+        match result {
+            Ok(success) => {
+                self.record(task, options, &progress, &success, latency)
+                    .await;
+                (Ok(answer(success, progress, latency)), Progress::default())
+            }
+            Err(error) => (Err(error), progress),
+        }
+    }
+
+    /// Records a call that got no model answer; returns its latency.
+    async fn record_unanswered<T: Task>(
+        &self,
+        task: &T,
+        options: &CallOptions,
+        progress: &Progress,
+        outcome: Outcome,
+        reason: FallbackReason,
+        started: Instant,
+    ) -> std::time::Duration {
+        let latency = started.elapsed();
+        accounting::record(
+            &self.inner.db,
+            accounting::Summary {
+                task: task.name(),
+                options,
+                deployment: progress.deployment.clone(),
+                outcome,
+                cache_hit: false,
+                tokens: progress.tokens,
+                latency,
+                reason: Some(reason),
+                trail: &progress.trail,
+            },
+        )
+        .await;
+        latency
     }
 
     async fn record<T: Task>(

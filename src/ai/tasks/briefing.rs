@@ -44,9 +44,10 @@ pub struct BriefingItem {
     pub sentences: Vec<CitedSentence>,
 }
 
-/// The text the writer produced: framing language, intro and one item per story, each sentence
-/// citing its messages. `features::briefing` turns it into the reader's `model::domain::Briefing`.
-/// The schema keeps the title "Briefing": it is what a model is shown as the answer's shape.
+// The text the writer produced: framing language, intro and one item per story, each sentence
+// citing its messages; `features::briefing` turns it into the reader's `model::domain::Briefing`.
+// Plain comments, not doc comments: a doc comment would become the schema's description, which
+// every model call is shown. The schema keeps the title "Briefing" for the same reason.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(rename = "Briefing")]
 pub struct WrittenBriefing {

@@ -113,19 +113,7 @@ pub async fn enqueue_preparation(
     date: NaiveDate,
     priority: i32,
 ) -> Result<bool, BriefingError> {
-    let enqueued = jobs::enqueue::<PrepareBriefing>(
-        &ctx.db,
-        team_id,
-        &UserDay {
-            user_id: user_id.to_string(),
-            date,
-        },
-        EnqueueOptions::default()
-            .priority(priority)
-            .idempotency_key(format!("{}:{user_id}:{date}", PrepareBriefing::NAME)),
-    )
-    .await?;
-    Ok(enqueued.created)
+    enqueue_once::<PrepareBriefing>(ctx, team_id, user_id, date, priority).await
 }
 
 /// Queues the delivery of (user, date), once.
@@ -136,7 +124,19 @@ pub async fn enqueue_delivery(
     date: NaiveDate,
     priority: i32,
 ) -> Result<bool, BriefingError> {
-    let enqueued = jobs::enqueue::<DeliverBriefing>(
+    enqueue_once::<DeliverBriefing>(ctx, team_id, user_id, date, priority).await
+}
+
+/// Queues a `J` job for (user, date) unless one is already queued: the idempotency key is the
+/// job's name with the user and the day. `false` when it was queued before.
+async fn enqueue_once<J: Job<Payload = UserDay>>(
+    ctx: &Context,
+    team_id: &str,
+    user_id: &str,
+    date: NaiveDate,
+    priority: i32,
+) -> Result<bool, BriefingError> {
+    let enqueued = jobs::enqueue::<J>(
         &ctx.db,
         team_id,
         &UserDay {
@@ -145,7 +145,7 @@ pub async fn enqueue_delivery(
         },
         EnqueueOptions::default()
             .priority(priority)
-            .idempotency_key(format!("{}:{user_id}:{date}", DeliverBriefing::NAME)),
+            .idempotency_key(format!("{}:{user_id}:{date}", J::NAME)),
     )
     .await?;
     Ok(enqueued.created)
