@@ -279,6 +279,15 @@ fn item(reader: &Reader, chosen: &ChosenStory, lang: Lang, banned: &[String]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The output schema is part of every prompt: renaming the Rust type or documenting it must
+    /// not change what a model is shown (nor the cost and cache keys that follow from it).
+    #[test]
+    fn the_schema_a_model_sees_is_titled_briefing_and_undescribed() {
+        let schema = serde_json::to_value(schemars::schema_for!(WrittenBriefing)).unwrap();
+        assert_eq!(schema["title"], "Briefing");
+        assert!(schema.get("description").is_none(), "{schema}");
+    }
     use crate::ai::tasks::consolidate::{ChannelSummary, ConsolidateInput, ConsolidateTopics};
     use crate::ai::tasks::guardrail::{Guardrail, GuardrailInput, SlackLimits};
     use crate::ai::tasks::rank::{RankForUser, RankInput, ReaderProfile};
