@@ -9,7 +9,7 @@ use chief::ai::tasks::{
 };
 use chief::config::{Config, DeploymentConfig};
 use chief::features::context::Context;
-use chief::model::events::{Channel, PostedMessage, User};
+use chief::model::events::{PostedMessage, User};
 use chief::model::settings::{DeliveryDays, DeliveryTime};
 use chief::platform::db::{Db, directory, messages};
 use chief::testkit::fake_slack::{FakeSlack, RecordedCall};
@@ -111,24 +111,7 @@ pub async fn add_user(db: &Db, id: &str, name: &str, tz: &str) {
 }
 
 pub async fn add_channel(db: &Db, id: &str, name: &str, private: bool, members: &[&str]) {
-    directory::upsert_channel(
-        db.pool(),
-        TEAM,
-        &Channel {
-            channel_id: id.into(),
-            name: Some(name.into()),
-            is_private: private,
-            ..Channel::default()
-        },
-        1,
-    )
-    .await
-    .expect("channel stored");
-    let mut conn = db.pool().acquire().await.expect("a connection");
-    let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
-    directory::replace_members(&mut conn, TEAM, id, &members, 1)
-        .await
-        .expect("members stored");
+    super::add_channel(db, TEAM, id, name, private, members).await;
 }
 
 /// Stores a message posted at `at` (seconds) with sequence `seq`; returns its ts.

@@ -2,7 +2,7 @@
 //! thread and neighbours around a clicked message, and decoys that must never show up (the same
 //! channel outside the hour, another channel the reader is in, a private channel they are not in).
 
-use chief::model::events::{Channel, PostedMessage, User};
+use chief::model::events::{PostedMessage, User};
 use chief::platform::db::Db;
 use chief::platform::db::messages::{self, Source};
 use serde_json::Value;
@@ -81,28 +81,13 @@ pub async fn seed_directory(db: &Db) {
         .await
         .expect("user");
     }
+    drop(conn);
     for (id, name, private, members) in [
         (CHANNEL, "platform", false, vec![READER, ALICE, BOB, CAROL]),
         (OTHER_CHANNEL, "random", false, vec![READER, ALICE, BOB]),
         (SECRET_CHANNEL, "acquisition", true, vec![ALICE, BOB]),
     ] {
-        chief::platform::db::directory::upsert_channel(
-            &mut *conn,
-            TEAM,
-            &Channel {
-                channel_id: id.into(),
-                name: Some(name.into()),
-                is_private: private,
-                ..Channel::default()
-            },
-            1,
-        )
-        .await
-        .expect("channel");
-        let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
-        chief::platform::db::directory::replace_members(&mut conn, TEAM, id, &members, 1)
-            .await
-            .expect("members");
+        super::add_channel(db, TEAM, id, name, private, &members).await;
     }
 }
 

@@ -66,6 +66,37 @@ pub mod explain;
 pub mod model;
 pub mod slack;
 
+/// Stores channel `id` of `team` (named `name`) with exactly these members.
+pub async fn add_channel(
+    db: &Db,
+    team: &str,
+    id: &str,
+    name: &str,
+    private: bool,
+    members: &[&str],
+) {
+    use chief::model::events::Channel;
+    use chief::platform::db::directory;
+    directory::upsert_channel(
+        db.pool(),
+        team,
+        &Channel {
+            channel_id: id.into(),
+            name: Some(name.into()),
+            is_private: private,
+            ..Channel::default()
+        },
+        1,
+    )
+    .await
+    .expect("channel stored");
+    let mut conn = db.pool().acquire().await.expect("a connection");
+    let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+    directory::replace_members(&mut conn, team, id, &members, 1)
+        .await
+        .expect("members stored");
+}
+
 pub const SIGNING_SECRET: &str = "test-signing-secret-8f742231b10e8888";
 pub const BOT_TOKEN: &str = "xoxb-test-bot-token";
 

@@ -331,26 +331,21 @@ impl Gateway {
         outcome: Outcome,
         reason: FallbackReason,
         started: Instant,
-    ) -> std::time::Duration {
+    ) -> Duration {
         let latency = started.elapsed();
-        accounting::record(
-            &self.inner.db,
-            accounting::Summary {
-                task: task.name(),
-                options,
-                deployment: progress.deployment.clone(),
-                outcome,
-                cache_hit: false,
-                tokens: progress.tokens,
-                latency,
-                reason: Some(reason),
-                trail: &progress.trail,
-            },
+        self.account(
+            task,
+            options,
+            progress,
+            (outcome, false),
+            Some(reason),
+            latency,
         )
         .await;
         latency
     }
 
+    /// Records a call the model answered (or the cache did).
     async fn record<T: Task>(
         &self,
         task: &T,
@@ -359,17 +354,39 @@ impl Gateway {
         success: &Success<T::Output>,
         latency: Duration,
     ) {
+        let cache_hit = success.source == Source::Cache;
+        self.account(
+            task,
+            options,
+            progress,
+            (success.outcome, cache_hit),
+            None,
+            latency,
+        )
+        .await;
+    }
+
+    /// One `llm_calls` row and the metrics, however the call ended.
+    async fn account<T: Task>(
+        &self,
+        task: &T,
+        options: &CallOptions,
+        progress: &Progress,
+        (outcome, cache_hit): (Outcome, bool),
+        reason: Option<FallbackReason>,
+        latency: Duration,
+    ) {
         accounting::record(
             &self.inner.db,
             accounting::Summary {
                 task: task.name(),
                 options,
                 deployment: progress.deployment.clone(),
-                outcome: success.outcome,
-                cache_hit: success.source == Source::Cache,
+                outcome,
+                cache_hit,
                 tokens: progress.tokens,
                 latency,
-                reason: None,
+                reason,
                 trail: &progress.trail,
             },
         )
