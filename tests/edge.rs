@@ -336,31 +336,16 @@ async fn slacks_documented_request_verifies_with_a_frozen_clock() {
     let vector: Value =
         serde_json::from_slice(&std::fs::read(dir.join("vector.json")).unwrap()).unwrap();
     let body = std::fs::read(dir.join(vector["body_file"].as_str().unwrap())).unwrap();
-    let scratch = common::Backend::Sqlite.scratch().await;
-    let slack = chief::testkit::fake_slack::FakeSlack::start()
-        .await
-        .unwrap();
-    let mut config = common::config(&scratch.url, &slack);
-    config.signing_secret = Some(
-        vector["signing_secret"]
-            .as_str()
-            .unwrap()
-            .to_string()
-            .into(),
-    );
     fn slack_doc_time() -> i64 {
         1531420618 + 30
     }
-    let app = chief::app::Application::build(config)
-        .await
-        .unwrap()
-        .with_clock(slack_doc_time);
-    let url = format!("http://{}/slack/commands", app.local_addr());
-    let ctx = app.context();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(app.run_until(stop.clone()));
+    let secret = vector["signing_secret"].as_str().unwrap().to_string();
+    let app = common::spawn_app_at(common::Backend::Sqlite, slack_doc_time, |config| {
+        config.signing_secret = Some(secret.into());
+    })
+    .await;
     let res = reqwest::Client::new()
-        .post(url)
+        .post(app.url("/slack/commands"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header(
             "x-slack-request-timestamp",
@@ -375,9 +360,8 @@ async fn slacks_documented_request_verifies_with_a_frozen_clock() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(count_rows(&ctx.db, "inbox").await, 1);
-    stop.cancel();
-    let _ = task.await;
+    assert_eq!(count_rows(&app.ctx.db, "inbox").await, 1);
+    app.stop().await;
 }
 
 /// Group commit writes a batch in one statement and still tells each request whether it was new:

@@ -176,7 +176,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    start(backend, None, tweak).await
+    start(backend, None, None, tweak).await
+}
+
+/// chief whose signature check reads `clock` instead of the time (real payloads signed long ago).
+pub async fn spawn_app_at(
+    backend: Backend,
+    clock: fn() -> i64,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    start(backend, None, Some(clock), tweak).await
 }
 
 /// chief with `llm` as its model (see [`model::use_model`]), then `tweak`.
@@ -185,12 +194,13 @@ pub async fn spawn_app_with_model(
     llm: LocalLlm,
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
-    start(backend, Some(llm), tweak).await
+    start(backend, Some(llm), None, tweak).await
 }
 
 async fn start(
     backend: Backend,
     llm: Option<LocalLlm>,
+    clock: Option<fn() -> i64>,
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
     init();
@@ -201,7 +211,10 @@ async fn start(
         model::use_model(&mut config, llm);
     }
     tweak(&mut config);
-    let app = Application::build(config).await.expect("chief builds");
+    let mut app = Application::build(config).await.expect("chief builds");
+    if let Some(clock) = clock {
+        app = app.with_clock(clock);
+    }
     let base = format!("http://{}", app.local_addr());
     let ctx = app.context();
     let stop = CancellationToken::new();
