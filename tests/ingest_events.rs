@@ -85,7 +85,7 @@ async fn messages_are_posted_edited_and_deleted(db: &Db, ctx: &Context, fake: &F
     );
 
     // Handled twice (a redelivery): nothing more stored or published.
-    chief::features::ingest::events::handle_envelope(ctx, "T013108BYLS", &message)
+    chief::features::ingest::live::handle_envelope(ctx, "T013108BYLS", &message)
         .await
         .unwrap();
     assert_eq!(messages::count_live(db, "T013108BYLS").await.unwrap(), 1);
@@ -168,7 +168,7 @@ async fn messages_are_posted_edited_and_deleted(db: &Db, ctx: &Context, fake: &F
         "the deleted message's text is gone from the bus too"
     );
     // A replay of the original after the deletion does not bring the text back.
-    chief::features::ingest::events::handle_envelope(
+    chief::features::ingest::live::handle_envelope(
         ctx,
         "T00012121",
         &posting("T00012121", "C50000000", doomed, "x"),

@@ -11,8 +11,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chief::slack::convert::{self, BotIdentity, Options};
 use chief::slack::envelope::{self, Envelope};
-use chief::slack::events::{self as convert, BotIdentity, Options};
 use chief::slack::markup::{self as text, NameMap, NoNames};
 use chief::slack::signature::{MAX_SKEW_SECS, Verifier};
 use proptest::prelude::*;

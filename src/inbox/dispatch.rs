@@ -9,7 +9,7 @@ use crate::features::{command, home, ingest};
 use crate::inbox::failure::{Failure, NotJson};
 use crate::platform::db::inbox::{Item, Source};
 use crate::platform::retry::Chain;
-use crate::slack::events as convert;
+use crate::slack::convert;
 
 /// Reads the stored payload once and hands it to the handler of its source.
 pub async fn handle(ctx: &Context, item: &Item) -> Result<(), Failure> {
@@ -32,7 +32,7 @@ async fn event(ctx: &Context, item: &Item, payload: &Value) -> Result<(), Failur
         warn!(kind = %item.kind, "event without a team ignored");
         return Ok(());
     };
-    ingest::events::handle_envelope(ctx, &team_id, payload).await?;
+    ingest::live::handle_envelope(ctx, &team_id, payload).await?;
     if let Some(user_id) = convert::home_opened(payload)
         && let Err(e) = home::publish(ctx, &team_id, &user_id).await
     {

@@ -1,6 +1,6 @@
 //! Domain events: what happened in a workspace, in chief's words, with no Slack types.
 //!
-//! The Slack edge (`slack::events`) turns Events API envelopes into these; the inbox handler stores
+//! The Slack edge (`slack::convert`) turns Events API envelopes into these; the inbox handler stores
 //! their effect and appends them to the internal bus (`bus`), where agents subscribe by
 //! [`EventKind`]. Text in them is already plain (see `text`), mentions resolved to names.
 

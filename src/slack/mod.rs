@@ -3,8 +3,8 @@
 
 pub mod api;
 pub mod blocks;
+pub mod convert;
 pub mod envelope;
-pub mod events;
 pub mod interactions;
 pub mod markup;
 pub mod oauth;

@@ -13,7 +13,7 @@ use super::gather::{MAX_PAGES, WINDOW_SECS};
 use crate::features::context::Context;
 use crate::model::domain::ts_to_epoch;
 use crate::platform::db::messages::{self, Source};
-use crate::slack::events::{self as convert, Options};
+use crate::slack::convert::{self, Options};
 
 fn slack_failure(channel_id: &str, e: crate::slack::api::SlackError) -> ExplainError {
     match e.code() {

@@ -28,7 +28,7 @@ use crate::platform::db::messages::{self, Source, Upserted};
 use crate::platform::db::{DbError, now};
 use crate::platform::retry::Retryable;
 use crate::slack::api::SlackError;
-use crate::slack::events::{self as convert, Options};
+use crate::slack::convert::{self, Options};
 use crate::slack::markup::Refs;
 use crate::slack::web;
 

@@ -16,7 +16,7 @@ use crate::platform::db::teams::{self, Team, TeamStatus};
 use crate::platform::db::{DbError, directory, now};
 use crate::platform::retry::Retryable;
 use crate::slack::api::SlackError;
-use crate::slack::events::BotIdentity;
+use crate::slack::convert::BotIdentity;
 use crate::slack::markup::{NameMap, Refs};
 use crate::slack::web;
 

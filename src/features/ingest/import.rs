@@ -25,7 +25,7 @@ use crate::model::events::{Channel, DomainEvent, User};
 use crate::platform::bus;
 use crate::platform::db::messages::{self, Source, Upserted};
 use crate::platform::db::{Db, DbError, directory, teams};
-use crate::slack::events::{self as convert, BotIdentity, Options};
+use crate::slack::convert::{self, BotIdentity, Options};
 use crate::slack::markup::NameMap;
 
 /// The team id used when neither `--team` nor the export says one.

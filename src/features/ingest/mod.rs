@@ -3,5 +3,5 @@
 
 pub mod backfill;
 pub mod directory;
-pub mod events;
 pub mod import;
+pub mod live;

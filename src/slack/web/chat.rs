@@ -7,7 +7,7 @@ use slack_morphism::prelude::*;
 
 use super::Session;
 use crate::slack::api::SlackError;
-use crate::slack::events::text_at;
+use crate::slack::convert::text_at;
 
 /// Opens (or finds) the DM between chief and `user_id`; its channel id.
 pub async fn open_dm(session: &Session<'_>, user_id: &str) -> Result<String, SlackError> {

@@ -7,7 +7,7 @@ use slack_morphism::prelude::*;
 use super::{Page, Session, next_cursor};
 use crate::model::events::{Channel, User};
 use crate::slack::api::SlackError;
-use crate::slack::events::{channel_from_json, strings_at, user_from_json};
+use crate::slack::convert::{channel_from_json, strings_at, user_from_json};
 
 /// `users.info`; `None` when the answer holds no usable user.
 pub async fn user_info(session: &Session<'_>, user_id: &str) -> Result<Option<User>, SlackError> {

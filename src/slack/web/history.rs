@@ -1,6 +1,6 @@
 //! Reading conversations: pages of `conversations.history` (backfill, and the window around a
 //! message that click-to-context explains) and of `conversations.replies` (threads), messages
-//! kept as JSON for the tolerant readers in `slack::events`.
+//! kept as JSON for the tolerant readers in `slack::convert`.
 
 use serde_json::Value;
 use slack_morphism::prelude::*;

@@ -26,7 +26,7 @@ use serde_json::Value;
 use slack_morphism::prelude::*;
 
 use crate::slack::api::{Client, Connector, SlackError};
-use crate::slack::events::text_at;
+use crate::slack::convert::text_at;
 
 mod chat;
 mod directory;

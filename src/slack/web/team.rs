@@ -5,7 +5,7 @@ use slack_morphism::prelude::*;
 
 use super::Session;
 use crate::slack::api::SlackError;
-use crate::slack::events::text_at;
+use crate::slack::convert::text_at;
 
 /// Where a permalink points when the workspace's own URL cannot be learned (Slack redirects it).
 pub const FALLBACK_WORKSPACE_URL: &str = "https://slack.com";

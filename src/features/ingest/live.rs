@@ -25,7 +25,7 @@ use crate::platform::bus;
 use crate::platform::db::messages::{self, Removal, Source, Upserted};
 use crate::platform::db::{DbError, directory as store, now, purge};
 use crate::platform::retry::Retryable;
-use crate::slack::events::{self as convert, BotIdentity, Options};
+use crate::slack::convert::{self, BotIdentity, Options};
 use crate::slack::markup::NoNames;
 
 /// Why a stored event could not be ingested. Events are idempotent, so another try is always
