@@ -250,10 +250,9 @@ impl Gateway {
         options: &CallOptions,
     ) -> Result<Answer<T::Output>, GatewayError> {
         let started = Instant::now();
-        let (result, progress) = self.attempt(task, input, options).await;
-        match result {
+        match self.attempt(task, input, options, started).await {
             Ok(answer) => Ok(answer),
-            Err(error) => {
+            Err((error, progress)) => {
                 let reason = error.reason();
                 self.record_unanswered(task, options, &progress, Outcome::Failed, reason, started)
                     .await;
@@ -272,10 +271,9 @@ impl Gateway {
         options: &CallOptions,
     ) -> Answer<T::Output> {
         let started = Instant::now();
-        let (result, progress) = self.attempt(task, input, options).await;
-        match result {
+        match self.attempt(task, input, options, started).await {
             Ok(answer) => answer,
-            Err(error) => {
+            Err((error, progress)) => {
                 let reason = error.reason();
                 if reason != FallbackReason::NoModel {
                     warn!(task = task.name(), %error, "model answer unavailable, using the extractive engine");
@@ -305,20 +303,20 @@ impl Gateway {
         task: &T,
         input: &T::Input,
         options: &CallOptions,
-    ) -> (Result<Answer<T::Output>, GatewayError>, Progress) {
-        let started = Instant::now();
+        started: Instant,
+    ) -> Result<Answer<T::Output>, (GatewayError, Progress)> {
         let mut progress = Progress::default();
-        let result = self
+        match self
             .execute_bounded(task, input, options, &mut progress)
-            .await;
-        let latency = started.elapsed();
-        match result {
+            .await
+        {
             Ok(success) => {
+                let latency = started.elapsed();
                 self.record(task, options, &progress, &success, latency)
                     .await;
-                (Ok(answer(success, progress, latency)), Progress::default())
+                Ok(answer(success, progress, latency))
             }
-            Err(error) => (Err(error), progress),
+            Err(error) => Err((error, progress)),
         }
     }
 

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::ai::tasks::PromptMessage;
 use crate::config::{DeploymentConfig, JsonMode};
+use crate::platform::retry::Chain;
 
 /// One request as the gateway builds it.
 #[derive(Clone, Debug)]
@@ -181,13 +182,7 @@ fn network(e: reqwest::Error) -> ProviderError {
         return ProviderError::Timeout(Duration::ZERO);
     }
     // The source chain names the actual cause (connection refused, reset…).
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
-    }
-    ProviderError::Network(message)
+    ProviderError::Network(Chain(&e).to_string())
 }
 
 /// `retry-after-ms` (OpenAI, Azure) or `Retry-After` in seconds, at most an hour. An HTTP-date is

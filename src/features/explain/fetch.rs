@@ -14,6 +14,7 @@ use crate::features::context::Context;
 use crate::model::domain::ts_to_epoch;
 use crate::platform::db::messages::{self, Source};
 use crate::slack::convert::{self, Options};
+use crate::slack::web;
 
 fn slack_failure(channel_id: &str, e: crate::slack::api::SlackError) -> ExplainError {
     match e.code() {
@@ -45,7 +46,7 @@ pub(super) async fn fetch_window(
     let mut items: Vec<Value> = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page = crate::slack::web::history_between(
+        let page = web::history_between(
             &session,
             channel_id,
             &oldest,
@@ -56,9 +57,8 @@ pub(super) async fn fetch_window(
         .await
         .map_err(|e| slack_failure(channel_id, e))?;
         items.extend(page.items);
-        match page.next_cursor {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            _ => break,
+        if !web::advance(&mut cursor, page.next_cursor) {
+            break;
         }
     }
     debug!(
@@ -100,7 +100,7 @@ pub(super) async fn fetch_thread(
 
 async fn fetch_thread_with(
     ctx: &Context,
-    session: &crate::slack::web::Session<'_>,
+    session: &web::Session<'_>,
     team_id: &str,
     channel_id: &str,
     thread_ts: &str,
@@ -108,10 +108,9 @@ async fn fetch_thread_with(
     let mut items: Vec<Value> = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page =
-            crate::slack::web::replies(session, channel_id, thread_ts, cursor.as_deref(), 200)
-                .await
-                .map_err(|e| slack_failure(channel_id, e))?;
+        let page = web::replies(session, channel_id, thread_ts, cursor.as_deref(), 200)
+            .await
+            .map_err(|e| slack_failure(channel_id, e))?;
         for m in page.items {
             // Slack repeats the parent on every page.
             let ts = m.get("ts").and_then(Value::as_str).unwrap_or_default();
@@ -122,9 +121,8 @@ async fn fetch_thread_with(
                 items.push(m);
             }
         }
-        match page.next_cursor {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            _ => break,
+        if !web::advance(&mut cursor, page.next_cursor) {
+            break;
         }
     }
     debug!(

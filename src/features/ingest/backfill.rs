@@ -265,9 +265,8 @@ async fn fetch(
             report.pages += 1;
             // Slack repeats the parent at the top of every page: it is stored already.
             report.messages += store_page(ctx, job, &options, &page.items, Some(&parent)).await?;
-            match page.next_cursor {
-                Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-                _ => break,
+            if !web::advance(&mut cursor, page.next_cursor) {
+                break;
             }
         }
         report.threads += 1;
@@ -370,9 +369,8 @@ async fn bot_channels(ctx: &Context, team_id: &str) -> anyhow::Result<Vec<String
             .await?;
             channels.push(channel.channel_id);
         }
-        match page.next_cursor {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            _ => return Ok(channels),
+        if !web::advance(&mut cursor, page.next_cursor) {
+            return Ok(channels);
         }
     }
 }

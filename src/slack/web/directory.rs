@@ -69,9 +69,8 @@ pub async fn all_conversation_members(
     loop {
         let page = conversation_members(session, channel_id, cursor.as_deref()).await?;
         members.extend(page.items);
-        match page.next_cursor {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            _ => return Ok(members),
+        if !super::advance(&mut cursor, page.next_cursor) {
+            return Ok(members);
         }
     }
 }

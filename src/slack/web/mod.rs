@@ -164,6 +164,18 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Moves `cursor` on to the page after this one. `false` at the end of the list, and also when
+/// Slack hands back the cursor just used, which would otherwise loop forever.
+pub fn advance(cursor: &mut Option<String>, next: Option<String>) -> bool {
+    match next {
+        Some(next) if Some(&next) != cursor.as_ref() => {
+            *cursor = Some(next);
+            true
+        }
+        _ => false,
+    }
+}
+
 fn next_cursor(v: &Value) -> Option<String> {
     text_at(v, &["response_metadata", "next_cursor"])
 }
