@@ -78,6 +78,9 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::platform::runs::inspect::RunsCommand,
     },
+    /// Score what chief writes against the hand-written gold in eval/ (see QUALITY.md): the
+    /// extractive engine, replayed answers of a capable model, or the configured model.
+    Eval(crate::eval::EvalArgs),
     /// Print a new random key for CHIEF_SECRET_KEY.
     Keygen,
     /// Benchmarks: print a table and write the figures as JSON (see BENCHMARKS.md).
@@ -165,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::features::ingest::import::run_cli(config, &path, team).await
         }
         Command::Brief(args) => crate::features::briefing::cli::run_cli(config, args).await,
+        Command::Eval(args) => crate::eval::run_cli(config, args).await,
         Command::Backfill {
             channel,
             days,

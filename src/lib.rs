@@ -11,6 +11,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod eval;
 pub mod features;
 pub mod http;
 pub mod inbox;

@@ -6,7 +6,7 @@
 //! | layer | modules | may use |
 //! |---|---|---|
 //! | entry | `main`, `cli` | everything |
-//! | tools | `bench`, `testkit` | everything below `cli` |
+//! | tools | `bench`, `eval`, `testkit` | everything below `cli` |
 //! | composition | `app` | everything below it |
 //! | edge | `http` | `inbox` and below |
 //! | inbox | `inbox` | `features` and below |
@@ -30,6 +30,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("lib", 90),
     ("cli", 90),
     ("bench", 80),
+    ("eval", 80),
     ("testkit", 70),
     ("app", 60),
     ("http", 50),
@@ -305,7 +306,12 @@ fn only_the_slack_edge_names_slack_morphism() {
 fn nothing_on_the_serving_path_names_the_test_and_bench_scaffolding() {
     let offenders: Vec<String> = sources()
         .iter()
-        .filter(|s| !matches!(s.module[0].as_str(), "testkit" | "bench" | "cli" | "main"))
+        .filter(|s| {
+            !matches!(
+                s.module[0].as_str(),
+                "testkit" | "bench" | "eval" | "cli" | "main"
+            )
+        })
         .filter(|s| s.paths.iter().any(|p| p[0] == "testkit" || p[0] == "bench"))
         .map(|s| s.file.display().to_string())
         .collect();

@@ -138,6 +138,9 @@ pub struct SeenRequest {
     pub messages: Vec<PromptMessage>,
     pub body: Value,
     pub received: Instant,
+    /// The task (`x-chief-task`) and the hash of its input (`x-chief-input`) chief sends along.
+    pub task: Option<String>,
+    pub input_key: Option<String>,
 }
 
 impl SeenRequest {
@@ -444,6 +447,8 @@ async fn handle(
         messages,
         body,
         received: Instant::now(),
+        task: header("x-chief-task"),
+        input_key: header("x-chief-input"),
     };
     {
         let mut log = lock(&state.log);

@@ -33,6 +33,18 @@ pub fn cache_key(
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
+/// A stable key of a task's input alone (16 hex characters): the SHA-256 of its canonical JSON.
+/// Unlike [`cache_key`] it ignores the prompt's wording, the model and the schema, so it names
+/// "the same question" across prompt edits — what `chief eval`'s replayed answers are filed under.
+pub fn input_key<I: serde::Serialize + ?Sized>(input: &I) -> String {
+    // Through `Value`, whose maps are sorted: the same input gives the same text whatever the
+    // order of a map's insertion.
+    let canonical = serde_json::to_value(input)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    hex::encode(&Sha256::digest(canonical.as_bytes())[..8])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -436,6 +436,7 @@ impl Gateway {
         let deadline = started + deadline_after;
         let schema = prompt::output_schema::<T::Output>();
         let messages = prompt::build_messages(&task.prompt(input), &schema);
+        let input_key = cache::input_key(input);
         let prompt_tokens = openai::estimate_prompt_tokens(&messages);
         let estimate = prompt_tokens
             + options
@@ -514,6 +515,7 @@ impl Gateway {
                     schema_name: task.name(),
                     schema: &schema,
                     max_tokens: options.max_output_tokens,
+                    input_key: &input_key,
                 };
                 let reply = deployment
                     .endpoint

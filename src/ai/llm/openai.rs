@@ -23,6 +23,10 @@ pub struct ChatRequest<'a> {
     pub schema_name: &'a str,
     pub schema: &'a Value,
     pub max_tokens: Option<u32>,
+    /// A stable hash of the task's input ([`super::cache::input_key`]), sent as `x-chief-input`
+    /// beside `x-chief-task`: providers ignore both, and a replay server (`chief eval --engine
+    /// replay`) answers by them, so its stored answers survive changes to prompt wording.
+    pub input_key: &'a str,
 }
 
 /// A completed exchange: the model's text and what it cost.
@@ -147,7 +151,11 @@ impl Endpoint {
         request: &ChatRequest<'_>,
         timeout: Duration,
     ) -> Result<ChatReply, ProviderError> {
-        let mut builder = http.post(&self.url).json(&self.body(request));
+        let mut builder = http
+            .post(&self.url)
+            .json(&self.body(request))
+            .header("x-chief-task", request.schema_name)
+            .header("x-chief-input", request.input_key);
         if let Some(version) = &self.azure_api_version {
             builder = builder.query(&[("api-version", version.as_str())]);
             if let Some(key) = &self.api_key {
@@ -333,6 +341,7 @@ mod tests {
             schema_name: "t",
             schema: &schema,
             max_tokens: Some(10),
+            input_key: "0123456789abcdef",
         };
         let body = Endpoint::new(&deployment(false, JsonMode::JsonSchema)).body(&request);
         assert_eq!(body["response_format"]["type"], "json_schema");

@@ -51,14 +51,29 @@ pub struct ExportBriefing {
     pub user_id: String,
     pub user_name: String,
     pub date: NaiveDate,
+    /// The day as epoch seconds `[start, end)` in the reader's time zone.
+    pub window: (i64, i64),
     pub briefing: Briefing,
     /// The guardrail outcome (`pass`, `corrected: …`, `fallback: …`, `empty`).
     pub verdict: Option<String>,
 }
 
 /// Imports the export into a temporary store and prepares the reader's briefing.
-pub async fn brief_export(mut config: Config, args: &BriefArgs) -> anyhow::Result<ExportBriefing> {
+pub async fn brief_export(config: Config, args: &BriefArgs) -> anyhow::Result<ExportBriefing> {
     let scratch = TempDb::new().await?;
+    let made = brief_in(&scratch, config, args).await;
+    scratch.db.close().await;
+    drop(scratch);
+    made
+}
+
+/// [`brief_export`] into a scratch store the caller keeps, so that it can look at what the run
+/// left there (`chief eval` reads the model calls and the reader's messages).
+pub async fn brief_in(
+    scratch: &TempDb,
+    mut config: Config,
+    args: &BriefArgs,
+) -> anyhow::Result<ExportBriefing> {
     let summary = import::import_path(
         &scratch.db,
         &args.export,
@@ -110,12 +125,11 @@ pub async fn brief_export(mut config: Config, args: &BriefArgs) -> anyhow::Resul
         },
     )
     .await?;
-    ctx.db.close().await;
-    drop(scratch);
     Ok(ExportBriefing {
         user_id: args.user.clone(),
         user_name: user.shown_name().unwrap_or(&args.user).to_string(),
         date,
+        window: (start, end),
         briefing: row.briefing,
         verdict: row.verdict,
     })

@@ -31,6 +31,28 @@ pub async fn explain_export(
     user: Option<&str>,
 ) -> anyhow::Result<(Explanation, String)> {
     let scratch = TempDb::new().await?;
+    let made = explain_in(&scratch, config, export, channel, ts, user).await;
+    scratch.db.close().await;
+    made.map(|e| (e.explanation, e.user_id))
+}
+
+/// An explanation made from an export, and for whom.
+#[derive(Clone, Debug)]
+pub struct ExportExplanation {
+    pub team_id: String,
+    pub user_id: String,
+    pub explanation: Explanation,
+}
+
+/// [`explain_export`] into a scratch store the caller keeps (`chief eval` looks at it afterwards).
+pub async fn explain_in(
+    scratch: &TempDb,
+    config: &Config,
+    export: &Path,
+    channel: &str,
+    ts: &str,
+    user: Option<&str>,
+) -> anyhow::Result<ExportExplanation> {
     let options = ImportOptions {
         team_id: None,
         ingest_bot_messages: config.ingest_bot_messages,
@@ -46,7 +68,7 @@ pub async fn explain_export(
     let team = summary.team_id;
     let user = match user {
         Some(u) => u.to_string(),
-        None => default_reader(&scratch, &team, channel, ts).await?,
+        None => default_reader(scratch, &team, channel, ts).await?,
     };
     let mut config = config.clone();
     config.database_url = scratch.url.clone();
@@ -54,8 +76,11 @@ pub async fn explain_export(
     let explanation = super::explain(&ctx, &team, &user, channel, ts)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    scratch.db.close().await;
-    Ok((explanation, user))
+    Ok(ExportExplanation {
+        team_id: team,
+        user_id: user,
+        explanation,
+    })
 }
 
 async fn default_reader(
