@@ -538,15 +538,27 @@ async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
     let ts = format!("{}.000100", now - 1_800);
     deliver(
         &ctx,
-        &message_event(T, "C1", "U1", &format!("{}.000100", now - 3_000),
-            "The warehouse inventory audit for the Houston depot is finished, numbers look right."),
+        &message_event(
+            T,
+            "C1",
+            "U1",
+            &format!("{}.000100", now - 3_000),
+            "The warehouse inventory audit for the Houston depot is finished, numbers look right.",
+        ),
     )
     .await;
     deliver(
         &ctx,
-        &message_event(T, "C1", "U1", &ts, &format!(
-            "<@U2> the {WORD} shipment for the Houston depot arrives on Friday: can you sign \
-             the customs papers for the {WORD} crates today?")),
+        &message_event(
+            T,
+            "C1",
+            "U1",
+            &ts,
+            &format!(
+                "<@U2> the {WORD} shipment for the Houston depot arrives on Friday: can you sign \
+             the customs papers for the {WORD} crates today?"
+            ),
+        ),
     )
     .await;
     deliver(
@@ -576,7 +588,9 @@ async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
         bus::ack(db, &sub, polled.up_to).await.unwrap();
     }
     // The reader who reacted gets a briefing of the last hours.
-    let date = chrono::DateTime::from_timestamp(now, 0).unwrap().date_naive();
+    let date = chrono::DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .date_naive();
     let row = agent::prepare_with(
         &ctx,
         &PrepareRequest {
@@ -621,7 +635,9 @@ async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
     .unwrap()
     .top(50, now);
     assert!(
-        kept_before.iter().any(|(t, _)| t.to_lowercase().contains("inventory")),
+        kept_before
+            .iter()
+            .any(|(t, _)| t.to_lowercase().contains("inventory")),
         "{kept_before:?}"
     );
 
@@ -649,7 +665,8 @@ async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
     .unwrap()
     .top(50, now);
     assert!(
-        kept.iter().any(|(t, _)| t.to_lowercase().contains("inventory")),
+        kept.iter()
+            .any(|(t, _)| t.to_lowercase().contains("inventory")),
         "{kept:?}"
     );
     // The briefing not yet sent is made again, without it.

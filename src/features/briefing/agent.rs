@@ -288,10 +288,10 @@ async fn rank_profile(
     let top_channels =
         briefings::top_channels(&ctx.db, team_id, &reader.id, (now - 30 * 86_400, now), 3)
             .await?
-        .into_iter()
-        .filter(|(_, n)| *n >= 3)
-        .map(|(c, _)| c)
-        .collect();
+            .into_iter()
+            .filter(|(_, n)| *n >= 3)
+            .map(|(c, _)| c)
+            .collect();
     Ok(tasks::ReaderProfile {
         user_id: reader.id.clone(),
         name: reader.name.clone(),

@@ -94,12 +94,8 @@ pub struct Learned<'a> {
 /// hold all of the key's words (all of them when none does, e.g. a phrase the extractor
 /// rewrote), so that deleting one message forgets exactly what it taught.
 pub fn sources_of(signal: &Signal, from: &[Learned<'_>]) -> Vec<profile::InterestSource> {
-    let words_of = |t: &str| -> Vec<String> {
-        text::words(t)
-            .into_iter()
-            .map(str::to_lowercase)
-            .collect()
-    };
+    let words_of =
+        |t: &str| -> Vec<String> { text::words(t).into_iter().map(str::to_lowercase).collect() };
     let texts: Vec<Vec<String>> = from.iter().map(|m| words_of(m.text)).collect();
     let mut out: Vec<profile::InterestSource> = Vec::new();
     for t in signal.topics.iter().chain(&signal.entities) {

@@ -613,8 +613,9 @@ pub async fn forget_message_in(
         let json: String = row.try_get("briefing")?;
         let mut briefing: Briefing = serde_json::from_str(&json)
             .map_err(|e| corrupt("briefings", format!("briefing is not readable: {e}")))?;
-        let from_channel =
-            |s: &crate::model::domain::BriefingStory| s.sources.iter().any(|l| l.channel == channel_id);
+        let from_channel = |s: &crate::model::domain::BriefingStory| {
+            s.sources.iter().any(|l| l.channel == channel_id)
+        };
         let run_read_it = run_id.is_some_and(|r| runs.contains(&r));
         let window_read_it =
             start <= posted_at && posted_at < end && briefing.stories.iter().any(from_channel);
