@@ -825,6 +825,21 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     chief::platform::db::profile::update_settings(db, team, "U1", now, &rules, |s| s.paused = true)
         .await
         .unwrap();
+    // Where the interest came from (the message above).
+    chief::platform::db::profile::record_interest_sources(
+        db,
+        team,
+        "U1",
+        &[chief::platform::db::profile::InterestSource {
+            key: "launch".into(),
+            display: "launch".into(),
+            channel_id: "C1".into(),
+            message_ts: ts.clone(),
+        }],
+        now,
+    )
+    .await
+    .unwrap();
     chief::platform::db::profile::apply_signal(
         db,
         team,
