@@ -750,3 +750,45 @@ async fn a_redelivered_event_counts_once() {
         .unwrap();
     assert_eq!(ben.close_people(1, now)[0].0, CAT, "answered by Cat");
 }
+
+/// A reader five hours behind UTC (America/Chicago in June) is asked at 9 pm on Tuesday, their
+/// time — already Wednesday in UTC — for something "tomorrow at 2pm": their briefing says
+/// Wednesday, as they read it. The shared digest is made in the reader's offset (the team has no
+/// default time zone: before, it was made in UTC and said Thursday).
+#[tokio::test]
+async fn a_reader_behind_utc_reads_dates_in_their_own_time_zone() {
+    let w = world(Backend::Sqlite.scratch().await, None).await;
+    let db = w.db();
+    add_user(db, ANA, "Ana Lima", "America/Chicago").await;
+    add_user(db, BEN, "Ben Okafor", "America/Chicago").await;
+    add_channel(db, ENG, "eng", false, &[ANA, BEN]).await;
+    // Tuesday 9 June 2026, 00:00 in Chicago (UTC−5) is 05:00 UTC.
+    let start = 1_780_981_200;
+    let ask = start + 21 * 3600;
+    post(
+        db,
+        ENG,
+        ask - 600,
+        1,
+        BEN,
+        "The quarterly budget report for the finance review is almost ready.",
+        None,
+    )
+    .await;
+    post(
+        db,
+        ENG,
+        ask,
+        2,
+        BEN,
+        "Ana, can you send me the quarterly budget report tomorrow at 2pm?",
+        None,
+    )
+    .await;
+    let date = NaiveDate::from_ymd_opt(2026, 6, 9).unwrap();
+    let row = prepare(&w.ctx, ANA, (date, start, start + 86_400)).await;
+    let text = format!("{:?}", row.briefing);
+    println!("{text}");
+    assert!(text.contains("Wednesday 10 June"), "{text}");
+    assert!(!text.contains("Thursday 11 June"), "{text}");
+}

@@ -195,3 +195,51 @@ async fn chief_brief_with_a_local_model() {
         );
     }
 }
+
+/// The reader's profile on a day in the middle of the houston export knows only that day and the
+/// 30 before it: the channels they wrote in most *then* (#datajam 20, #general 5, #sponsors 4
+/// messages in the 30 days to 9 June 2015), not #get_feedback, created a year later. And the
+/// channel digests are made in the reader's UTC offset (America/Chicago: UTC−5 in June), not 0.
+#[tokio::test]
+async fn an_export_briefing_of_a_past_day_does_not_see_the_future() {
+    common::init();
+    let llm = LocalLlm::builder()
+        .responder(valid_json_responder)
+        .start()
+        .await
+        .unwrap();
+    let mut config = Config::for_database("sqlite::memory:");
+    config.llm.deployments = vec![deployment(&llm.base_url())];
+    config.llm.deadline_secs = Some(20);
+    let args = BriefArgs {
+        export: houston(),
+        user: "U061A5N1G".into(),
+        date: Some("2015-06-09".parse().unwrap()),
+        json: true,
+        workspace_url: "https://slack.com".into(),
+    };
+    cli::brief_export(config, &args).await.expect("a briefing");
+    let requests = llm.requests();
+    let rank = requests
+        .iter()
+        .find(|r| common::briefing::task_of(r) == "RankOutput")
+        .expect("the ranking was asked");
+    let input: Value = serde_json::from_str(rank.data().unwrap()).unwrap();
+    assert_eq!(
+        input["profile"]["top_channels"],
+        serde_json::json!(["C061A0WJG", "C061A2UGJ", "C064P9LG4"]),
+        "#datajam, #general, #sponsors: {}",
+        input["profile"]
+    );
+    let offsets: BTreeSet<i64> = requests
+        .iter()
+        .filter(|r| common::briefing::task_of(r) == "DiscussionSummary")
+        .filter_map(|r| serde_json::from_str::<Value>(r.data()?).ok())
+        .filter_map(|d| d["utc_offset_secs"].as_i64())
+        .collect();
+    assert_eq!(
+        offsets,
+        BTreeSet::from([-5 * 3600]),
+        "digests in the reader's offset"
+    );
+}

@@ -198,7 +198,9 @@ async fn digests_are_shared_and_go_with_their_messages(db: &Db) {
         Some("https://acme.slack.com")
     );
     assert_eq!(
-        briefings::top_channels(db, TEAM, "U1", 0, 3).await.unwrap(),
+        briefings::top_channels(db, TEAM, "U1", (0, i64::MAX), 3)
+            .await
+            .unwrap(),
         vec![("C1".to_string(), 2)]
     );
     assert_eq!(

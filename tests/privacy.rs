@@ -521,6 +521,177 @@ async fn deletion_is_total(scratch: &ScratchDb) {
 
 on_both_backends!(deletion_is_total);
 
+/// What chief learned and wrote from a message goes with it: the interests it taught its author
+/// and the reader who reacted (`interest_scores`, `interest_sources`, `briefing_interest_origins`),
+/// the shared digest, the reader's prepared briefing and the run steps that made it — while
+/// what other messages also taught stays.
+async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
+    use chief::features::briefing::agent::{self, PrepareRequest, WindowRule};
+    use chief::features::briefing::interest;
+    use chief::platform::bus::{self, Subscription};
+    const WORD: &str = "zanzibarite";
+    const T: &str = "T1";
+    let fake = slack_knowing_everyone(&["U1", "U2", "U0CHIEF"]).await;
+    let ctx = common::context(scratch, &fake, None);
+    let db = &scratch.db;
+    let now = chief::platform::db::now();
+    let ts = format!("{}.000100", now - 1_800);
+    deliver(
+        &ctx,
+        &message_event(
+            T,
+            "C1",
+            "U1",
+            &format!("{}.000100", now - 3_000),
+            "The warehouse inventory audit for the Houston depot is finished, numbers look right.",
+        ),
+    )
+    .await;
+    deliver(
+        &ctx,
+        &message_event(
+            T,
+            "C1",
+            "U1",
+            &ts,
+            &format!(
+                "<@U2> the {WORD} shipment for the Houston depot arrives on Friday: can you sign \
+             the customs papers for the {WORD} crates today?"
+            ),
+        ),
+    )
+    .await;
+    deliver(
+        &ctx,
+        &json!({"type": "event_callback", "team_id": T, "event": {
+            "type": "reaction_added", "user": "U2", "reaction": "eyes",
+            "item": {"type": "message", "channel": "C1", "ts": &ts},
+            "event_ts": format!("{}.000200", now - 1_700)}}),
+    )
+    .await;
+    // The interest agent reads the bus.
+    let sub = Subscription::new(
+        interest::SUBSCRIBER,
+        &interest::KINDS,
+        "privacy-test",
+        db.backend(),
+    )
+    .with_commit_grace(std::time::Duration::ZERO);
+    loop {
+        let polled = bus::poll(db, &sub, 100).await.unwrap();
+        if polled.events.is_empty() {
+            break;
+        }
+        for e in &polled.events {
+            interest::handle(&ctx, e).await.unwrap();
+        }
+        bus::ack(db, &sub, polled.up_to).await.unwrap();
+    }
+    // The reader who reacted gets a briefing of the last hours.
+    let date = chrono::DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .date_naive();
+    let row = agent::prepare_with(
+        &ctx,
+        &PrepareRequest {
+            team_id: T.into(),
+            user_id: "U2".into(),
+            local_date: date,
+            edition: String::new(),
+            window: WindowRule::Fixed {
+                start: now - 7_200,
+                end: now,
+            },
+            priority: chief::ai::llm::Priority::Background,
+            now,
+        },
+    )
+    .await
+    .unwrap();
+    println!("{:#?}", row.briefing);
+    let before = find_everywhere(db, WORD).await;
+    println!("before: {before:?}");
+    for column in [
+        "messages.text",
+        "interest_scores.key",
+        "interest_scores.display",
+        "interest_sources.key",
+        "briefing_interest_origins.key",
+        "briefing_digests.summaries",
+        "run_steps.output",
+    ] {
+        assert!(
+            before.iter().any(|h| h.starts_with(&format!("{column} "))),
+            "{column} held the word before the deletion (else the test proves nothing): {before:?}"
+        );
+    }
+    let kept_before = chief::platform::db::profile::load_profile(
+        db,
+        T,
+        "U1",
+        chief::model::interest::HalfLife::default(),
+    )
+    .await
+    .unwrap()
+    .top(50, now);
+    assert!(
+        kept_before
+            .iter()
+            .any(|(t, _)| t.to_lowercase().contains("inventory")),
+        "{kept_before:?}"
+    );
+
+    deliver(
+        &ctx,
+        &json!({"type": "event_callback", "team_id": T, "event": {
+            "type": "message", "subtype": "message_deleted", "channel": "C1", "hidden": true,
+            "deleted_ts": &ts, "ts": format!("{}.000300", now - 60), "channel_type": "channel",
+            "previous_message": {"type": "message", "user": "U1", "ts": &ts, "text": "…"}}}),
+    )
+    .await;
+    assert_eq!(
+        find_everywhere(db, WORD).await,
+        Vec::<String>::new(),
+        "no table keeps a word of the deleted message"
+    );
+    // What the other message taught stays.
+    let kept = chief::platform::db::profile::load_profile(
+        db,
+        T,
+        "U1",
+        chief::model::interest::HalfLife::default(),
+    )
+    .await
+    .unwrap()
+    .top(50, now);
+    assert!(
+        kept.iter()
+            .any(|(t, _)| t.to_lowercase().contains("inventory")),
+        "{kept:?}"
+    );
+    // The briefing not yet sent is made again, without it.
+    let again = agent::prepare_with(
+        &ctx,
+        &PrepareRequest {
+            team_id: T.into(),
+            user_id: "U2".into(),
+            local_date: date,
+            edition: String::new(),
+            window: WindowRule::Fixed {
+                start: now - 7_200,
+                end: now,
+            },
+            priority: chief::ai::llm::Priority::Background,
+            now,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!format!("{:?}", again.briefing).contains(WORD));
+}
+
+on_both_backends!(deletion_forgets_interests_and_briefings);
+
 // ---------------------------------------------------------------------------------------------
 // 3. Uninstall purges every table, for that workspace only.
 
@@ -654,6 +825,21 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     chief::platform::db::profile::update_settings(db, team, "U1", now, &rules, |s| s.paused = true)
         .await
         .unwrap();
+    // Where the interest came from (the message above).
+    chief::platform::db::profile::record_interest_sources(
+        db,
+        team,
+        "U1",
+        &[chief::platform::db::profile::InterestSource {
+            key: "launch".into(),
+            display: "launch".into(),
+            channel_id: "C1".into(),
+            message_ts: ts.clone(),
+        }],
+        now,
+    )
+    .await
+    .unwrap();
     chief::platform::db::profile::apply_signal(
         db,
         team,

@@ -283,13 +283,15 @@ async fn rank_profile(
         .iter()
         .filter_map(|id| names.get(id).cloned())
         .collect();
-    // The channels the reader writes in most over the last 30 days (at least 3 messages).
-    let top_channels = briefings::top_channels(&ctx.db, team_id, &reader.id, now - 30 * 86_400, 3)
-        .await?
-        .into_iter()
-        .filter(|(_, n)| *n >= 3)
-        .map(|(c, _)| c)
-        .collect();
+    // The channels the reader wrote in most over the 30 days before the window's end (at least 3
+    // messages): never what they wrote after it (a past day's briefing, an export).
+    let top_channels =
+        briefings::top_channels(&ctx.db, team_id, &reader.id, (now - 30 * 86_400, now), 3)
+            .await?
+            .into_iter()
+            .filter(|(_, n)| *n >= 3)
+            .map(|(c, _)| c)
+            .collect();
     Ok(tasks::ReaderProfile {
         user_id: reader.id.clone(),
         name: reader.name.clone(),
@@ -562,17 +564,17 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
         .collect();
 
     // 3. Shared channel digests: summarised once per channel window, reused by every reader.
-    let team_offset = profile::team_default_tz(db, team_id)
-        .await?
-        .map(|tz| offset_at(&tz, window.end))
-        .unwrap_or(0);
+    // Their text resolves "tomorrow" and "tonight" to dates, so it is made in the reader's UTC
+    // offset and keyed by it: readers share a digest only when they share the window, and a
+    // window is the reader's local day, so a team in one time zone still shares every digest.
+    let reader_offset = offset_at(&tz, window.end);
     let mut summaries: Vec<ChannelSummary> = Vec::new();
     for channel in &channels {
         let msgs = &by_channel[&channel.id];
         let key = digest::DigestKey::new(
             channel.clone(),
             (window.start, window.end),
-            team_offset,
+            reader_offset,
             msgs,
         );
         let summary = format!(

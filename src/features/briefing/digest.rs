@@ -44,7 +44,8 @@ const MIN_WORDS: usize = 4;
 pub struct DigestKey {
     pub channel: ChannelInfo,
     pub window: (i64, i64),
-    /// The workspace's UTC offset used to resolve "tomorrow" (part of the hash).
+    /// The reader's UTC offset at the window's end, used to resolve "tomorrow" and "tonight" to
+    /// dates (part of the hash): a digest's dates are right for every reader who shares it.
     pub utc_offset_secs: i32,
     pub content_hash: String,
     pub messages: usize,

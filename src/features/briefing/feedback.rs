@@ -18,7 +18,7 @@ use crate::features::context::Context;
 use crate::model::activity::ScheduleRules;
 use crate::model::interest::{Signal, SignalKind};
 use crate::platform::db::briefings::{self, BriefingRow};
-use crate::platform::db::{now, profile};
+use crate::platform::db::{messages, now, profile};
 use crate::slack::blocks::actions;
 use crate::slack::interactions::ActionClick;
 use crate::slack::web;
@@ -126,6 +126,23 @@ pub async fn apply(
                 }
                 _ => (SignalKind::LessLikeThis, "less", "Got it — less like this."),
             };
+            // The story's topics were read from its sources: deleting those forgets them.
+            let mut texts: Vec<(&str, &str, String)> = Vec::new();
+            for l in &found.sources {
+                if let Some(m) = messages::get(&ctx.db, &click.team_id, &l.channel, &l.ts).await?
+                    && m.removed.is_none()
+                {
+                    texts.push((&l.channel, &l.ts, m.text));
+                }
+            }
+            let from: Vec<interest::Learned<'_>> = texts
+                .iter()
+                .map(|(channel_id, ts, text)| interest::Learned {
+                    channel_id,
+                    ts,
+                    text,
+                })
+                .collect();
             interest::apply(
                 ctx,
                 &click.team_id,
@@ -138,6 +155,7 @@ pub async fn apply(
                     people: vec![],
                     at: now(),
                 },
+                &from,
             )
             .await?;
             text.to_string()

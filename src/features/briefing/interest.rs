@@ -18,13 +18,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::BriefingError;
-use crate::ai::extractive::{entities, lang, rank};
+use crate::ai::extractive::{entities, lang, rank, text};
 use crate::features::context::Context;
 use crate::model::activity::{ActivitySource, ScheduleRules};
 use crate::model::events::{DomainEvent, EventKind, PostedMessage};
 use crate::model::interest::{HalfLife, Signal, SignalKind, normalize_key};
 use crate::platform::bus::{self, BusEvent};
-use crate::platform::db::{briefings, directory, messages, now, profile};
+use crate::platform::db::{briefings, directory, messages, now, profile, purge};
 use crate::platform::jobs::priority;
 
 /// The subscriber's name on the bus (its cursor).
@@ -82,8 +82,68 @@ fn origin(kind: SignalKind) -> Option<&'static str> {
     }
 }
 
-/// Applies one signal (once) and remembers where its topics came from.
-pub async fn apply(ctx: &Context, team_id: &str, signal: &Signal) -> Result<bool, BriefingError> {
+/// A message a signal's topics were read from.
+#[derive(Clone, Copy, Debug)]
+pub struct Learned<'a> {
+    pub channel_id: &'a str,
+    pub ts: &'a str,
+    pub text: &'a str,
+}
+
+/// Which of `from` each of the signal's topics and entities came from: the messages whose words
+/// hold all of the key's words (all of them when none does, e.g. a phrase the extractor
+/// rewrote), so that deleting one message forgets exactly what it taught.
+pub fn sources_of(signal: &Signal, from: &[Learned<'_>]) -> Vec<profile::InterestSource> {
+    let words_of =
+        |t: &str| -> Vec<String> { text::words(t).into_iter().map(str::to_lowercase).collect() };
+    let texts: Vec<Vec<String>> = from.iter().map(|m| words_of(m.text)).collect();
+    let mut out: Vec<profile::InterestSource> = Vec::new();
+    for t in signal.topics.iter().chain(&signal.entities) {
+        let Some(key) = normalize_key(t) else {
+            continue;
+        };
+        let key_words = words_of(&key);
+        let holding: Vec<&Learned<'_>> = from
+            .iter()
+            .zip(&texts)
+            .filter(|(_, words)| key_words.iter().all(|k| words.contains(k)))
+            .map(|(m, _)| m)
+            .collect();
+        let chosen: Vec<&Learned<'_>> = if holding.is_empty() {
+            from.iter().collect()
+        } else {
+            holding
+        };
+        for m in chosen {
+            let source = profile::InterestSource {
+                key: key.clone(),
+                display: t.trim().to_string(),
+                channel_id: m.channel_id.to_string(),
+                message_ts: m.ts.to_string(),
+            };
+            if !out
+                .iter()
+                .any(|o| o.key == source.key && o.message_ts == source.message_ts)
+            {
+                out.push(source);
+            }
+        }
+    }
+    out
+}
+
+/// Applies one signal (once) and remembers where its topics came from: the messages they were
+/// read from (`from`, for message deletion) and the kind of signal (for "why you see this").
+pub async fn apply(
+    ctx: &Context,
+    team_id: &str,
+    signal: &Signal,
+    from: &[Learned<'_>],
+) -> Result<bool, BriefingError> {
+    let sources = sources_of(signal, from);
+    // Before the signal: a retried signal must never leave a key without its sources.
+    profile::record_interest_sources(&ctx.db, team_id, &signal.user_id, &sources, signal.at)
+        .await?;
     let fresh = profile::apply_signal(&ctx.db, team_id, signal, HalfLife::default()).await?;
     if fresh && let Some(origin) = origin(signal.kind) {
         for t in signal.topics.iter().chain(&signal.entities) {
@@ -91,6 +151,15 @@ pub async fn apply(ctx: &Context, team_id: &str, signal: &Signal) -> Result<bool
                 briefings::set_origin(&ctx.db, team_id, &signal.user_id, &key, origin, signal.at)
                     .await?;
             }
+        }
+    }
+    // A message deleted while its signal was being applied: forget it again now.
+    for m in from {
+        if messages::get(&ctx.db, team_id, m.channel_id, m.ts)
+            .await?
+            .is_some_and(|stored| stored.removed.is_some())
+        {
+            purge::delete_message_derivatives(&ctx.db, team_id, m.channel_id, m.ts).await?;
         }
     }
     Ok(fresh)
@@ -160,6 +229,7 @@ async fn on_message(
     // A reply is about its thread; its parent's author is who the author answers.
     let mut answered: Option<String> = None;
     let mut texts: Vec<String> = vec![m.text.clone()];
+    let mut thread_ts: Vec<String> = vec![m.ts.clone()];
     if m.is_reply()
         && let Some(parent_ts) = &m.thread_ts
     {
@@ -167,6 +237,7 @@ async fn on_message(
             messages::visible_thread(&ctx.db, team, &author, &m.channel_id, parent_ts).await?;
         for t in thread.iter().filter(|t| t.ts != m.ts) {
             texts.push(t.text.clone());
+            thread_ts.push(t.ts.clone());
             if let Some(n) = &t.user_name {
                 names.push(n.clone());
             }
@@ -178,6 +249,17 @@ async fn on_message(
             .filter(|p| *p != author);
     }
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    // The messages the topics are read from: this one, and for a reply its thread.
+    let read: Vec<Learned<'_>> = texts
+        .iter()
+        .zip(&thread_ts)
+        .map(|(text, ts)| Learned {
+            channel_id: &m.channel_id,
+            ts,
+            text,
+        })
+        .collect();
+    let own = &read[..1];
     let (topics, named) = topics_and_entities(&refs, &names, channel_name.as_deref());
     let own_topics = if m.is_reply() {
         topics_and_entities(&[m.text.as_str()], &names, channel_name.as_deref())
@@ -215,6 +297,7 @@ async fn on_message(
             people: close,
             at: m.posted_at,
         },
+        if m.is_reply() { &read } else { own },
     )
     .await?;
     // Being answered brings the two closer; it says nothing about the parent author's interests.
@@ -231,6 +314,7 @@ async fn on_message(
                 people: vec![author.clone()],
                 at: m.posted_at,
             },
+            &[],
         )
         .await?;
     }
@@ -247,6 +331,7 @@ async fn on_message(
                 people: vec![author.clone()],
                 at: m.posted_at,
             },
+            own,
         )
         .await?;
     }
@@ -288,6 +373,11 @@ async fn on_reaction(
             people: author.iter().cloned().collect(),
             at,
         },
+        &[Learned {
+            channel_id,
+            ts: message_ts,
+            text: &message.text,
+        }],
     )
     .await?;
     if let Some(author) = author {
@@ -303,6 +393,7 @@ async fn on_reaction(
                 people: vec![reactor.to_string()],
                 at,
             },
+            &[],
         )
         .await?;
     }
@@ -341,9 +432,17 @@ async fn on_active(ctx: &Context, team: &str, user_id: &str, at: i64) -> Result<
     )
     .await?;
     let today = super::delivery::local_today(ctx, team, user_id).await?;
-    if let Some(row) = briefings::get(&ctx.db, team, user_id, today, "").await?
-        && row.status == briefings::Status::Prepared
-    {
+    let waiting = match briefings::get(&ctx.db, team, user_id, today, "").await? {
+        Some(row) => row.status == briefings::Status::Prepared,
+        // Prepared, then deleted because a message it read was deleted: delivering prepares it
+        // again.
+        None => profile::get_agent(&ctx.db, team, user_id)
+            .await?
+            .is_some_and(|a| {
+                a.last_prepared_date == Some(today) && a.last_briefing_date < Some(today)
+            }),
+    };
+    if waiting {
         super::schedule::enqueue_delivery(ctx, team, user_id, today, priority::ACTIVE_USER).await?;
     }
     Ok(())

@@ -580,6 +580,76 @@ pub async fn digests_of_channel(
     rows.iter().map(row_to_digest).collect()
 }
 
+// ---- deletion ---------------------------------------------------------------------------------
+
+/// The message `ts` of `channel_id` (posted at `posted_at`) is gone: stored briefings that read
+/// it lose what they said about it. A briefing read it when its run did (`runs`, from
+/// `db::runs::forget_message_in`), or, its run forgotten, when its window holds the message and
+/// a story comes from the channel. A briefing not yet sent is deleted (whoever delivers it
+/// prepares it again, without the message); one already sent or on its way keeps its row (its
+/// status says it went) but drops every story from that channel — the stories a summary of the
+/// message's discussion may have quoted — and its guardrail verdict (which may quote them).
+/// Returns the rows deleted or rewritten.
+pub async fn forget_message_in(
+    conn: &mut sqlx::AnyConnection,
+    team_id: &str,
+    channel_id: &str,
+    posted_at: i64,
+    runs: &[i64],
+) -> Result<u64, DbError> {
+    let rows = sqlx::query(
+        "SELECT id, status, briefing, run_id, window_start, window_end FROM briefings
+         WHERE team_id = $1 AND window_end > $2",
+    )
+    .bind(team_id)
+    .bind(posted_at)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut changed = 0;
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let run_id: Option<i64> = row.try_get("run_id")?;
+        let (start, end): (i64, i64) = (row.try_get("window_start")?, row.try_get("window_end")?);
+        let json: String = row.try_get("briefing")?;
+        let mut briefing: Briefing = serde_json::from_str(&json)
+            .map_err(|e| corrupt("briefings", format!("briefing is not readable: {e}")))?;
+        let from_channel = |s: &crate::model::domain::BriefingStory| {
+            s.sources.iter().any(|l| l.channel == channel_id)
+        };
+        let run_read_it = run_id.is_some_and(|r| runs.contains(&r));
+        let window_read_it =
+            start <= posted_at && posted_at < end && briefing.stories.iter().any(from_channel);
+        if !run_read_it && !window_read_it {
+            continue;
+        }
+        let status: String = row.try_get("status")?;
+        if status == Status::Prepared.as_str() {
+            changed += sqlx::query("DELETE FROM briefings WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            continue;
+        }
+        briefing.stories.retain(|s| !from_channel(s));
+        let json = serde_json::to_string(&briefing)
+            .map_err(|e| corrupt("briefings", format!("briefing does not serialize: {e}")))?;
+        changed += sqlx::query(
+            "UPDATE briefings SET briefing = $2, verdict = NULL,
+                run_id = CASE WHEN run_id IN (SELECT id FROM runs) THEN run_id END,
+                updated_at = $3
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(json)
+        .bind(now())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(changed)
+}
+
 // ---- interest origins ---------------------------------------------------------------------------
 
 /// Records where the user's interest in `key` (a normalised topic) last came from.
@@ -651,22 +721,26 @@ pub async fn workspace_url(db: &Db, team_id: &str) -> Result<Option<String>, DbE
 
 // ---- reading the store for ranking ------------------------------------------------------------
 
-/// The channels the user wrote in most since `since` (live messages), busiest first, with counts.
+/// The channels the user wrote in most in `[since, until)` (live messages), busiest first, with
+/// counts. Bounded above because a briefing of a past day (an export, a resumed run) must not
+/// learn from what the reader wrote after it: a store can hold the future of its briefing day.
 pub async fn top_channels(
     db: &Db,
     team_id: &str,
     user_id: &str,
-    since: i64,
+    (since, until): (i64, i64),
     limit: i64,
 ) -> Result<Vec<(String, i64)>, DbError> {
     let rows = sqlx::query(
         "SELECT channel_id, COUNT(*) AS n FROM messages
-         WHERE team_id = $1 AND user_id = $2 AND posted_at >= $3 AND removed IS NULL
-         GROUP BY channel_id ORDER BY n DESC, channel_id LIMIT $4",
+         WHERE team_id = $1 AND user_id = $2 AND posted_at >= $3 AND posted_at < $4
+           AND removed IS NULL
+         GROUP BY channel_id ORDER BY n DESC, channel_id LIMIT $5",
     )
     .bind(team_id)
     .bind(user_id)
     .bind(since)
+    .bind(until)
     .bind(limit)
     .fetch_all(db.pool())
     .await?;

@@ -242,6 +242,9 @@ pub async fn remove(
     ts: &str,
     why: Removal,
 ) -> Result<bool, DbError> {
+    if why == Removal::Deleted {
+        super::purge::forget_message_readers_in(&mut *conn, team_id, channel_id, ts).await?;
+    }
     super::purge::delete_message_derivatives_in(&mut *conn, team_id, channel_id, ts).await?;
     let blanked = sqlx::query(
         "UPDATE messages SET text = '', mentions = '[]', removed = $4

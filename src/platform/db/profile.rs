@@ -580,6 +580,140 @@ pub async fn apply_signal(
     Ok(true)
 }
 
+/// One message an interest key was learned from (see [`record_interest_sources`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterestSource {
+    /// The normalised key (`interest::normalize_key`).
+    pub key: String,
+    /// The form the message gave it.
+    pub display: String,
+    pub channel_id: String,
+    pub message_ts: String,
+}
+
+/// Remembers which messages the user's interest keys came from, so that deleting a message can
+/// delete what only it taught ([`forget_interest_sources_in`]). Idempotent; record the sources
+/// before applying the signal, so a retried signal never leaves a key without them.
+pub async fn record_interest_sources(
+    db: &Db,
+    team_id: &str,
+    user_id: &str,
+    sources: &[InterestSource],
+    at: i64,
+) -> Result<(), DbError> {
+    if sources.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    for s in sources {
+        sqlx::query(
+            "INSERT INTO interest_sources
+                (team_id, user_id, key, channel_id, message_ts, display, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (team_id, user_id, key, channel_id, message_ts) DO NOTHING",
+        )
+        .bind(team_id)
+        .bind(user_id)
+        .bind(&s.key)
+        .bind(&s.channel_id)
+        .bind(&s.message_ts)
+        .bind(&s.display)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A message (`ts`), or every message of a channel (`None`), is gone: its interest sources go,
+/// and so does every learned topic or entity they alone supported — its score, and the origin
+/// "why you see this" quotes. A key other messages also taught stays, shown as one of those
+/// gave it. Interests the person typed (`/chief interests add|remove`: pinned or suppressed)
+/// are theirs, not the message's, and stay. Returns the rows deleted or rewritten.
+pub async fn forget_interest_sources_in(
+    conn: &mut sqlx::AnyConnection,
+    team_id: &str,
+    channel_id: &str,
+    ts: Option<&str>,
+) -> Result<u64, DbError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT user_id, key FROM interest_sources
+         WHERE team_id = $1 AND channel_id = $2 AND ($3 = '' OR message_ts = $3)",
+    )
+    .bind(team_id)
+    .bind(channel_id)
+    .bind(ts.unwrap_or(""))
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut changed = sqlx::query(
+        "DELETE FROM interest_sources
+         WHERE team_id = $1 AND channel_id = $2 AND ($3 = '' OR message_ts = $3)",
+    )
+    .bind(team_id)
+    .bind(channel_id)
+    .bind(ts.unwrap_or(""))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    for row in &rows {
+        let (user_id, key): (String, String) = (row.try_get("user_id")?, row.try_get("key")?);
+        let other = sqlx::query(
+            "SELECT display FROM interest_sources
+             WHERE team_id = $1 AND user_id = $2 AND key = $3
+             ORDER BY at DESC, channel_id, message_ts LIMIT 1",
+        )
+        .bind(team_id)
+        .bind(&user_id)
+        .bind(&key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let learned = "team_id = $1 AND user_id = $2 AND key = $3
+             AND kind IN ('topic', 'entity') AND pinned = 0 AND suppressed = 0";
+        match other {
+            Some(other) => {
+                let display: String = other.try_get("display")?;
+                let sql = format!("UPDATE interest_scores SET display = $4 WHERE {learned}");
+                changed += sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(team_id)
+                    .bind(&user_id)
+                    .bind(&key)
+                    .bind(display)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+            }
+            None => {
+                let sql = format!("DELETE FROM interest_scores WHERE {learned}");
+                changed += sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(team_id)
+                    .bind(&user_id)
+                    .bind(&key)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                // The origin goes unless the person's own interest in the key remains.
+                changed += sqlx::query(
+                    "DELETE FROM briefing_interest_origins
+                     WHERE team_id = $1 AND user_id = $2 AND key = $3
+                       AND NOT EXISTS (SELECT 1 FROM interest_scores s
+                                       WHERE s.team_id = $1 AND s.user_id = $2 AND s.key = $3)",
+                )
+                .bind(team_id)
+                .bind(&user_id)
+                .bind(&key)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            }
+        }
+    }
+    Ok(changed)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scheduling
 

@@ -41,6 +41,8 @@ const fn table(
 pub const TEAM_TABLES: &[TeamTable] = &[
     // Derived from one message.
     table("reactions", Some("channel_id"), Some("message_ts")),
+    // (emptied first by profile::forget_interest_sources_in, which also drops what only they taught)
+    table("interest_sources", Some("channel_id"), Some("message_ts")),
     table("propositions", Some("channel_id"), Some("message_ts")),
     table("bus_events", Some("channel_id"), Some("message_ts")),
     // (deleting these rows deletes their digest too: a trigger, see 0008_briefings.sql)
@@ -82,7 +84,10 @@ pub async fn delete_message_derivatives_in(
     channel_id: &str,
     ts: &str,
 ) -> Result<u64, DbError> {
-    let mut deleted = 0;
+    // Interests the message alone taught its readers and author.
+    let mut deleted =
+        super::profile::forget_interest_sources_in(&mut *conn, team_id, channel_id, Some(ts))
+            .await?;
     for t in TEAM_TABLES {
         let (Some(channel), Some(message)) = (t.channel_column, t.message_column) else {
             continue;
@@ -131,6 +136,51 @@ pub async fn delete_message_derivatives_in(
     Ok(deleted)
 }
 
+/// What people were told about a message deleted in Slack: the durable runs that read it (their
+/// steps hold summaries, rankings and texts quoting it) and the stored briefings made from it
+/// (see `runs::forget_message_in` and `briefings::forget_message_in`). Run it before
+/// [`delete_message_derivatives_in`], while the message's digests are still linked to it.
+///
+/// Retention does not call this: expiry happens to every message, and searching every run for
+/// each would cost more than the text it finds (runs are pruned as a whole instead).
+pub async fn forget_message_readers_in(
+    conn: &mut AnyConnection,
+    team_id: &str,
+    channel_id: &str,
+    ts: &str,
+) -> Result<u64, DbError> {
+    use sqlx::Row;
+    let Some(posted_at) = crate::model::domain::ts_to_epoch(ts) else {
+        return Ok(0);
+    };
+    let digests: Vec<i64> = sqlx::query(
+        "SELECT digest_id FROM briefing_digest_messages
+         WHERE team_id = $1 AND channel_id = $2 AND message_ts = $3",
+    )
+    .bind(team_id)
+    .bind(channel_id)
+    .bind(ts)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("digest_id"))
+    .collect::<Result<_, _>>()?;
+    // An hour of margin: Slack's clock (the ts) and this server's (created_at) may differ.
+    let runs = super::runs::forget_message_in(
+        &mut *conn,
+        team_id,
+        channel_id,
+        ts,
+        &digests,
+        posted_at - 3_600,
+    )
+    .await?;
+    let briefings =
+        super::briefings::forget_message_in(&mut *conn, team_id, channel_id, posted_at, &runs)
+            .await?;
+    Ok(runs.len() as u64 + briefings)
+}
+
 /// [`delete_message_derivatives_in`] in a transaction of its own.
 pub async fn delete_message_derivatives(
     db: &Db,
@@ -150,7 +200,8 @@ pub async fn purge_channel_in(
     team_id: &str,
     channel_id: &str,
 ) -> Result<u64, DbError> {
-    let mut deleted = 0;
+    let mut deleted =
+        super::profile::forget_interest_sources_in(&mut *conn, team_id, channel_id, None).await?;
     for t in TEAM_TABLES {
         let Some(channel) = t.channel_column else {
             continue;

@@ -413,3 +413,69 @@ pub async fn delete_team(db: &Db, team_id: &str) -> Result<u64, DbError> {
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Durable runs of the team that read the message `ts` of `channel_id`, found by what their steps
+/// recorded: an output or input summary naming the message (click-to-context's gathered
+/// conversation, every cited source), or a `digest:{channel}` step that used one of `digests`
+/// (the shared digests made from the message; `{"digest_id": …}`). Only runs created since
+/// `since` are searched: a run made before the message was posted cannot have read it.
+///
+/// Such runs' steps go, and so do the runs unless still running (a repeat of the purpose then
+/// starts afresh instead of replaying text of the deleted message); a running one recomputes the
+/// steps it loses if it has to resume. Returns the ids of the runs that read it.
+pub async fn forget_message_in(
+    conn: &mut sqlx::AnyConnection,
+    team_id: &str,
+    channel_id: &str,
+    ts: &str,
+    digests: &[i64],
+    since: i64,
+) -> Result<Vec<i64>, DbError> {
+    let mut tainted: Vec<i64> = Vec::new();
+    let named = sqlx::query(
+        "SELECT DISTINCT s.run_id FROM run_steps s JOIN runs r ON r.id = s.run_id
+         WHERE r.team_id = $1 AND r.created_at >= $2
+           AND (s.output LIKE $3 OR s.input_summary LIKE $3)",
+    )
+    .bind(team_id)
+    .bind(since)
+    .bind(format!("%{ts}%"))
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &named {
+        tainted.push(row.try_get("run_id")?);
+    }
+    if !digests.is_empty() {
+        let steps = sqlx::query(
+            "SELECT s.run_id, s.output FROM run_steps s JOIN runs r ON r.id = s.run_id
+             WHERE r.team_id = $1 AND r.created_at >= $2 AND s.name = $3",
+        )
+        .bind(team_id)
+        .bind(since)
+        .bind(format!("digest:{channel_id}"))
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &steps {
+            let output: Option<String> = row.try_get("output")?;
+            let used = output
+                .and_then(|o| serde_json::from_str::<serde_json::Value>(&o).ok())
+                .and_then(|v| v.get("digest_id").and_then(serde_json::Value::as_i64));
+            if used.is_some_and(|id| digests.contains(&id)) {
+                tainted.push(row.try_get("run_id")?);
+            }
+        }
+    }
+    tainted.sort_unstable();
+    tainted.dedup();
+    for id in &tainted {
+        sqlx::query("DELETE FROM run_steps WHERE run_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM runs WHERE id = $1 AND status <> 'running'")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(tainted)
+}
