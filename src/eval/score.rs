@@ -180,6 +180,15 @@ pub fn duplicates(units: &[Unit], names: &HashSet<String>) -> usize {
         .count()
 }
 
+/// Every word chief's own framing sentences can contain, in every language (German capitalises
+/// its nouns: "Diskussion" is framing, not a name).
+static FRAMING_VOCABULARY: std::sync::LazyLock<HashSet<String>> = std::sync::LazyLock::new(|| {
+    crate::ai::tasks::guardrail::template_vocabulary()
+        .iter()
+        .flat_map(|w| words(w))
+        .collect()
+});
+
 /// What a unit may state: every word and number of the messages the reader could see, the names
 /// of people and channels, and the day numbers around the briefing day (a "Thursday" in the
 /// sources may be written "Thursday 10 December").
@@ -248,10 +257,17 @@ impl Evidence {
             }
         }
         for word in capitalised_mid_sentence(&unit.text) {
-            let folded = words(&word).join("");
+            // "C'est", "L'équipe": the elided article is not the word; "Ted's" is Ted.
+            let parts = words(&word);
+            let folded = match parts.as_slice() {
+                [head, rest @ ..] if head.chars().count() <= 2 && !rest.is_empty() => rest.join(""),
+                [head, s] if s == "s" => head.clone(),
+                _ => parts.join(""),
+            };
             if folded.is_empty()
                 || is_calendar_word(&folded)
                 || is_stop_word(&folded)
+                || FRAMING_VOCABULARY.contains(&folded)
                 || self.knows_word(&folded)
             {
                 continue;

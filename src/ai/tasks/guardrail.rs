@@ -240,7 +240,7 @@ fn evidence(input: &GuardrailInput) -> Evidence {
 }
 
 /// Every word the framing templates can produce (in any language), lower-cased.
-fn template_vocabulary() -> Vec<String> {
+pub fn template_vocabulary() -> Vec<String> {
     use crate::ai::extractive::Lang;
     use templates::{InterestOrigin as O, Reason as R};
     let mut texts: Vec<String> = Vec::new();
