@@ -426,6 +426,91 @@ async fn a_model_that_keeps_inventing_falls_back_to_the_extractive_text() {
     assert!(!row.briefing.stories.is_empty());
 }
 
+/// Issue 14's wiped briefing: the model's briefing is rejected once (an invented name), the
+/// corrected call finds no model (HTTP 503, so the gateway answers extractively with the
+/// critique), and that extractive text fails too (the model's discussion titles carry a number
+/// no message gives). The fallback used to drop every section a violation touched and said
+/// "Nothing needs you" while Ben's request to the reader was open. Now only what fails is
+/// replaced: the request stays, cited.
+#[tokio::test]
+async fn a_rejected_answer_and_an_unavailable_correction_never_wipe_the_briefing() {
+    let briefing_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = briefing_calls.clone();
+    let invent = inventing(1);
+    let llm = LocalLlm::builder()
+        .responder(move |req| match task_of(req).as_str() {
+            "Briefing" if calls.fetch_add(1, Ordering::SeqCst) >= 1 => Reply::status(503),
+            "Briefing" => invent(req),
+            "DiscussionSummary" => {
+                let chief::testkit::model_server::ReplyBody::Content(content) =
+                    valid_json_responder(req).body
+                else {
+                    return valid_json_responder(req);
+                };
+                let mut summary: serde_json::Value = serde_json::from_str(&content).unwrap();
+                let title = summary["title"].as_str().unwrap_or("").to_string();
+                summary["title"] = json!(format!("{title} for 40 people"));
+                Reply::json(summary)
+            }
+            _ => valid_json_responder(req),
+        })
+        .start()
+        .await
+        .unwrap();
+    let w = world(ScratchDb::test_sqlite().await, Some(&llm)).await;
+    seed(w.db()).await;
+    let [day, _] = days();
+    conversations(w.db(), day.1).await;
+    let request = post(
+        w.db(),
+        ENG,
+        day.1 + 3_600 + 84 * 60,
+        100,
+        BEN,
+        "Ana, could you review the payments service runbook before Friday?",
+        None,
+    )
+    .await;
+    let row = prepare(&w.ctx, ANA, day).await;
+    let verdict = row.verdict.clone().unwrap();
+    assert!(verdict.starts_with("fallback: "), "{verdict}");
+    assert!(briefing_calls.load(Ordering::SeqCst) >= 2);
+    delivery::send(&w.ctx, &row).await.unwrap();
+    let text = dm_text(&w.dms()[0]);
+    assert!(!row.briefing.stories.is_empty(), "{text}");
+    assert!(!text.contains("Nothing needs"), "{text}");
+    assert!(
+        !text.contains("Marcus") && !text.contains("40 people"),
+        "{text}"
+    );
+    let story = row
+        .briefing
+        .stories
+        .iter()
+        .find(|s| s.sources.iter().any(|src| src.ts == request))
+        .unwrap_or_else(|| panic!("the request is cited: {:#?}", row.briefing.stories));
+    assert!(story.summary.contains("review"), "{story:#?}");
+    // Every step of the loop is in the run, the repair included.
+    let steps = runs::steps(w.db(), row.run_id.unwrap()).await.unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    for step in [
+        "generate",
+        "guardrail",
+        "generate:corrected",
+        "guardrail:corrected",
+        "generate:extractive",
+        "guardrail:extractive",
+        "guardrail:repaired",
+    ] {
+        assert!(names.contains(&step), "{step} in {names:?}");
+    }
+    let repaired = steps
+        .iter()
+        .find(|s| s.name == "guardrail:repaired")
+        .unwrap();
+    assert_eq!(repaired.verdict.as_deref(), Some("pass"));
+}
+
 #[tokio::test]
 async fn on_demand_editions_and_quiet_days() {
     let w = world(ScratchDb::test_sqlite().await, None).await;

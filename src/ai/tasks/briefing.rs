@@ -168,6 +168,123 @@ impl Task for GenerateBriefing {
     }
 }
 
+/// Sentences an item keeps or takes from its story when repaired, at most.
+const REPAIR_SENTENCES: usize = 3;
+
+impl GenerateBriefing {
+    /// The floor under the fallback: `output` with only what fails `check` replaced or left out,
+    /// sentence by sentence, never whole stories. A failing title becomes the story's own title,
+    /// else its channels; a failing sentence is dropped; an item left with no cited sentence takes
+    /// its story's own sentences (the reader as "you") that pass, else a framing sentence (its
+    /// channels and people). So every chosen story keeps what about it can be said faithfully, and
+    /// a briefing whose inputs had stories never ends empty.
+    pub fn repair(
+        &self,
+        input: &BriefingInput,
+        output: WrittenBriefing,
+        check: &dyn Fn(&WrittenBriefing) -> super::GuardrailReport,
+    ) -> WrittenBriefing {
+        let lang = input.reader.lang();
+        let alone = |item: BriefingItem| WrittenBriefing {
+            language: output.language.clone(),
+            intro: String::new(),
+            items: vec![item],
+        };
+        // A title is checked with no sentences: only its missing citation may be reported.
+        let title_passes = |story_id: &str, title: &str| {
+            check(&alone(BriefingItem {
+                story_id: story_id.to_string(),
+                title: title.to_string(),
+                sentences: vec![],
+            }))
+            .violations
+            .iter()
+            .all(|v| matches!(v, super::Violation::MissingCitation { .. }))
+        };
+        let sentence_passes = |story_id: &str, s: &CitedSentence| {
+            !s.sources.is_empty()
+                && check(&alone(BriefingItem {
+                    story_id: story_id.to_string(),
+                    title: String::new(),
+                    sentences: vec![s.clone()],
+                }))
+                .passed
+        };
+        let mut items: Vec<BriefingItem> = Vec::new();
+        for chosen in &input.stories {
+            let story = &chosen.story;
+            let id = story.id.as_str();
+            let written = output.items.iter().find(|i| i.story_id == id);
+            let channels: Vec<String> = story.channels.iter().map(|c| c.name.clone()).collect();
+            let title = std::iter::empty()
+                .chain(written.map(|w| w.title.clone()))
+                .chain([second_person(&story.title, &input.reader)])
+                .find(|t| !t.trim().is_empty() && title_passes(id, t))
+                .unwrap_or_else(|| templates::join_list(&channels_tagged(&channels), lang));
+            let mut sentences: Vec<CitedSentence> = written
+                .map(|w| w.sentences.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| sentence_passes(id, s))
+                .collect();
+            if sentences.is_empty() {
+                sentences = story
+                    .sentences()
+                    .map(|s| {
+                        CitedSentence::new(second_person(&s.text, &input.reader), s.sources.clone())
+                    })
+                    .filter(|s| sentence_passes(id, s))
+                    .take(REPAIR_SENTENCES)
+                    .collect();
+            }
+            if sentences.is_empty() {
+                let others: Vec<String> = story
+                    .participants
+                    .iter()
+                    .filter(|p| !input.reader.is(p))
+                    .take(3)
+                    .cloned()
+                    .collect();
+                let took_part = story.participants.iter().any(|p| input.reader.is(p));
+                let framing = CitedSentence::new(
+                    templates::discussed(&[], &channels, &others, took_part, lang),
+                    story.sources.iter().take(3).cloned().collect(),
+                );
+                sentences.extend(Some(framing).filter(|s| sentence_passes(id, s)));
+            }
+            let mut item = BriefingItem {
+                story_id: id.to_string(),
+                title,
+                sentences,
+            };
+            // Too long for one section: the last sentences go first.
+            while item.sentences.len() > 1
+                && check(&alone(item.clone()))
+                    .violations
+                    .iter()
+                    .any(|v| matches!(v, super::Violation::SectionTooLong { .. }))
+            {
+                item.sentences.pop();
+            }
+            if !item.sentences.is_empty() {
+                items.push(item);
+            }
+        }
+        WrittenBriefing {
+            language: output.language,
+            intro: output.intro,
+            items,
+        }
+    }
+}
+
+fn channels_tagged(channels: &[String]) -> Vec<String> {
+    channels
+        .iter()
+        .map(|c| format!("#{}", c.trim_start_matches('#')))
+        .collect()
+}
+
 /// Terms a critique quotes ("the name \"Marcus\" is not in the sources"): sentences containing
 /// them are left out of the next attempt.
 fn quoted_terms(critique: Option<&str>) -> Vec<String> {
@@ -497,6 +614,56 @@ mod tests {
                 .iter()
                 .all(|s| !s.text.contains(&objected))
         );
+    }
+
+    /// The fallback's floor replaces or drops only what fails: a bad title, one bad sentence.
+    #[test]
+    fn a_repair_keeps_the_story_and_its_good_sentences() {
+        let (messages, story) = lavender();
+        let dan = reader("Dan", "en");
+        let input = BriefingInput {
+            reader: dan.clone(),
+            stories: vec![ChosenStory {
+                story: story.clone(),
+                reasons: vec![],
+            }],
+            critique: None,
+        };
+        let sources = story.sources.clone();
+        let written = WrittenBriefing {
+            language: "en".into(),
+            intro: String::new(),
+            items: vec![BriefingItem {
+                story_id: story.id.clone(),
+                title: "The meeting Marcus moves".into(),
+                sentences: vec![
+                    CitedSentence::new(
+                        "Bob is sick and asks to move the project meeting.",
+                        sources.clone(),
+                    ),
+                    CitedSentence::new("Marcus books room 7.", sources.clone()),
+                ],
+            }],
+        };
+        let check = |b: &WrittenBriefing| guard(b, &messages, &dan);
+        assert!(!check(&written).passed);
+        let repaired = GenerateBriefing.repair(&input, written, &check);
+        assert!(check(&repaired).passed, "{repaired:#?}");
+        let item = &repaired.items[0];
+        assert!(!item.title.contains("Marcus"), "{item:#?}");
+        let texts: Vec<&str> = item.sentences.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["Bob is sick and asks to move the project meeting."]);
+
+        // Nothing written passes: the story's own sentences stand in; never an empty briefing.
+        let nothing = WrittenBriefing {
+            language: "en".into(),
+            intro: String::new(),
+            items: vec![],
+        };
+        let repaired = GenerateBriefing.repair(&input, nothing, &check);
+        assert_eq!(repaired.items.len(), 1);
+        assert!(!repaired.items[0].sentences.is_empty());
+        assert!(check(&repaired).passed, "{repaired:#?}");
     }
 
     /// Real channels end to end: summaries → stories → ranking → briefing → guardrail.

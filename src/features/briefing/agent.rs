@@ -30,7 +30,7 @@ use crate::ai::llm::{CallOptions, Priority};
 use crate::ai::tasks::{
     self, BriefingInput, ChannelInfo, ChannelSummary, ChatMessage, ConsolidateInput,
     ConsolidateOutput, ConsolidateTopics, GenerateBriefing, GuardrailInput, GuardrailReport,
-    RankForUser, RankInput, RankOutput, Reader, Story, Task, Violation,
+    RankForUser, RankInput, RankOutput, Reader, Story, Task,
 };
 use crate::features::context::Context;
 use crate::model::activity::UserTz;
@@ -325,34 +325,35 @@ fn disliked(story: &Story, profile: &Profile, reader: &Reader, now: i64) -> bool
     total <= DISLIKED_AT
 }
 
-/// Drops the items the guardrail objected to (the last resort: nothing unchecked is sent).
-fn without_violations(
-    mut briefing: tasks::WrittenBriefing,
-    report: &GuardrailReport,
-) -> tasks::WrittenBriefing {
-    let bad: BTreeSet<usize> = report
-        .violations
-        .iter()
-        .filter_map(|v| match v {
-            Violation::InventedName { section, .. }
-            | Violation::UnsupportedNumber { section, .. }
-            | Violation::UnsupportedDate { section, .. }
-            | Violation::ReaderInThirdPerson { section, .. }
-            | Violation::MissingCitation { section }
-            | Violation::UncitedSentence { section, .. }
-            | Violation::ForbiddenSource { section, .. }
-            | Violation::SectionTooLong { section, .. } => Some(*section),
-            Violation::TooManyBlocks { .. } => None,
-        })
-        .collect();
-    let mut i = 0;
-    briefing.items.retain(|_| {
-        let keep = !bad.contains(&i);
-        i += 1;
-        keep
-    });
-    briefing.items.truncate(MAX_STORIES);
+/// The sections the guardrail checks: the written items less their "why" line when it is the
+/// template's (`templates::because` of the story's reasons). That line is chief's own framing of
+/// the ranking's reasons (names of interests, close people, channels), not a claim about the
+/// messages, and the reader sees it as the story's `why` whatever the text says (see
+/// [`to_domain`]): checking it only ever failed briefings on words the sources cannot hold.
+fn checked_sections(
+    briefing: &tasks::WrittenBriefing,
+    chosen: &[tasks::ChosenStory],
+    lang: Lang,
+) -> Vec<tasks::TextSection> {
     briefing
+        .items
+        .iter()
+        .map(|item| {
+            let why = chosen
+                .iter()
+                .find(|c| c.story.id == item.story_id)
+                .and_then(|c| templates::because(&c.reasons, lang));
+            tasks::TextSection {
+                title: item.title.clone(),
+                sentences: item
+                    .sentences
+                    .iter()
+                    .filter(|s| why.as_deref() != Some(s.text.trim()))
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Everything the last step needs to build what the reader sees.
@@ -913,7 +914,7 @@ async fn write_checked(
         .cloned()
         .collect();
     let guard_input = |b: &tasks::WrittenBriefing| GuardrailInput {
-        sections: b.sections(),
+        sections: checked_sections(b, chosen, reader.lang()),
         sources: sources.clone(),
         allowed_sources: allowed.to_vec(),
         reader: reader.clone(),
@@ -935,6 +936,12 @@ async fn write_checked(
         critique: Some(critique.to_string()),
         ..i.clone()
     };
+    let repair = |i: &BriefingInput,
+                  b: tasks::WrittenBriefing,
+                  _: &GuardrailReport,
+                  check: &dyn Fn(&tasks::WrittenBriefing) -> GuardrailReport| {
+        GenerateBriefing.repair(i, b, check)
+    };
     let guarded = Guarded {
         step: "generate",
         task: &GenerateBriefing,
@@ -947,10 +954,8 @@ async fn write_checked(
         // The extractive briefing heeds a critique (it leaves out the quoted terms).
         correct_extractive: true,
         // A briefing is sent unasked: the extractive text is checked too, and what still fails is
-        // left out.
-        fallback: Fallback::Repaired {
-            repair: without_violations,
-        },
+        // replaced or left out sentence by sentence (`GenerateBriefing::repair`).
+        fallback: Fallback::Repaired { repair: &repair },
     };
 
     let input = BriefingInput {
