@@ -688,7 +688,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
                 .find(|s| s.id == r.story_id)
                 .map(|s| tasks::ChosenStory {
                     story: s.clone(),
-                    reasons: r.reasons.clone(),
+                    reasons: tasks::rank::shown_reasons(&r.reasons, s),
                 })
         })
         .take(MAX_STORIES)
