@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! window ─▶ visible_to(reader, window) − muted channels ─▶ per channel: shared digest (segment +
-//! SummarizeDiscussion, once per channel window, reused by every reader) ─▶ ConsolidateTopics ─▶
+//! SummarizeDiscussion, once per channel window, reused by every reader) ─▶ GroupTopics ─▶
 //! RankForUser(interest profile, close people, busiest channels, own name) ─▶ top 3 ─▶
 //! GenerateBriefing (second person, reader's language) ─▶ Guardrail ─▶ on failure one corrective
 //! regeneration with the critique, then the extractive text ─▶ domain::Briefing with permalinks
@@ -29,8 +29,8 @@ use crate::ai::guarded::{Attempt, Correction, Fallback, Guarded, Plain, step_met
 use crate::ai::llm::{CallOptions, Priority};
 use crate::ai::tasks::{
     self, BriefingInput, ChannelInfo, ChannelSummary, ChatMessage, ConsolidateInput,
-    ConsolidateOutput, ConsolidateTopics, GenerateBriefing, GuardrailInput, GuardrailReport,
-    RankForUser, RankInput, RankOutput, Reader, Story, Task,
+    ConsolidateOutput, GenerateBriefing, GroupTopics, GuardrailInput, GuardrailReport, RankForUser,
+    RankInput, RankOutput, Reader, Story, Task,
 };
 use crate::features::context::Context;
 use crate::model::activity::UserTz;
@@ -642,13 +642,12 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
     } else {
         let input = ConsolidateInput { summaries };
         let summary = format!("{} discussion summaries", input.summaries.len());
+        // The model groups; the stories are built in code (ids from their sources).
         run.step_summarized("consolidate", Some(summary), &input, |i| async {
-            let answer = ctx
-                .llm
-                .run_or_extractive(&ConsolidateTopics::default(), i, &options)
-                .await;
+            let task = GroupTopics::default();
+            let answer = ctx.llm.run_or_extractive(&task, i, &options).await;
             let meta = step_meta(&answer);
-            Ok::<_, StepError>((answer.output, meta))
+            Ok::<_, StepError>((task.consolidate.from_groups(i, &answer.output), meta))
         })
         .await?
     };
