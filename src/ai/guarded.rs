@@ -372,6 +372,7 @@ pub fn violations_summary(report: &GuardrailReport) -> String {
                 format!("section {} too long", section + 1)
             }
             Violation::TooManyBlocks { .. } => "too many blocks".to_string(),
+            Violation::UnsupportedLink { url, .. } => format!("unsupported link \"{url}\""),
         })
         .collect();
     let mut unique: Vec<String> = Vec::new();
