@@ -568,6 +568,20 @@ async fn a_rejected_answer_and_an_unavailable_correction_never_wipe_the_briefing
     ] {
         assert!(names.contains(&step), "{step} in {names:?}");
     }
+    // The writer was given the request itself to cite.
+    let writer = llm
+        .requests()
+        .into_iter()
+        .find(|r| task_of(r) == "Briefing")
+        .unwrap();
+    assert!(
+        writer
+            .data()
+            .unwrap()
+            .contains("could you review the payments service runbook"),
+        "{}",
+        writer.data().unwrap()
+    );
     let repaired = steps
         .iter()
         .find(|s| s.name == "guardrail:repaired")

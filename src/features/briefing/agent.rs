@@ -688,6 +688,7 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
                 .map(|s| tasks::ChosenStory {
                     story: s.clone(),
                     reasons: tasks::rank::shown_reasons(&r.reasons, s),
+                    messages: vec![],
                 })
         })
         .take(MAX_STORIES)
@@ -964,6 +965,7 @@ async fn write_checked(
             .map(|c| tasks::ChosenStory {
                 story: c.story.abridged(GENERATE_SENTENCES, GENERATE_SOURCES),
                 reasons: c.reasons.clone(),
+                messages: tasks::briefing::quotes_for(&c.story, evidence, reader),
             })
             .collect(),
         critique: None,
