@@ -294,6 +294,70 @@ async fn feedback_changes_the_next_days_ranking() {
     );
 }
 
+/// Story ids come from the stories' sources, never from the model (it only groups summaries):
+/// two days' briefings share no id, so "More like this" on yesterday's story, clicked where
+/// chief cannot tell the message (no channel or ts in the click), lands on yesterday's briefing.
+#[tokio::test]
+async fn story_ids_are_stable_and_feedback_finds_the_right_day() {
+    let llm = model().await;
+    let w = world(ScratchDb::test_sqlite().await, Some(&llm)).await;
+    seed(w.db()).await;
+    let [day1, day2] = days();
+    conversations(w.db(), day1.1).await;
+    conversations(w.db(), day2.1).await;
+    let first = prepare(&w.ctx, ANA, day1).await;
+    let second = prepare(&w.ctx, ANA, day2).await;
+    assert!(requests_by_task(&llm)["Grouping"] >= 2);
+    let ids = |row: &BriefingRow| -> Vec<String> {
+        row.briefing.stories.iter().map(|s| s.id.clone()).collect()
+    };
+    assert!(!ids(&first).is_empty() && !ids(&second).is_empty());
+    for id in ids(&first) {
+        assert!(id.starts_with("story-") && id.len() == 18, "{id}");
+        assert!(!ids(&second).contains(&id), "{id} on both days");
+    }
+    let story = first.briefing.stories[0].id.clone();
+    let click = ActionClick {
+        team_id: TEAM.into(),
+        user_id: ANA.into(),
+        action_id: actions::MORE_LIKE_THIS.into(),
+        value: Some(json!({"story": story, "action": "more"}).to_string()),
+        selected: vec![],
+        channel_id: None,
+        message_ts: None,
+        view_id: None,
+        view_hash: None,
+        trigger_id: None,
+        response_url: None,
+    };
+    feedback::on_action(&w.ctx, &click).await.unwrap();
+    let day1_row = briefings::get(w.db(), TEAM, ANA, day1.0, "")
+        .await
+        .unwrap()
+        .unwrap();
+    let day2_row = briefings::get(w.db(), TEAM, ANA, day2.0, "")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(day1_row.acks.contains_key(&story), "{:?}", day1_row.acks);
+    assert!(day2_row.acks.is_empty(), "{:?}", day2_row.acks);
+    // The same day prepared again (another edition) gives the same ids.
+    let again = agent::prepare_with(
+        &w.ctx,
+        &PrepareRequest {
+            edition: "now:1".into(),
+            window: WindowRule::Fixed {
+                start: day1.1,
+                end: day1.2,
+            },
+            ..PrepareRequest::daily(TEAM, ANA, day1.0, day1.2)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&again), ids(&first));
+}
+
 #[tokio::test]
 async fn a_crashed_run_resumes_without_redoing_its_steps() {
     let hang = Arc::new(AtomicBool::new(true));
@@ -328,7 +392,7 @@ async fn a_crashed_run_resumes_without_redoing_its_steps() {
     assert!(interrupted.is_err(), "the run was cut short");
     let before = requests_by_task(&llm);
     assert_eq!(before["RankOutput"], 1);
-    assert_eq!(before["ConsolidateOutput"], 1);
+    assert_eq!(before["Grouping"], 1);
     assert_eq!(before["Briefing"], 1);
 
     hang.store(false, Ordering::SeqCst);
@@ -338,7 +402,7 @@ async fn a_crashed_run_resumes_without_redoing_its_steps() {
         after["DiscussionSummary"], before["DiscussionSummary"],
         "digests not redone"
     );
-    assert_eq!(after["ConsolidateOutput"], 1, "consolidation not redone");
+    assert_eq!(after["Grouping"], 1, "consolidation not redone");
     assert_eq!(after["RankOutput"], 1, "ranking not redone");
     assert_eq!(after["Briefing"], 2, "only the interrupted step ran again");
     assert!(!row.briefing.stories.is_empty());
@@ -424,6 +488,105 @@ async fn a_model_that_keeps_inventing_falls_back_to_the_extractive_text() {
         "{text}"
     );
     assert!(!row.briefing.stories.is_empty());
+}
+
+/// Issue 14's wiped briefing: the model's briefing is rejected once (an invented name), the
+/// corrected call finds no model (HTTP 503, so the gateway answers extractively with the
+/// critique), and that extractive text fails too (the model's discussion titles carry a number
+/// no message gives). The fallback used to drop every section a violation touched and said
+/// "Nothing needs you" while Ben's request to the reader was open. Now only what fails is
+/// replaced: the request stays, cited.
+#[tokio::test]
+async fn a_rejected_answer_and_an_unavailable_correction_never_wipe_the_briefing() {
+    let briefing_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = briefing_calls.clone();
+    let invent = inventing(1);
+    let llm = LocalLlm::builder()
+        .responder(move |req| match task_of(req).as_str() {
+            "Briefing" if calls.fetch_add(1, Ordering::SeqCst) >= 1 => Reply::status(503),
+            "Briefing" => invent(req),
+            "DiscussionSummary" => {
+                let chief::testkit::model_server::ReplyBody::Content(content) =
+                    valid_json_responder(req).body
+                else {
+                    return valid_json_responder(req);
+                };
+                let mut summary: serde_json::Value = serde_json::from_str(&content).unwrap();
+                let title = summary["title"].as_str().unwrap_or("").to_string();
+                summary["title"] = json!(format!("{title} for 40 people"));
+                Reply::json(summary)
+            }
+            _ => valid_json_responder(req),
+        })
+        .start()
+        .await
+        .unwrap();
+    let w = world(ScratchDb::test_sqlite().await, Some(&llm)).await;
+    seed(w.db()).await;
+    let [day, _] = days();
+    conversations(w.db(), day.1).await;
+    let request = post(
+        w.db(),
+        ENG,
+        day.1 + 3_600 + 84 * 60,
+        100,
+        BEN,
+        "Ana, could you review the payments service runbook before Friday?",
+        None,
+    )
+    .await;
+    let row = prepare(&w.ctx, ANA, day).await;
+    let verdict = row.verdict.clone().unwrap();
+    assert!(verdict.starts_with("fallback: "), "{verdict}");
+    assert!(briefing_calls.load(Ordering::SeqCst) >= 2);
+    delivery::send(&w.ctx, &row).await.unwrap();
+    let text = dm_text(&w.dms()[0]);
+    assert!(!row.briefing.stories.is_empty(), "{text}");
+    assert!(!text.contains("Nothing needs"), "{text}");
+    assert!(
+        !text.contains("Marcus") && !text.contains("40 people"),
+        "{text}"
+    );
+    let story = row
+        .briefing
+        .stories
+        .iter()
+        .find(|s| s.sources.iter().any(|src| src.ts == request))
+        .unwrap_or_else(|| panic!("the request is cited: {:#?}", row.briefing.stories));
+    assert!(story.summary.contains("review"), "{story:#?}");
+    // Every step of the loop is in the run, the repair included.
+    let steps = runs::steps(w.db(), row.run_id.unwrap()).await.unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    for step in [
+        "generate",
+        "guardrail",
+        "generate:corrected",
+        "guardrail:corrected",
+        "generate:extractive",
+        "guardrail:extractive",
+        "guardrail:repaired",
+    ] {
+        assert!(names.contains(&step), "{step} in {names:?}");
+    }
+    // The writer was given the request itself to cite.
+    let writer = llm
+        .requests()
+        .into_iter()
+        .find(|r| task_of(r) == "Briefing")
+        .unwrap();
+    assert!(
+        writer
+            .data()
+            .unwrap()
+            .contains("could you review the payments service runbook"),
+        "{}",
+        writer.data().unwrap()
+    );
+    let repaired = steps
+        .iter()
+        .find(|s| s.name == "guardrail:repaired")
+        .unwrap();
+    assert_eq!(repaired.verdict.as_deref(), Some("pass"));
 }
 
 #[tokio::test]

@@ -183,12 +183,7 @@ async fn chief_brief_with_a_local_model() {
         assert_eq!(b.verdict.as_deref(), Some("pass"));
     }
     let used = requests_by_task(&llm);
-    for task in [
-        "DiscussionSummary",
-        "ConsolidateOutput",
-        "RankOutput",
-        "Briefing",
-    ] {
+    for task in ["DiscussionSummary", "Grouping", "RankOutput", "Briefing"] {
         assert!(
             used.get(task).copied().unwrap_or(0) >= 2,
             "{task}: {used:?}"

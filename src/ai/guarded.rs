@@ -13,8 +13,9 @@
 //! | `guardrail` | the check of that answer |
 //! | `{step}:corrected` | the task again, with the critique |
 //! | `guardrail:corrected` | the check of the corrected answer |
-//! | `{step}:extractive` | the extractive answer (no model) |
+//! | `{step}:extractive` | the extractive answer (no model), given both critiques |
 //! | `guardrail:extractive` | its check, when the caller repairs the fallback ([`Fallback::Repaired`]) |
+//! | `guardrail:repaired` | the check of the repaired fallback, when the extractive one failed |
 //!
 //! The daily briefing (`generate…`) and click-to-context (`explain…`) both run it. It knows
 //! nothing of Slack or of the features: the caller says how an answer becomes a guardrail input,
@@ -94,16 +95,22 @@ pub struct Correction<'a, I, C: Task> {
     pub input: &'a (dyn Fn(&I, &str) -> C::Input + Send + Sync),
 }
 
+/// How the caller repairs a fallback that failed its check: the first input (what the answer
+/// is about), the answer and the report; `check` runs the guardrail on a candidate, so a repair
+/// can try replacements sentence by sentence.
+pub type Repair<'a, I, O> =
+    dyn Fn(&I, O, &GuardrailReport, &dyn Fn(&O) -> GuardrailReport) -> O + Send + Sync + 'a;
+
 /// What is done with the extractive fallback once the correction failed too.
-pub enum Fallback<O> {
+pub enum Fallback<'a, I, O> {
     /// Shown as it is, with this verdict on its step: for a task whose extractive answer only
     /// quotes the checked sources (the explainer), a check could only repeat what it is built from.
     Unchecked { verdict: &'static str },
-    /// Checked (`guardrail:extractive`) and, when it fails, repaired by `repair` (the briefing
-    /// drops the items the guardrail objected to: nothing unchecked is sent unasked to a DM).
-    Repaired {
-        repair: fn(O, &GuardrailReport) -> O,
-    },
+    /// Checked (`guardrail:extractive`) and, when it fails, repaired by `repair`, then checked
+    /// again (`guardrail:repaired`). The briefing replaces or drops only the failing sentences and
+    /// keeps every story that still has a cited one: nothing unchecked is sent unasked to a DM,
+    /// and a briefing whose inputs had stories never ends empty.
+    Repaired { repair: &'a Repair<'a, I, O> },
 }
 
 /// The caller's summary of a generation step's input, written for humans (`"3 stories for Ana"`).
@@ -123,7 +130,7 @@ pub struct Guarded<'a, T: Task, C: Task<Output = T::Output>> {
     /// task's extractive engine heeds a critique (the briefing's bans the quoted terms); one that
     /// ignores it (the explainer's) would give the same answer again, so it is shown as it is.
     pub correct_extractive: bool,
-    pub fallback: Fallback<T::Output>,
+    pub fallback: Fallback<'a, T::Input, T::Output>,
 }
 
 /// How the answer got through.
@@ -225,7 +232,11 @@ impl<T: Task, C: Task<Output = T::Output>> Guarded<'_, T, C> {
                     verdict: Verdict::Corrected { first: report },
                 });
             }
-            let output = self.fall_back(run, input).await?;
+            // The extractive engine heeds a critique (it leaves out what is quoted): it is told
+            // what both the first and the corrected answers got wrong.
+            let critique = format!("{}{}", report.critique, second.critique);
+            let fallback_input = (self.correction.input)(input, &critique);
+            let output = self.fall_back(run, input, &fallback_input).await?;
             Ok(Checked {
                 output,
                 verdict: Verdict::FellBack { corrected: second },
@@ -294,9 +305,14 @@ impl<T: Task, C: Task<Output = T::Output>> Guarded<'_, T, C> {
         .await
     }
 
-    /// The `{step}:extractive` step on the first input (without the critique: the extractive
-    /// engine answers from the sources alone), then what [`Fallback`] says.
-    async fn fall_back(&self, run: &Run, input: &T::Input) -> Result<T::Output, RunError> {
+    /// The `{step}:extractive` step on `fallback_input` (the first input with the critiques, when
+    /// the correction task takes the same input), then what [`Fallback`] says.
+    async fn fall_back(
+        &self,
+        run: &Run,
+        input: &T::Input,
+        fallback_input: &C::Input,
+    ) -> Result<T::Output, RunError> {
         let name = format!("{}:extractive", self.step);
         let verdict = match &self.fallback {
             Fallback::Unchecked { verdict } => Some(*verdict),
@@ -304,8 +320,8 @@ impl<T: Task, C: Task<Output = T::Output>> Guarded<'_, T, C> {
         };
         let summary = self.summary(input, Attempt::Extractive);
         let fallback: Plain<T::Output> = run
-            .step_summarized(&name, summary, input, |i| {
-                let output = self.task.extractive(i);
+            .step_summarized(&name, summary, fallback_input, |i| {
+                let output = self.correction.task.extractive(i);
                 let mut meta = StepMeta::default().source(StepSource::Extractive);
                 if let Some(verdict) = verdict {
                     meta = meta.verdict(verdict);
@@ -318,11 +334,16 @@ impl<T: Task, C: Task<Output = T::Output>> Guarded<'_, T, C> {
             Fallback::Unchecked { .. } => Ok(fallback),
             Fallback::Repaired { repair } => {
                 let report = self.check(run, "guardrail:extractive", &fallback).await?;
-                Ok(if report.passed {
-                    fallback
-                } else {
-                    repair(fallback, &report)
-                })
+                if report.passed {
+                    return Ok(fallback);
+                }
+                let check = |o: &T::Output| Guardrail.check(&(self.check_input)(o));
+                let repaired = repair(input, fallback, &report, &check);
+                let after = self.check(run, "guardrail:repaired", &repaired).await?;
+                if !after.passed {
+                    warn!(critique = %after.critique, "the repaired fallback still fails the guardrail");
+                }
+                Ok(repaired)
             }
         }
     }
@@ -351,6 +372,7 @@ pub fn violations_summary(report: &GuardrailReport) -> String {
                 format!("section {} too long", section + 1)
             }
             Violation::TooManyBlocks { .. } => "too many blocks".to_string(),
+            Violation::UnsupportedLink { url, .. } => format!("unsupported link \"{url}\""),
         })
         .collect();
     let mut unique: Vec<String> = Vec::new();

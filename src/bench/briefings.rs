@@ -33,7 +33,8 @@ use crate::ai::llm::CallOptions;
 use crate::ai::llm::openai::{estimate_prompt_tokens, estimate_tokens};
 use crate::ai::tasks::{
     ChannelInfo, ChatMessage, ConsolidateInput, ConsolidateTopics, Discussion, ExplainContext,
-    ExtractPropositions, GenerateBriefing, Guardrail, RankForUser, SummarizeDiscussion, Task,
+    ExtractPropositions, GenerateBriefing, GroupTopics, Guardrail, RankForUser,
+    SummarizeDiscussion, Task,
 };
 use crate::config::{Config, DeploymentConfig, JsonMode};
 use crate::features::context::Context;
@@ -281,6 +282,15 @@ pub fn task_responder(
                 })
                 .and_then(|input| {
                     serde_json::to_value(ConsolidateTopics::default().extractive(&input)).ok()
+                })
+        } else if name == GroupTopics::default().name() {
+            serde_json::from_str::<Value>(data)
+                .ok()
+                .and_then(|v| {
+                    serde_json::from_value::<ConsolidateInput>(v.get("input")?.clone()).ok()
+                })
+                .and_then(|input| {
+                    serde_json::to_value(GroupTopics::default().extractive(&input)).ok()
                 })
         } else if name == RankForUser::default().name() {
             echo(&RankForUser::default(), data)

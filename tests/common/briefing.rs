@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use chief::ai::tasks::{
-    BriefingInput, ConsolidateInput, ConsolidateTopics, Discussion, GenerateBriefing, RankForUser,
-    RankInput, SummarizeDiscussion, Task,
+    BriefingInput, ConsolidateInput, ConsolidateTopics, Discussion, GenerateBriefing, GroupTopics,
+    RankForUser, RankInput, SummarizeDiscussion, Task,
 };
 use chief::config::{Config, DeploymentConfig};
 use chief::features::context::Context;
@@ -247,6 +247,8 @@ pub fn valid_json_responder(req: &SeenRequest) -> Reply {
             .map(|i| serde_json::to_value(SummarizeDiscussion::default().extractive(&i))),
         "ConsolidateOutput" => serde_json::from_value::<ConsolidateInput>(data["input"].clone())
             .map(|i| serde_json::to_value(ConsolidateTopics::default().extractive(&i))),
+        "Grouping" => serde_json::from_value::<ConsolidateInput>(data["input"].clone())
+            .map(|i| serde_json::to_value(GroupTopics::default().extractive(&i))),
         "RankOutput" => serde_json::from_value::<RankInput>(data)
             .map(|i| serde_json::to_value(RankForUser::default().extractive(&i))),
         "Briefing" => serde_json::from_value::<BriefingInput>(data)

@@ -82,6 +82,7 @@ fn at_sentence_start(text: &str, pos: usize) -> bool {
 /// Rewrites every whole-word mention of any of `names` (also `@name`) into the second person of
 /// `lang`. Longer names are replaced first so "Bob Smith" wins over "Bob".
 pub fn to_second_person(text: &str, names: &[String], lang: Lang) -> String {
+    let names_all = names;
     let mut names: Vec<&String> = names.iter().filter(|n| !n.trim().is_empty()).collect();
     names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
     let mut out = text.to_string();
@@ -99,6 +100,10 @@ pub fn to_second_person(text: &str, names: &[String], lang: Lang) -> String {
             };
             let mut start = from + rel;
             let mut end = start + needle.len();
+            if someone_else_at(&out, &lower, start, end, names_all) {
+                from = end;
+                continue;
+            }
             if out[..start].ends_with('@') {
                 start -= 1;
             }
@@ -145,14 +150,60 @@ pub fn to_second_person(text: &str, names: &[String], lang: Lang) -> String {
     out
 }
 
-/// Whether a text names the reader in the third person (any of their names, whole word).
+/// Whether a text names the reader in the third person (any of their names, whole word). A
+/// one-word name followed by a surname none of the reader's names carry is someone else who
+/// shares it ("… with Marco Vogel and you" when the reader is Marco Rossi).
 pub fn names_reader(text: &str, names: &[String]) -> Option<String> {
     let lower = text.to_lowercase();
     names
         .iter()
         .filter(|n| !n.trim().is_empty())
-        .find(|n| find_word(&lower, &n.to_lowercase()).is_some())
+        .find(|n| {
+            let needle = n.to_lowercase();
+            let mut from = 0;
+            while let Some(rel) = find_word(&lower[from..], &needle) {
+                let (start, end) = (from + rel, from + rel + needle.len());
+                if !someone_else_at(text, &lower, start, end, names) {
+                    return true;
+                }
+                from = end;
+            }
+            false
+        })
         .cloned()
+}
+
+/// Whether the one-word name at `start..end` of `text` is another person's first name: followed
+/// by a capitalised word (not a common or calendar word) that makes a name none of the reader's
+/// names begins with. Only the reader's full name, or their first name standing alone, is them.
+fn someone_else_at(text: &str, lower: &str, start: usize, end: usize, names: &[String]) -> bool {
+    // Lower-casing may change byte lengths for some scripts: then positions do not carry over.
+    if lower.len() != text.len() || lower[start..end].contains(char::is_whitespace) {
+        return false;
+    }
+    let rest = &text[end..];
+    let after = rest.trim_start_matches(' ');
+    if after.len() == rest.len() || rest.len() - after.len() > 1 {
+        return false;
+    }
+    let next: String = after
+        .chars()
+        .take_while(|c| c.is_alphabetic() || *c == '-' || *c == '\'')
+        .collect();
+    let capitalised = next.chars().next().is_some_and(char::is_uppercase);
+    let lower_next = next.to_lowercase();
+    if !capitalised
+        || next.chars().count() < 2
+        || super::text::is_stop_word(&lower_next)
+        || super::text::is_calendar_word(&lower_next)
+    {
+        return false;
+    }
+    let full = format!("{} {lower_next}", &lower[start..end]);
+    !names.iter().any(|n| {
+        let n = n.to_lowercase();
+        n == full || n.starts_with(&format!("{full} "))
+    })
 }
 
 #[cfg(test)]
@@ -181,6 +232,11 @@ mod tests {
         );
         assert_eq!(t("Bobby tables"), "Bobby tables");
         assert_eq!(t("Bob said: ship it"), "You said: ship it");
+        assert_eq!(
+            t("Bob Jones and Bob met"),
+            "Bob Jones and you met",
+            "another Bob is not the reader"
+        );
     }
 
     #[test]
@@ -198,5 +254,39 @@ mod tests {
             Some("Bob".into())
         );
         assert_eq!(names_reader("you merged it", &names()), None);
+    }
+
+    /// At 2,000 people most first names are shared: another Marco is not the reader.
+    #[test]
+    fn another_person_with_the_readers_first_name_is_not_the_reader() {
+        let marco = vec![
+            "Marco Rossi".to_string(),
+            "marco.rossi".to_string(),
+            "Marco".to_string(),
+        ];
+        let text = "Ana met with Joao Patel, Marco Vogel, Priya Moretti and you.";
+        assert_eq!(names_reader(text, &marco), None);
+        // The reader's full name, or the first name alone, is the reader.
+        assert_eq!(
+            names_reader("Ana asked Marco Rossi for the slides.", &marco),
+            Some("Marco Rossi".into())
+        );
+        assert_eq!(
+            names_reader("Ana asked Marco for the slides.", &marco),
+            Some("Marco".into())
+        );
+        assert_eq!(
+            names_reader("Marco Vogel thanked Marco.", &marco),
+            Some("Marco".into())
+        );
+        // A capitalised common or calendar word after the name is no surname.
+        assert_eq!(
+            names_reader("Thanks Marco. The deploy is done", &marco),
+            Some("Marco".into())
+        );
+        assert_eq!(
+            names_reader("Ping Marco Monday", &marco),
+            Some("Marco".into())
+        );
     }
 }

@@ -12,7 +12,9 @@ use std::collections::{BTreeSet, HashMap};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::types::{CitedSentence, MessageRef, Reader, Reason, Story, TextSection, json_prompt};
+use super::types::{
+    ChatMessage, CitedSentence, MessageRef, Reader, Reason, Story, TextSection, json_prompt,
+};
 use super::{Prompt, Task};
 use crate::ai::extractive::tfidf::TfIdf;
 use crate::ai::extractive::{Lang, lang, person, templates, text};
@@ -24,6 +26,102 @@ pub struct ChosenStory {
     pub story: Story,
     #[serde(default)]
     pub reasons: Vec<Reason>,
+    /// The messages the writer may cite for this story, short, requests and decisions first:
+    /// without them the writer could cite only the story's thinned sources and lost the
+    /// specifics (a link, "histogram-axes plot") the summary sentences leave out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<Quote>,
+}
+
+/// A message as the writer sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Quote {
+    pub id: MessageRef,
+    pub author: String,
+    /// The text, cut to [`QUOTE_CHARS`].
+    pub text: String,
+}
+
+/// Characters of one quoted message, at most.
+pub const QUOTE_CHARS: usize = 300;
+/// Characters of all the quotes of one story, at most (about 400 tokens).
+pub const QUOTES_BUDGET: usize = 1_500;
+/// Quotes per story, at most.
+pub const MAX_QUOTES: usize = 8;
+
+impl Quote {
+    /// `text` cut at a word boundary to [`QUOTE_CHARS`].
+    pub fn new(id: MessageRef, author: &str, text: &str) -> Self {
+        let text = text.trim();
+        let text = if text.chars().count() <= QUOTE_CHARS {
+            text.to_string()
+        } else {
+            let cut: String = text.chars().take(QUOTE_CHARS).collect();
+            let cut = cut
+                .rsplit_once(char::is_whitespace)
+                .map_or(cut.as_str(), |(head, _)| head);
+            format!("{cut} …")
+        };
+        Quote {
+            id,
+            author: author.to_string(),
+            text,
+        }
+    }
+}
+
+/// The quotes a story gives its writer from `messages` (the reader's visible messages): first
+/// those its decisions and open questions cite, then those that name the reader (requests to
+/// them), then those its summary cites, then its latest sources; at most [`MAX_QUOTES`] and
+/// [`QUOTES_BUDGET`] characters, in the order they were posted.
+pub fn quotes_for(story: &Story, messages: &[ChatMessage], reader: &Reader) -> Vec<Quote> {
+    let by_id: HashMap<MessageRef, &ChatMessage> =
+        messages.iter().map(|m| (m.id.clone(), m)).collect();
+    let names = reader.names();
+    let names_reader = |m: &ChatMessage| {
+        let lower = m.text.to_lowercase();
+        names.iter().any(|n| lower.contains(&n.to_lowercase())) || m.text.contains(&reader.id)
+    };
+    let mut order: Vec<MessageRef> = Vec::new();
+    let add = |r: &MessageRef, order: &mut Vec<MessageRef>| {
+        if by_id.contains_key(r) && !order.contains(r) {
+            order.push(r.clone());
+        }
+    };
+    for s in story.decisions.iter().chain(&story.open_questions) {
+        for r in &s.sources {
+            add(r, &mut order);
+        }
+    }
+    for r in &story.sources {
+        if by_id.get(r).is_some_and(|m| names_reader(m)) {
+            add(r, &mut order);
+        }
+    }
+    for s in &story.summary {
+        for r in &s.sources {
+            add(r, &mut order);
+        }
+    }
+    let mut latest: Vec<&MessageRef> = story.sources.iter().collect();
+    latest.sort_by_key(|r| std::cmp::Reverse(by_id.get(*r).map_or(0, |m| m.posted_at)));
+    for r in latest {
+        add(r, &mut order);
+    }
+    let mut quotes: Vec<(i64, Quote)> = Vec::new();
+    let mut used = 0;
+    for r in order {
+        let Some(m) = by_id.get(&r) else { continue };
+        let q = Quote::new(m.id.clone(), &m.author, &text::clean(&m.text));
+        let len = q.text.chars().count();
+        if quotes.len() >= MAX_QUOTES || (used + len > QUOTES_BUDGET && !quotes.is_empty()) {
+            break;
+        }
+        used += len;
+        quotes.push((m.posted_at, q));
+    }
+    quotes.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    quotes.into_iter().map(|(_, q)| q).collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -53,7 +151,9 @@ pub struct BriefingItem {
 pub struct WrittenBriefing {
     /// ISO 639-1 code of the framing language.
     pub language: String,
-    /// Opening line (no facts).
+    // Opening line (no facts). Never shown to the reader, so never asked of a model (not in the
+    // schema) nor stored; the extractive engine still fills it.
+    #[serde(skip)]
     pub intro: String,
     pub items: Vec<BriefingItem>,
 }
@@ -76,15 +176,19 @@ impl WrittenBriefing {
 pub struct GenerateBriefing;
 
 const INSTRUCTIONS: &str = "You write a personal daily briefing for `reader`, in the language \
-given by `reader.language` (ISO 639-1). For each story in `stories`, in the given order, write a \
-short `title` and two or three sentences that tell the reader what happened and what it means \
-for them. Speak to the reader in the second person: when the reader (any of `reader.name` or \
-`reader.aliases`) did, said or was asked something, write \"you\", never their name. Use the \
-story's `reasons` to say why it matters to them. Use only facts, names, numbers and dates from the \
-stories. Every sentence cites in `sources` the message ids of the story it rests on. When \
-`critique` is present, a previous attempt had these problems: fix every one of them. Answer as \
-{\"language\", \"intro\", \"items\": [{\"story_id\", \"title\", \"sentences\": [{\"text\", \
-\"sources\"}]}]}.";
+given by `reader.language` (ISO 639-1). For each story in `stories`, in the given order, write \
+one item with the story's `id` as `story_id`, a short `title` that says what happened, and two or \
+three sentences that tell the reader what happened and what it means for them: who asked whom to \
+do what, what was decided, by when, keeping specifics (links, names of things) the messages give. \
+Speak to the reader in the second person: when the reader (any of `reader.name` or \
+`reader.aliases`) did, said or was asked something, write \"you\", never their name; another \
+person who shares the reader's first name is named in full. A story's `messages` are what its \
+sentences rest on: a request to the reader or a decision comes first. Use the story's `reasons` \
+to choose what to stress, but do not write why the story was chosen: a line saying so is added. \
+Every sentence cites in `sources` the ids of the story's messages it rests on (from `messages` \
+or the story's sources). When `critique` is present, a previous attempt had these problems: fix \
+every one of them. Answer as {\"language\", \"items\": [{\"story_id\", \"title\", \
+\"sentences\": [{\"text\", \"sources\"}]}]}.";
 
 impl Task for GenerateBriefing {
     type Input = BriefingInput;
@@ -95,7 +199,10 @@ impl Task for GenerateBriefing {
     }
 
     fn prompt(&self, input: &Self::Input) -> Prompt {
-        json_prompt(INSTRUCTIONS, input)
+        json_prompt(
+            &format!("{INSTRUCTIONS}\n\n{}", super::guardrail::FAITHFULNESS),
+            input,
+        )
     }
 
     fn extractive(&self, input: &Self::Input) -> Self::Output {
@@ -134,6 +241,7 @@ impl Task for GenerateBriefing {
                         .sources
                         .iter()
                         .chain(s.story.sentences().flat_map(|x| &x.sources))
+                        .chain(s.messages.iter().map(|q| &q.id))
                         .collect(),
                 )
             })
@@ -166,6 +274,123 @@ impl Task for GenerateBriefing {
         }
         Ok(())
     }
+}
+
+/// Sentences an item keeps or takes from its story when repaired, at most.
+const REPAIR_SENTENCES: usize = 3;
+
+impl GenerateBriefing {
+    /// The floor under the fallback: `output` with only what fails `check` replaced or left out,
+    /// sentence by sentence, never whole stories. A failing title becomes the story's own title,
+    /// else its channels; a failing sentence is dropped; an item left with no cited sentence takes
+    /// its story's own sentences (the reader as "you") that pass, else a framing sentence (its
+    /// channels and people). So every chosen story keeps what about it can be said faithfully, and
+    /// a briefing whose inputs had stories never ends empty.
+    pub fn repair(
+        &self,
+        input: &BriefingInput,
+        output: WrittenBriefing,
+        check: &dyn Fn(&WrittenBriefing) -> super::GuardrailReport,
+    ) -> WrittenBriefing {
+        let lang = input.reader.lang();
+        let alone = |item: BriefingItem| WrittenBriefing {
+            language: output.language.clone(),
+            intro: String::new(),
+            items: vec![item],
+        };
+        // A title is checked with no sentences: only its missing citation may be reported.
+        let title_passes = |story_id: &str, title: &str| {
+            check(&alone(BriefingItem {
+                story_id: story_id.to_string(),
+                title: title.to_string(),
+                sentences: vec![],
+            }))
+            .violations
+            .iter()
+            .all(|v| matches!(v, super::Violation::MissingCitation { .. }))
+        };
+        let sentence_passes = |story_id: &str, s: &CitedSentence| {
+            !s.sources.is_empty()
+                && check(&alone(BriefingItem {
+                    story_id: story_id.to_string(),
+                    title: String::new(),
+                    sentences: vec![s.clone()],
+                }))
+                .passed
+        };
+        let mut items: Vec<BriefingItem> = Vec::new();
+        for chosen in &input.stories {
+            let story = &chosen.story;
+            let id = story.id.as_str();
+            let written = output.items.iter().find(|i| i.story_id == id);
+            let channels: Vec<String> = story.channels.iter().map(|c| c.name.clone()).collect();
+            let title = std::iter::empty()
+                .chain(written.map(|w| w.title.clone()))
+                .chain([second_person(&story.title, &input.reader)])
+                .find(|t| !t.trim().is_empty() && title_passes(id, t))
+                .unwrap_or_else(|| templates::join_list(&channels_tagged(&channels), lang));
+            let mut sentences: Vec<CitedSentence> = written
+                .map(|w| w.sentences.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| sentence_passes(id, s))
+                .collect();
+            if sentences.is_empty() {
+                sentences = story
+                    .sentences()
+                    .map(|s| {
+                        CitedSentence::new(second_person(&s.text, &input.reader), s.sources.clone())
+                    })
+                    .filter(|s| sentence_passes(id, s))
+                    .take(REPAIR_SENTENCES)
+                    .collect();
+            }
+            if sentences.is_empty() {
+                let others: Vec<String> = story
+                    .participants
+                    .iter()
+                    .filter(|p| !input.reader.is(p))
+                    .take(3)
+                    .cloned()
+                    .collect();
+                let took_part = story.participants.iter().any(|p| input.reader.is(p));
+                let framing = CitedSentence::new(
+                    templates::discussed(&[], &channels, &others, took_part, lang),
+                    story.sources.iter().take(3).cloned().collect(),
+                );
+                sentences.extend(Some(framing).filter(|s| sentence_passes(id, s)));
+            }
+            let mut item = BriefingItem {
+                story_id: id.to_string(),
+                title,
+                sentences,
+            };
+            // Too long for one section: the last sentences go first.
+            while item.sentences.len() > 1
+                && check(&alone(item.clone()))
+                    .violations
+                    .iter()
+                    .any(|v| matches!(v, super::Violation::SectionTooLong { .. }))
+            {
+                item.sentences.pop();
+            }
+            if !item.sentences.is_empty() {
+                items.push(item);
+            }
+        }
+        WrittenBriefing {
+            language: output.language,
+            intro: output.intro,
+            items,
+        }
+    }
+}
+
+fn channels_tagged(channels: &[String]) -> Vec<String> {
+    channels
+        .iter()
+        .map(|c| format!("#{}", c.trim_start_matches('#')))
+        .collect()
 }
 
 /// Terms a critique quotes ("the name \"Marcus\" is not in the sources"): sentences containing
@@ -389,6 +614,7 @@ mod tests {
             stories: vec![ChosenStory {
                 story: story.clone(),
                 reasons: vec![Reason::TookPart],
+                messages: vec![],
             }],
             critique: None,
         };
@@ -421,6 +647,7 @@ mod tests {
             stories: vec![ChosenStory {
                 story,
                 reasons: vec![],
+                messages: vec![],
             }],
             critique: None,
         };
@@ -454,6 +681,7 @@ mod tests {
                 stories: vec![ChosenStory {
                     story: story.clone(),
                     reasons: vec![Reason::Urgent],
+                    messages: vec![],
                 }],
                 critique: None,
             });
@@ -474,6 +702,7 @@ mod tests {
             stories: vec![ChosenStory {
                 story,
                 reasons: vec![],
+                messages: vec![],
             }],
             critique: None,
         };
@@ -497,6 +726,108 @@ mod tests {
                 .iter()
                 .all(|s| !s.text.contains(&objected))
         );
+    }
+
+    /// The writer sees the messages it may cite, the request to the reader among them, and may
+    /// cite one its abridged story no longer lists; it is not asked for an intro nor a "why".
+    #[test]
+    fn the_writer_gets_the_messages_it_may_cite() {
+        let (messages, story) = lavender();
+        let carol = reader("Carol", "en");
+        let quotes = quotes_for(&story, &messages, &carol);
+        assert!(!quotes.is_empty() && quotes.len() <= MAX_QUOTES);
+        let request = quotes
+            .iter()
+            .find(|q| q.text.contains("could you book a room"))
+            .expect("the request to the reader is quoted");
+        assert_eq!(request.author, "Alice");
+        let input = BriefingInput {
+            reader: carol.clone(),
+            stories: vec![ChosenStory {
+                story: story.abridged(1, 0),
+                reasons: vec![Reason::Mentioned],
+                messages: quotes.clone(),
+            }],
+            critique: None,
+        };
+        let answer = WrittenBriefing {
+            language: "en".into(),
+            intro: String::new(),
+            items: vec![BriefingItem {
+                story_id: story.id.clone(),
+                title: "Alice asks you to book a room for Friday".into(),
+                sentences: vec![CitedSentence::new(
+                    "Alice asks you to book a room for the project meeting on Friday.",
+                    vec![request.id.clone()],
+                )],
+            }],
+        };
+        assert_eq!(GenerateBriefing.validate(&input, &answer), Ok(()));
+        assert!(guard(&answer, &messages, &carol).passed);
+        let prompt = GenerateBriefing.prompt(&input);
+        assert!(prompt.data.contains("could you book a room"));
+        assert!(
+            prompt
+                .instructions
+                .contains(crate::ai::tasks::guardrail::FAITHFULNESS)
+        );
+        assert!(!prompt.instructions.contains("intro"));
+        let schema = serde_json::to_value(schemars::schema_for!(WrittenBriefing)).unwrap();
+        assert!(schema["properties"].get("intro").is_none(), "{schema}");
+        // Quotes are bounded: long messages are cut at a word.
+        let long = Quote::new(request.id.clone(), "Alice", &"word ".repeat(200));
+        assert!(long.text.chars().count() <= QUOTE_CHARS + 2 && long.text.ends_with('…'));
+    }
+
+    /// The fallback's floor replaces or drops only what fails: a bad title, one bad sentence.
+    #[test]
+    fn a_repair_keeps_the_story_and_its_good_sentences() {
+        let (messages, story) = lavender();
+        let dan = reader("Dan", "en");
+        let input = BriefingInput {
+            reader: dan.clone(),
+            stories: vec![ChosenStory {
+                story: story.clone(),
+                reasons: vec![],
+                messages: vec![],
+            }],
+            critique: None,
+        };
+        let sources = story.sources.clone();
+        let written = WrittenBriefing {
+            language: "en".into(),
+            intro: String::new(),
+            items: vec![BriefingItem {
+                story_id: story.id.clone(),
+                title: "The meeting Marcus moves".into(),
+                sentences: vec![
+                    CitedSentence::new(
+                        "Bob is sick and asks to move the project meeting.",
+                        sources.clone(),
+                    ),
+                    CitedSentence::new("Marcus books room 7.", sources.clone()),
+                ],
+            }],
+        };
+        let check = |b: &WrittenBriefing| guard(b, &messages, &dan);
+        assert!(!check(&written).passed);
+        let repaired = GenerateBriefing.repair(&input, written, &check);
+        assert!(check(&repaired).passed, "{repaired:#?}");
+        let item = &repaired.items[0];
+        assert!(!item.title.contains("Marcus"), "{item:#?}");
+        let texts: Vec<&str> = item.sentences.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["Bob is sick and asks to move the project meeting."]);
+
+        // Nothing written passes: the story's own sentences stand in; never an empty briefing.
+        let nothing = WrittenBriefing {
+            language: "en".into(),
+            intro: String::new(),
+            items: vec![],
+        };
+        let repaired = GenerateBriefing.repair(&input, nothing, &check);
+        assert_eq!(repaired.items.len(), 1);
+        assert!(!repaired.items[0].sentences.is_empty());
+        assert!(check(&repaired).passed, "{repaired:#?}");
     }
 
     /// Real channels end to end: summaries → stories → ranking → briefing → guardrail.
@@ -553,6 +884,7 @@ mod tests {
             .map(|r| ChosenStory {
                 story: stories.iter().find(|s| s.id == r.story_id).unwrap().clone(),
                 reasons: r.reasons.clone(),
+                messages: vec![],
             })
             .collect();
         let input = BriefingInput {
@@ -594,6 +926,7 @@ mod tests {
             stories: vec![ChosenStory {
                 story,
                 reasons: vec![Reason::Mentioned],
+                messages: vec![],
             }],
             critique: Some("the name \"Marcus\" is not in the sources".into()),
         };

@@ -140,7 +140,134 @@ impl Task for ConsolidateTopics {
     }
 }
 
+// One story as the model groups it: which summaries (indices into `input.summaries`) and a
+// title saying what happened. Plain comments: they would become the schema's descriptions, shown to the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Group {
+    pub summaries: Vec<usize>,
+    #[serde(default)]
+    pub title: String,
+}
+
+// The grouping the model returns; the stories are built from it in code
+// ([`ConsolidateTopics::from_groups`]): ids derived from the sources, every sentence, source and
+// channel copied exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Grouping")]
+pub struct Grouping {
+    pub groups: Vec<Group>,
+}
+
+/// Summaries → which of them are one story, with a title per story. The model path of
+/// consolidation: asking the model to copy every story back (sentences, sources, entities) cost
+/// about 1.5k completion tokens per reader and let it choose story ids ("story-1", which "More
+/// like this" then found on another day); a grouping is a few dozen tokens, and the stories are
+/// built in code exactly as the extractive engine builds them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GroupTopics {
+    pub consolidate: ConsolidateTopics,
+}
+
+/// A group title, at most (characters).
+const MAX_GROUP_TITLE: usize = 90;
+
+const GROUP_INSTRUCTIONS: &str = "You group chat discussion summaries from several channels into \
+stories. `input.summaries` are the summaries (index = position, from 0); `candidate_groups` lists \
+groups of summary indices that an algorithm found to be about the same topic. Confirm each \
+candidate group, split a group whose members are clearly about different things, and merge \
+groups that are clearly the same topic; every summary index belongs to exactly one group. For \
+each group write a short `title` in the summaries' language that says what happened (who asked \
+whom to do what, what was decided, by when), using only names and facts from its summaries. \
+Answer as {\"groups\": [{\"summaries\": [indices], \"title\"}]}.";
+
+impl Task for GroupTopics {
+    type Input = ConsolidateInput;
+    type Output = Grouping;
+
+    fn name(&self) -> &'static str {
+        "group_topics"
+    }
+
+    fn prompt(&self, input: &Self::Input) -> Prompt {
+        json_prompt(
+            GROUP_INSTRUCTIONS,
+            &PromptData {
+                input,
+                candidate_groups: self.consolidate.candidate_groups(input),
+            },
+        )
+    }
+
+    /// The candidate groups, untitled (the stories keep the titles the engine gives them).
+    fn extractive(&self, input: &Self::Input) -> Self::Output {
+        Grouping {
+            groups: self
+                .consolidate
+                .candidate_groups(input)
+                .into_iter()
+                .map(|summaries| Group {
+                    summaries,
+                    title: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn validate(&self, input: &Self::Input, output: &Self::Output) -> Result<(), String> {
+        let n = input.summaries.len();
+        let mut seen = vec![false; n];
+        for g in &output.groups {
+            if g.summaries.is_empty() {
+                return Err("a group has no summaries".into());
+            }
+            for &i in &g.summaries {
+                match seen.get_mut(i) {
+                    None => return Err(format!("summary index {i} is not in the input (0..{n})")),
+                    Some(true) => return Err(format!("summary {i} is in two groups")),
+                    Some(s) => *s = true,
+                }
+            }
+            if g.title.chars().count() > MAX_GROUP_TITLE {
+                return Err(format!(
+                    "title {:?} is longer than {MAX_GROUP_TITLE} characters",
+                    g.title
+                ));
+            }
+        }
+        if let Some(i) = seen.iter().position(|s| !s) {
+            return Err(format!("summary {i} is in no group"));
+        }
+        Ok(())
+    }
+}
+
 impl ConsolidateTopics {
+    /// The stories of a grouping, built as the extractive engine builds its own (ids from the
+    /// sources, sentences and sources copied), most urgent first; a group's non-empty title
+    /// replaces the built one.
+    pub fn from_groups(&self, input: &ConsolidateInput, grouping: &Grouping) -> ConsolidateOutput {
+        let mut stories: Vec<Story> = grouping
+            .groups
+            .iter()
+            .filter(|g| g.summaries.iter().all(|&i| i < input.summaries.len()))
+            .map(|g| {
+                let mut story = story_of(input, &g.summaries);
+                let title = g.title.trim();
+                if !title.is_empty() {
+                    story.title = title.to_string();
+                }
+                story
+            })
+            .collect();
+        stories.sort_by(|a, b| {
+            b.urgency
+                .total_cmp(&a.urgency)
+                .then_with(|| b.last_activity().cmp(&a.last_activity()))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        ConsolidateOutput { stories }
+    }
+
     /// Groups of summary indices about the same topic (every summary in exactly one group, groups
     /// in input order): union of all pairs whose similarity reaches the threshold.
     pub fn candidate_groups(&self, input: &ConsolidateInput) -> Vec<Vec<usize>> {
@@ -542,6 +669,39 @@ mod tests {
         let input = ConsolidateInput { summaries };
         let out = ConsolidateTopics::default().extractive(&input);
         assert_eq!(out.stories.len(), 2);
+    }
+
+    /// The model returns only the grouping; the stories are the extractive engine's, with the
+    /// model's titles, and their ids come from their sources (never from the model).
+    #[test]
+    fn a_grouping_becomes_the_extractive_stories_with_stable_ids() {
+        let input = input();
+        let task = ConsolidateTopics::default();
+        let extractive = task.extractive(&input);
+        let grouping = GroupTopics::default().extractive(&input);
+        assert_eq!(GroupTopics::default().validate(&input, &grouping), Ok(()));
+        assert_eq!(task.from_groups(&input, &grouping), extractive);
+        let mut titled = grouping.clone();
+        titled.groups[0].title = "Ana asks for the migration runbook".into();
+        let stories = task.from_groups(&input, &titled).stories;
+        let story = stories
+            .iter()
+            .find(|s| s.title == "Ana asks for the migration runbook")
+            .unwrap();
+        assert_eq!(story.id, Story::id_for(&story.sources));
+        // Every summary in exactly one group, indices in range, titles bounded.
+        let mut bad = grouping.clone();
+        bad.groups.push(Group {
+            summaries: vec![0],
+            title: String::new(),
+        });
+        assert!(GroupTopics::default().validate(&input, &bad).is_err());
+        let mut bad = grouping.clone();
+        bad.groups.pop();
+        assert!(GroupTopics::default().validate(&input, &bad).is_err());
+        let mut bad = grouping;
+        bad.groups[0].summaries.push(99);
+        assert!(GroupTopics::default().validate(&input, &bad).is_err());
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Guardrail: checks a generated text against its sources before anyone sees it.
 //!
-//! A pure checker ([`Guardrail::check`]): names, numbers and dates must appear in (or, for dates,
-//! follow from) the sources; the reader is "you", never named in the third person; every section
+//! A pure checker ([`Guardrail::check`]) of [`FAITHFULNESS`], the one set of rules the writer
+//! (`GenerateBriefing`'s prompt) is given too: paraphrase is free, facts are not. Names, numbers
+//! and dates must appear in (or, for dates, follow from) the sources, in any equivalent form
+//! ([`Evidence`] normalises: case, plurals and possessives, "3-dimensional" → "3d", number words
+//! → digits, "10,000" → "10000", a URL's host → the site's name); the reader is "you", never named in the third person; every section
 //! cites at least one source and every sentence carries its sources; no cited message lies outside
 //! what the reader may see; the text fits Slack (characters per section, blocks per message).
 //! It returns the violations and a critique to send back for regeneration. As a [`Task`], its
@@ -18,6 +21,17 @@ use super::{Prompt, Task};
 use crate::ai::extractive::dates::{self, local_date};
 use crate::ai::extractive::entities::{self, find_word};
 use crate::ai::extractive::{person, templates, text};
+
+/// What a text may say about its sources — the writer's instructions and the guardrail's checks,
+/// written once. Before it, the writer was told to use the stories' facts while the guardrail
+/// matched the messages' literal words, so good paraphrases ("3D" for "3-dimensional", "Reddit"
+/// for a reddit.com link) cost a correction call on most days.
+pub const FAITHFULNESS: &str = "Paraphrase freely: the wording, order and length are yours. Facts \
+are not: every number, date, time, person's name, name of a product, project, place or site, and \
+URL must appear in the messages the story cites (`messages`), as written or in an equivalent \
+form: digits or number words (\"3D\" for \"3-dimensional\", \"2\" for \"two\"), a site by its \
+address (\"Reddit\" for reddit.com/r/…), any letter case, singular or plural. A weekday or date \
+must be one the messages state or imply. Never add a fact, a person or a number they do not give.";
 
 /// Slack's limits for one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -104,6 +118,10 @@ pub enum Violation {
         blocks: usize,
         limit: usize,
     },
+    UnsupportedLink {
+        section: usize,
+        url: String,
+    },
 }
 
 impl Violation {
@@ -148,6 +166,10 @@ impl Violation {
                 "Section {} is {chars} characters; keep each section under {limit}.",
                 section + 1
             ),
+            Violation::UnsupportedLink { section, url } => format!(
+                "Section {}: the link \"{url}\" is not in the sources; give only links the messages give.",
+                section + 1
+            ),
             Violation::TooManyBlocks { blocks, limit } => {
                 format!(
                     "The text needs {blocks} blocks; use fewer sections (at most {limit} blocks)."
@@ -169,8 +191,9 @@ pub struct GuardrailReport {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Guardrail;
 
-const INSTRUCTIONS: &str = "You check a generated briefing against its source messages. Report \
-every name, number or date in `sections` that the sources do not support, every place where the \
+const INSTRUCTIONS: &str = "You check a generated briefing against its source messages by \
+these rules (the writer's too): see FAITHFULNESS below. Report every name, number or date in \
+`sections` that the sources do not support by them, every place where the \
 reader (see `reader`) is named in the third person instead of being addressed as \"you\", every \
 section without a cited source, every cited source not in `allowed_sources`, and every section \
 longer than `limits.max_section_chars`. Answer as {\"passed\": bool, \"violations\": [...], \
@@ -185,7 +208,10 @@ impl Task for Guardrail {
     }
 
     fn prompt(&self, input: &Self::Input) -> Prompt {
-        json_prompt(INSTRUCTIONS, input)
+        json_prompt(
+            &format!("{INSTRUCTIONS}\n\nFAITHFULNESS: {FAITHFULNESS}"),
+            input,
+        )
     }
 
     fn extractive(&self, input: &Self::Input) -> Self::Output {
@@ -193,11 +219,144 @@ impl Task for Guardrail {
     }
 }
 
-/// What the sources support.
+/// What the sources support: their words in every form [`FAITHFULNESS`] allows.
 struct Evidence {
     words: HashSet<String>,
     dates: HashSet<(u32, u32)>,
     people: Vec<String>,
+    /// The sources' texts as [`link_key`] compares links.
+    links: Vec<String>,
+}
+
+/// A link as compared with the sources: lower-cased, without scheme or `www.`, without a
+/// trailing slash (a text may drop them).
+fn link_key(url: &str) -> String {
+    let lower = url.to_lowercase();
+    let rest = lower
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("www.");
+    rest.trim_end_matches('/').to_string()
+}
+
+impl Evidence {
+    /// Whether a word of the text (lower-cased) is one the sources give, in any allowed form:
+    /// as written, singular or plural, a possessive's name, a number without its separators or
+    /// ordinal suffix.
+    fn supports(&self, lower: &str) -> bool {
+        let lower = lower.replace('’', "'");
+        let base = lower.strip_suffix("'s").unwrap_or(&lower);
+        let mut forms: Vec<String> = vec![lower.clone(), base.to_string()];
+        for suffix in ["es", "s"] {
+            if let Some(stem) = base.strip_suffix(suffix) {
+                forms.push(stem.to_string());
+            }
+        }
+        forms.push(format!("{base}s"));
+        if base.chars().any(|c| c.is_ascii_digit()) {
+            let plain = compact_number(base);
+            for suffix in ["st", "nd", "rd", "th"] {
+                if let Some(n) = plain.strip_suffix(suffix)
+                    && n.chars().all(|c| c.is_ascii_digit())
+                {
+                    forms.push(n.to_string());
+                }
+            }
+            forms.push(plain);
+        }
+        forms
+            .iter()
+            .any(|f| !f.is_empty() && self.words.contains(f))
+    }
+}
+
+/// "10,000" → "10000", "1 000" stays two words: separators inside a number are not facts.
+fn compact_number(word: &str) -> String {
+    word.chars()
+        .filter(|c| !matches!(c, ',' | '\'' | '_'))
+        .collect()
+}
+
+/// Number words the sources may spell out ("three brokers") and a text may give as digits.
+fn number_word(lower: &str) -> Option<u32> {
+    const WORDS: [&str; 21] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    WORDS
+        .iter()
+        .position(|w| *w == lower)
+        .map(|i| i as u32)
+        .or(match lower {
+            "dozen" => Some(12),
+            "hundred" => Some(100),
+            "thousand" => Some(1000),
+            _ => None,
+        })
+}
+
+/// The forms a source text's words support beyond themselves: "3-dimensional" or "3
+/// dimensional" → "3d" and "3dimensional"; "three" → "3"; "10,000" → "10000"; every URL's host
+/// → its labels ("www.reddit.com/r/x" → "reddit", "reddit.com").
+fn equivalent_forms(text: &str, words: &mut HashSet<String>) {
+    static LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)(?:https?://|www\.)([a-z0-9.\-]+)").expect("static regex")
+    });
+    for caps in LINK.captures_iter(text) {
+        let host = caps[1].to_lowercase();
+        let host = host.trim_start_matches("www.").trim_end_matches('.');
+        words.insert(host.to_string());
+        let labels: Vec<&str> = host.split('.').filter(|l| !l.is_empty()).collect();
+        for l in &labels {
+            words.insert(l.to_string());
+            // "stack-overflow" names Stack Overflow: its parts too.
+            for part in l.split('-') {
+                words.insert(part.to_string());
+            }
+        }
+    }
+    let tokens: Vec<String> = text
+        .split_word_bounds()
+        .map(|w| w.to_lowercase())
+        .filter(|w| !w.trim().is_empty())
+        .collect();
+    for (i, t) in tokens.iter().enumerate() {
+        if let Some(n) = number_word(t) {
+            words.insert(n.to_string());
+        }
+        if t.chars().any(|c| c.is_ascii_digit()) {
+            words.insert(compact_number(t));
+            let next = match tokens.get(i + 1).map(String::as_str) {
+                Some("-") => tokens.get(i + 2),
+                _ => tokens.get(i + 1),
+            };
+            if let Some(word) = next.filter(|w| w.chars().all(char::is_alphabetic))
+                && let Some(first) = word.chars().next()
+            {
+                words.insert(format!("{t}{first}"));
+                words.insert(format!("{t}{word}"));
+            }
+        }
+    }
 }
 
 fn evidence(input: &GuardrailInput) -> Evidence {
@@ -216,6 +375,8 @@ fn evidence(input: &GuardrailInput) -> Evidence {
     for m in &input.sources {
         let cleaned = text::clean(&m.text);
         add_words(&cleaned, &mut words);
+        equivalent_forms(&m.text, &mut words);
+        equivalent_forms(&cleaned, &mut words);
         add_words(&m.author, &mut words);
         people.push(m.author.clone());
         people.extend(entities::mentions(&cleaned));
@@ -232,10 +393,22 @@ fn evidence(input: &GuardrailInput) -> Evidence {
     for w in template_vocabulary() {
         words.insert(w);
     }
+    let links = input
+        .sources
+        .iter()
+        .map(|m| {
+            m.text
+                .to_lowercase()
+                .replace("https://", "")
+                .replace("http://", "")
+                .replace("www.", "")
+        })
+        .collect();
     Evidence {
         words,
         dates: dates_seen,
         people,
+        links,
     }
 }
 
@@ -425,14 +598,25 @@ impl Guardrail {
                         continue;
                     }
                     let lower = w.to_lowercase().replace('’', "'");
-                    // URLs are links, not claims.
+                    // A link must be one the sources give (its words are not names).
                     if t[pos..].starts_with("http") || t[pos..].starts_with("www.") {
                         skip_until =
                             pos + t[pos..].find(char::is_whitespace).unwrap_or(t.len() - pos);
+                        let url =
+                            t[pos..skip_until].trim_end_matches(['.', ',', ';', ':', ')', '>']);
+                        if !ev.links.iter().any(|l| l.contains(&link_key(url))) {
+                            push(
+                                Violation::UnsupportedLink {
+                                    section: si,
+                                    url: url.to_string(),
+                                },
+                                &mut violations,
+                            );
+                        }
                         continue;
                     }
                     if w.chars().any(|c| c.is_ascii_digit()) {
-                        if !in_date(pos) && !ev.words.contains(&lower) {
+                        if !in_date(pos) && !ev.supports(&lower) {
                             push(
                                 Violation::UnsupportedNumber {
                                     section: si,
@@ -449,8 +633,7 @@ impl Guardrail {
                     if !capitalised
                         || starts.contains(&pos)
                         || in_date(pos)
-                        || ev.words.contains(&lower)
-                        || ev.words.contains(base)
+                        || ev.supports(&lower)
                         || text::is_stop_word(&lower)
                         || text::is_calendar_word(&lower)
                         || w.chars().count() < 2
@@ -667,6 +850,56 @@ mod tests {
         many.sections = vec![many.sections[0].clone(); 17];
         let report = Guardrail.check(&many);
         assert_eq!(kinds(&report), ["too_many_blocks"]);
+    }
+
+    /// The rules the writer is given are the rules checked: a paraphrase of the sources passes,
+    /// in any equivalent form; a fact they do not give fails.
+    #[test]
+    fn paraphrases_pass_and_inventions_fail() {
+        let mut i = input(vec![]);
+        i.sources = vec![
+            msg(
+                0,
+                "Ann",
+                "We could try 3-dimensional printing for the prototype, see https://www.reddit.com/r/3Dprinting/comments/abc",
+            ),
+            msg(
+                60,
+                "Ben",
+                "three brokers are down and 10,000 users are waiting",
+            ),
+        ];
+        i.allowed_sources = i.sources.iter().map(|m| m.id.clone()).collect();
+        let all: Vec<MessageRef> = i.allowed_sources.clone();
+        let check = |text: &str| {
+            let mut i = i.clone();
+            i.sections[0].sentences = vec![CitedSentence::new(text, all.clone())];
+            Guardrail.check(&i)
+        };
+        for good in [
+            "Ann suggests 3D printing for the prototype, from a thread on Reddit.",
+            "Ann points to the Reddit thread www.reddit.com/r/3Dprinting/comments/abc.",
+            "Ben says 3 brokers are down and 10000 users wait.",
+            "Ben says 10,000 users wait on the Brokers.",
+        ] {
+            let report = check(good);
+            assert!(report.passed, "{good}: {:#?}", report.violations);
+        }
+        for (bad, kind) in [
+            (
+                "Ann wants the prototype printed by Friday 3 May.",
+                "unsupported_date",
+            ),
+            ("Ann and Marcus suggest 3D printing.", "invented_name"),
+            ("Ben says 4 brokers are down.", "unsupported_number"),
+            ("Ann suggests 4D printing.", "unsupported_number"),
+            (
+                "Ann links https://example.com/printing for it.",
+                "unsupported_link",
+            ),
+        ] {
+            assert_eq!(kinds(&check(bad)), [kind], "{bad}");
+        }
     }
 
     #[test]

@@ -58,7 +58,9 @@ pub mod summarize;
 pub mod types;
 
 pub use briefing::{BriefingInput, BriefingItem, ChosenStory, GenerateBriefing, WrittenBriefing};
-pub use consolidate::{ChannelSummary, ConsolidateInput, ConsolidateOutput, ConsolidateTopics};
+pub use consolidate::{
+    ChannelSummary, ConsolidateInput, ConsolidateOutput, ConsolidateTopics, GroupTopics, Grouping,
+};
 pub use explain::{ExplainContext, ExplainInput, Explainer};
 pub use guardrail::{Guardrail, GuardrailInput, GuardrailReport, SlackLimits, Violation};
 pub use propositions::{ExtractPropositions, PropositionsInput, PropositionsOutput};
@@ -80,6 +82,7 @@ mod tests {
             ExtractPropositions.name(),
             SummarizeDiscussion::default().name(),
             ConsolidateTopics::default().name(),
+            GroupTopics::default().name(),
             RankForUser::default().name(),
             GenerateBriefing.name(),
             ExplainContext.name(),

@@ -96,7 +96,8 @@ stories by how much they matter to this reader: being mentioned, having taken pa
 interests and close colleagues raise a story; urgency and recency (`now` is epoch seconds) \
 multiply it; stories only in muted channels are left out unless the reader is mentioned. Give \
 each story a score from 0 to 1 and its reasons, chosen from: mentioned, took_part, interest \
-(with term and origin), close_person (with name), top_channel (with channel), urgent. Return at \
+(with term and origin), close_person (with name), top_channel (with channel: the channel's name, never its id), \
+urgent; a reason's term, name or channel is copied from `profile` or the story. Return at \
 most `limit` stories when it is set. Answer as {\"ranked\": [{\"story_id\", \"score\", \
 \"reasons\"}]}.";
 
@@ -145,6 +146,11 @@ impl Task for RankForUser {
             if !seen.insert(r.story_id.as_str()) {
                 return Err(format!("story id {:?} is ranked twice", r.story_id));
             }
+            if let Some(story) = input.stories.iter().find(|s| s.id == r.story_id) {
+                for reason in &r.reasons {
+                    check_reason(reason, story, &input.profile)?;
+                }
+            }
         }
         if let Some(limit) = input.limit
             && output.ranked.len() > limit
@@ -156,6 +162,94 @@ impl Task for RankForUser {
         }
         Ok(())
     }
+}
+
+/// Longest reason detail (an interest term, a name, a channel) a reader is shown.
+const MAX_REASON_CHARS: usize = 60;
+
+/// A reason is shown to the reader as written ("… because #eng is one of your channels"): its
+/// detail must be what the data says, by name — never a raw Slack id, never empty, never long —
+/// and true of this story and this reader.
+fn check_reason(reason: &Reason, story: &Story, profile: &ReaderProfile) -> Result<(), String> {
+    let detail = match reason {
+        Reason::Mentioned | Reason::TookPart | Reason::Urgent => return Ok(()),
+        Reason::Interest { term, .. } => term,
+        Reason::ClosePerson { name } => name,
+        Reason::TopChannel { channel } => channel,
+    };
+    let shown = detail.trim().trim_start_matches(['#', '@']);
+    if shown.is_empty() {
+        return Err(format!(
+            "story {:?}: a reason has an empty detail",
+            story.id
+        ));
+    }
+    if shown.chars().count() > MAX_REASON_CHARS {
+        return Err(format!(
+            "story {:?}: reason detail {detail:?} is longer than {MAX_REASON_CHARS} characters",
+            story.id
+        ));
+    }
+    if shown.split(|c: char| !c.is_alphanumeric()).any(is_slack_id) {
+        return Err(format!(
+            "story {:?}: reason detail {detail:?} is a raw Slack id; give the name",
+            story.id
+        ));
+    }
+    let known = match reason {
+        Reason::Interest { term, .. } => profile.interests.iter().any(|i| same(&i.term, term)),
+        Reason::ClosePerson { name } => profile.close_people.iter().any(|p| same(p, name)),
+        Reason::TopChannel { channel } => story.channels.iter().any(|c| same(&c.name, channel)),
+        _ => true,
+    };
+    if known {
+        Ok(())
+    } else {
+        Err(format!(
+            "story {:?}: reason detail {detail:?} is not in the profile or the story's channels",
+            story.id
+        ))
+    }
+}
+
+/// The reasons as the reader is shown them: a channel named by its id is named by the story's
+/// name for it, and a reason whose detail is still a raw id is left out. A model's reasons pass
+/// [`RankForUser::validate`]; this also covers the extractive ranker and stored runs.
+pub fn shown_reasons(reasons: &[Reason], story: &Story) -> Vec<Reason> {
+    reasons
+        .iter()
+        .filter_map(|r| match r {
+            Reason::TopChannel { channel } => {
+                let name = story
+                    .channels
+                    .iter()
+                    .find(|c| same(&c.id, channel) || same(&c.name, channel))
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| channel.clone());
+                let name = name.trim_start_matches('#').to_string();
+                (!name.is_empty() && !is_slack_id(&name))
+                    .then_some(Reason::TopChannel { channel: name })
+            }
+            Reason::Interest { term: d, .. } | Reason::ClosePerson { name: d }
+                if d.trim().is_empty()
+                    || d.split(|c: char| !c.is_alphanumeric()).any(is_slack_id) =>
+            {
+                None
+            }
+            other => Some(other.clone()),
+        })
+        .collect()
+}
+
+/// `C061A2UGJ`, `U061A5N1G`: a Slack id (channel, user, group, DM, workspace user) as a word.
+fn is_slack_id(word: &str) -> bool {
+    let mut chars = word.chars();
+    matches!(chars.next(), Some('C' | 'U' | 'G' | 'D' | 'W'))
+        && word.len() >= 8
+        && word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && word.chars().any(|c| c.is_ascii_digit())
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -266,9 +360,12 @@ impl RankForUser {
                 .any(|t| same(t, &c.id) || same(t, &c.name))
         }) {
             relevance += 0.3;
-            reasons.push(Reason::TopChannel {
-                channel: c.name.clone(),
-            });
+            // A channel chief knows no name of is no reason to show ("#C061A2UGJ").
+            if !is_slack_id(&c.name) {
+                reasons.push(Reason::TopChannel {
+                    channel: c.name.clone(),
+                });
+            }
         }
         if story.urgency >= self.urgent_from {
             reasons.push(Reason::Urgent);
@@ -421,6 +518,86 @@ mod tests {
         let mut bad = out.clone();
         bad.ranked[0].story_id = "nope".into();
         assert!(RankForUser::default().validate(&i, &bad).is_err());
+    }
+
+    /// Reasons reach the reader as written: a raw channel id ("#C061A2UGJ"), an empty or long
+    /// detail, an interest or colleague the profile does not hold, a channel not the story's —
+    /// each sends the answer back for repair.
+    #[test]
+    fn reasons_are_validated() {
+        let i = input();
+        let ranker = RankForUser::default();
+        let with = |reason: Reason| RankOutput {
+            ranked: vec![RankedStory {
+                story_id: "s-kafka".into(),
+                score: 0.5,
+                reasons: vec![reason],
+            }],
+        };
+        let channel = |c: &str| Reason::TopChannel { channel: c.into() };
+        let interest = |t: &str| Reason::Interest {
+            term: t.into(),
+            origin: InterestOrigin::Reacted,
+        };
+        assert_eq!(ranker.validate(&i, &with(channel("data"))), Ok(()));
+        assert_eq!(ranker.validate(&i, &with(channel("#data"))), Ok(()));
+        assert_eq!(ranker.validate(&i, &with(interest("Kafka"))), Ok(()));
+        for bad in [
+            channel("C061A2UGJ"),
+            channel("#C061A2UGJ"),
+            channel("incidents"),
+            channel(""),
+            interest("U061A5N1G"),
+            interest("payroll"),
+            interest(&"kafka ".repeat(20)),
+            Reason::ClosePerson {
+                name: "Marcus".into(),
+            },
+        ] {
+            let err = ranker.validate(&i, &with(bad.clone()));
+            assert!(err.is_err(), "{bad:?} passed");
+        }
+        let err = ranker
+            .validate(&i, &with(channel("C061A2UGJ")))
+            .unwrap_err();
+        assert!(err.contains("raw Slack id"), "{err}");
+    }
+
+    /// What the reader is shown names channels, never their ids.
+    #[test]
+    fn shown_reasons_name_channels() {
+        let mut s = story("s", "data", "Kafka", 0.2, &["Cleo"], 1);
+        s.channels = vec![ChannelInfo {
+            id: "C061A2UGJ".into(),
+            name: "data".into(),
+        }];
+        let shown = shown_reasons(
+            &[
+                Reason::TopChannel {
+                    channel: "C061A2UGJ".into(),
+                },
+                Reason::Urgent,
+            ],
+            &s,
+        );
+        assert_eq!(
+            shown,
+            [
+                Reason::TopChannel {
+                    channel: "data".into()
+                },
+                Reason::Urgent
+            ]
+        );
+        // A channel chief has no name for is no reason to show.
+        s.channels[0].name = "C061A2UGJ".into();
+        let shown = shown_reasons(
+            &[Reason::TopChannel {
+                channel: "C061A2UGJ".into(),
+            }],
+            &s,
+        );
+        assert!(shown.is_empty());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! window ─▶ visible_to(reader, window) − muted channels ─▶ per channel: shared digest (segment +
-//! SummarizeDiscussion, once per channel window, reused by every reader) ─▶ ConsolidateTopics ─▶
+//! SummarizeDiscussion, once per channel window, reused by every reader) ─▶ GroupTopics ─▶
 //! RankForUser(interest profile, close people, busiest channels, own name) ─▶ top 3 ─▶
 //! GenerateBriefing (second person, reader's language) ─▶ Guardrail ─▶ on failure one corrective
 //! regeneration with the critique, then the extractive text ─▶ domain::Briefing with permalinks
@@ -29,8 +29,8 @@ use crate::ai::guarded::{Attempt, Correction, Fallback, Guarded, Plain, step_met
 use crate::ai::llm::{CallOptions, Priority};
 use crate::ai::tasks::{
     self, BriefingInput, ChannelInfo, ChannelSummary, ChatMessage, ConsolidateInput,
-    ConsolidateOutput, ConsolidateTopics, GenerateBriefing, GuardrailInput, GuardrailReport,
-    RankForUser, RankInput, RankOutput, Reader, Story, Task, Violation,
+    ConsolidateOutput, GenerateBriefing, GroupTopics, GuardrailInput, GuardrailReport, RankForUser,
+    RankInput, RankOutput, Reader, Story, Task,
 };
 use crate::features::context::Context;
 use crate::model::activity::UserTz;
@@ -327,34 +327,35 @@ fn disliked(story: &Story, profile: &Profile, reader: &Reader, now: i64) -> bool
     total <= DISLIKED_AT
 }
 
-/// Drops the items the guardrail objected to (the last resort: nothing unchecked is sent).
-fn without_violations(
-    mut briefing: tasks::WrittenBriefing,
-    report: &GuardrailReport,
-) -> tasks::WrittenBriefing {
-    let bad: BTreeSet<usize> = report
-        .violations
-        .iter()
-        .filter_map(|v| match v {
-            Violation::InventedName { section, .. }
-            | Violation::UnsupportedNumber { section, .. }
-            | Violation::UnsupportedDate { section, .. }
-            | Violation::ReaderInThirdPerson { section, .. }
-            | Violation::MissingCitation { section }
-            | Violation::UncitedSentence { section, .. }
-            | Violation::ForbiddenSource { section, .. }
-            | Violation::SectionTooLong { section, .. } => Some(*section),
-            Violation::TooManyBlocks { .. } => None,
-        })
-        .collect();
-    let mut i = 0;
-    briefing.items.retain(|_| {
-        let keep = !bad.contains(&i);
-        i += 1;
-        keep
-    });
-    briefing.items.truncate(MAX_STORIES);
+/// The sections the guardrail checks: the written items less their "why" line when it is the
+/// template's (`templates::because` of the story's reasons). That line is chief's own framing of
+/// the ranking's reasons (names of interests, close people, channels), not a claim about the
+/// messages, and the reader sees it as the story's `why` whatever the text says (see
+/// [`to_domain`]): checking it only ever failed briefings on words the sources cannot hold.
+fn checked_sections(
+    briefing: &tasks::WrittenBriefing,
+    chosen: &[tasks::ChosenStory],
+    lang: Lang,
+) -> Vec<tasks::TextSection> {
     briefing
+        .items
+        .iter()
+        .map(|item| {
+            let why = chosen
+                .iter()
+                .find(|c| c.story.id == item.story_id)
+                .and_then(|c| templates::because(&c.reasons, lang));
+            tasks::TextSection {
+                title: item.title.clone(),
+                sentences: item
+                    .sentences
+                    .iter()
+                    .filter(|s| why.as_deref() != Some(s.text.trim()))
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Everything the last step needs to build what the reader sees.
@@ -643,13 +644,12 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
     } else {
         let input = ConsolidateInput { summaries };
         let summary = format!("{} discussion summaries", input.summaries.len());
+        // The model groups; the stories are built in code (ids from their sources).
         run.step_summarized("consolidate", Some(summary), &input, |i| async {
-            let answer = ctx
-                .llm
-                .run_or_extractive(&ConsolidateTopics::default(), i, &options)
-                .await;
+            let task = GroupTopics::default();
+            let answer = ctx.llm.run_or_extractive(&task, i, &options).await;
             let meta = step_meta(&answer);
-            Ok::<_, StepError>((answer.output, meta))
+            Ok::<_, StepError>((task.consolidate.from_groups(i, &answer.output), meta))
         })
         .await?
     };
@@ -689,7 +689,8 @@ async fn run_pipeline(ctx: &Context, req: &PrepareRequest) -> Result<BriefingRow
                 .find(|s| s.id == r.story_id)
                 .map(|s| tasks::ChosenStory {
                     story: s.clone(),
-                    reasons: r.reasons.clone(),
+                    reasons: tasks::rank::shown_reasons(&r.reasons, s),
+                    messages: vec![],
                 })
         })
         .take(MAX_STORIES)
@@ -915,7 +916,7 @@ async fn write_checked(
         .cloned()
         .collect();
     let guard_input = |b: &tasks::WrittenBriefing| GuardrailInput {
-        sections: b.sections(),
+        sections: checked_sections(b, chosen, reader.lang()),
         sources: sources.clone(),
         allowed_sources: allowed.to_vec(),
         reader: reader.clone(),
@@ -937,6 +938,12 @@ async fn write_checked(
         critique: Some(critique.to_string()),
         ..i.clone()
     };
+    let repair = |i: &BriefingInput,
+                  b: tasks::WrittenBriefing,
+                  _: &GuardrailReport,
+                  check: &dyn Fn(&tasks::WrittenBriefing) -> GuardrailReport| {
+        GenerateBriefing.repair(i, b, check)
+    };
     let guarded = Guarded {
         step: "generate",
         task: &GenerateBriefing,
@@ -949,10 +956,8 @@ async fn write_checked(
         // The extractive briefing heeds a critique (it leaves out the quoted terms).
         correct_extractive: true,
         // A briefing is sent unasked: the extractive text is checked too, and what still fails is
-        // left out.
-        fallback: Fallback::Repaired {
-            repair: without_violations,
-        },
+        // replaced or left out sentence by sentence (`GenerateBriefing::repair`).
+        fallback: Fallback::Repaired { repair: &repair },
     };
 
     let input = BriefingInput {
@@ -962,6 +967,7 @@ async fn write_checked(
             .map(|c| tasks::ChosenStory {
                 story: c.story.abridged(GENERATE_SENTENCES, GENERATE_SOURCES),
                 reasons: c.reasons.clone(),
+                messages: tasks::briefing::quotes_for(&c.story, evidence, reader),
             })
             .collect(),
         critique: None,
