@@ -335,6 +335,11 @@ static SETTLES: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+/// Words that settle a question for everyone, above a single person's "works for me".
+static DECIDES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(decided|agreed|we go with|go with|settled|final|approved|confirmed)\b")
+        .expect("static regex")
+});
 static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b\d{1,2}(?::\d{2})?\s?(?:am|pm|h\d{0,2}|uhr)\b|\b\d{1,2}:\d{2}\b")
         .expect("static regex")
@@ -347,6 +352,9 @@ fn settles_score(m: &ChatMessage, utc_offset_secs: i32, lang: Lang) -> f64 {
     let mut score = 0.0;
     if SETTLES.is_match(&cleaned) {
         score += 2.0;
+    }
+    if DECIDES.is_match(&cleaned) {
+        score += 1.0;
     }
     if CLOCK.is_match(&cleaned)
         || !crate::ai::extractive::dates::find_dates(&cleaned, m.posted_at, utc_offset_secs)
@@ -489,10 +497,10 @@ fn explain(input: &ExplainInput) -> Explainer {
         .iter()
         .copied()
         .map(|i| {
-            (
-                settles_score(&messages[i], input.utc_offset_secs, a.lang),
-                i,
-            )
+            let m = &messages[i];
+            // An answer comes from someone else than the asker.
+            let other = if m.author != root.author { 1.5 } else { 0.0 };
+            (settles_score(m, input.utc_offset_secs, a.lang) + other, i)
         })
         .filter(|(score, _)| *score > 0.0)
         // On a tie the earlier reply: the proposal that the later ones agree with.
@@ -900,6 +908,30 @@ mod tests {
             e.for_you
         );
         assert_eq!(ExplainContext.validate(&i, &e), Ok(()));
+    }
+
+    #[test]
+    fn a_model_answer_without_the_threads_outcome_is_rejected() {
+        let i = input("en");
+        let mut e = ExplainContext.extractive(&i);
+        assert_eq!(ExplainContext.validate(&i, &e), Ok(()));
+        // Citing only the parent is not stating what the replies decided.
+        e.outcome = vec![CitedSentence::new(
+            "The upgrade is blocked.",
+            vec![i.thread[0].id.clone()],
+        )];
+        let err = ExplainContext.validate(&i, &e).unwrap_err();
+        assert!(err.contains("outcome"), "{err}");
+        e.outcome.clear();
+        assert!(ExplainContext.validate(&i, &e).is_err());
+        // With no replies there is no outcome to require.
+        let mut alone = i.clone();
+        alone.neighbours.extend(std::mem::take(&mut alone.thread));
+        assert_eq!(ExplainContext.validate(&alone, &e), Ok(()));
+        // The prompt asks for it, and for related messages.
+        let prompt = ExplainContext.prompt(&i);
+        assert!(prompt.instructions.contains("`outcome`"));
+        assert!(prompt.instructions.contains("`related`"));
     }
 
     #[test]
