@@ -432,6 +432,29 @@ pub fn mentions_you(author: &str, lang: Lang) -> String {
     }
 }
 
+/// Every click-to-context framing sentence of a language, filled with `x`: the guardrail's list
+/// of chief's own words (they are framing, not claims to check against the messages).
+pub fn explain_samples(lang: Lang) -> Vec<String> {
+    let mut out = vec![
+        about_statement("x", "x", true, lang),
+        about_statement("x", "x", false, lang),
+        about_quote("x", "x", "x", lang),
+        you_in_quote(lang).to_string(),
+        you_started_thread(lang),
+        you_took_part(lang),
+        mentions_you("x", lang),
+    ];
+    for kind in [ReplyKind::Outcome, ReplyKind::Then, ReplyKind::RightAfter] {
+        out.push(reply(kind, "x", "x", lang));
+        out.push(reply_by_you(kind, "x", lang));
+    }
+    for later in [true, false] {
+        out.push(related_quote("x", later, "x", "x", lang));
+        out.push(related_by_you("x", later, "x", lang));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

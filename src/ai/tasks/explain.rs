@@ -910,6 +910,165 @@ mod tests {
         assert_eq!(ExplainContext.validate(&i, &e), Ok(()));
     }
 
+    /// Issue 14's case: a message asking to reschedule a meeting, whose thread reply fixes the
+    /// new day and time, with a related message in the channel half an hour later.
+    fn reschedule(reader: (&str, &str), language: &str) -> ExplainInput {
+        let at = |minutes: i64, author: &str, text: &str| ChatMessage {
+            id: MessageRef {
+                channel_id: "C1".into(),
+                ts: format!("{}.000100", T + minutes * 60),
+            },
+            author: author.into(),
+            author_id: Some(format!("U-{}", author.to_uppercase())),
+            text: text.into(),
+            posted_at: T + minutes * 60,
+        };
+        let thread = vec![
+            at(
+                0,
+                "Priya",
+                "I'm not feeling well and won't be in the office tomorrow. Can we move the design review?",
+            ),
+            at(
+                10,
+                "Lena",
+                "Sure, let's move the design review to Thursday 10 December at 2pm.",
+            ),
+            at(15, "Priya", "Thursday at 2pm works for me, thanks Lena!"),
+        ];
+        ExplainInput {
+            reader: Reader {
+                id: reader.0.into(),
+                name: reader.1.into(),
+                aliases: vec![],
+                language: language.into(),
+            },
+            channel: ChannelInfo {
+                id: "C1".into(),
+                name: "design".into(),
+            },
+            clicked: thread[0].clone(),
+            thread,
+            neighbours: vec![
+                at(
+                    -20,
+                    "Tom",
+                    "Morning all, the coffee machine on the third floor is fixed.",
+                ),
+                at(
+                    30,
+                    "Lena",
+                    "Reminder: I booked Kestrel for the design review on Thursday. @Marco can you bring the new checkout mockups?",
+                ),
+                at(
+                    40,
+                    "Tom",
+                    "Has anyone seen my blue umbrella? I left it near the lifts.",
+                ),
+            ],
+            interests: vec![],
+            utc_offset_secs: 0,
+        }
+    }
+
+    fn passes_the_guardrail(i: &ExplainInput, e: &Explainer) {
+        let mut sources = i.thread.clone();
+        sources.extend(i.neighbours.clone());
+        let report = Guardrail.check(&GuardrailInput {
+            sections: e.sections(),
+            allowed_sources: sources.iter().map(|m| m.id.clone()).collect(),
+            sources,
+            reader: i.reader.clone(),
+            known_people: vec![],
+            channels: vec![i.channel.clone()],
+            limits: SlackLimits::default(),
+            utc_offset_secs: 0,
+        });
+        assert!(report.passed, "{:#?}\n{e:#?}", report.violations);
+    }
+
+    #[test]
+    fn a_rescheduled_meeting_says_what_the_thread_decided_and_what_followed() {
+        let i = reschedule(("U-MARCO", "Marco"), "en");
+        let e = ExplainContext.extractive(&i);
+        assert_eq!(
+            e.about.text,
+            "In #design, Priya asks to move the design review."
+        );
+        let outcome: Vec<&str> = e.outcome.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            outcome,
+            [
+                "In the thread, Lena replied: \u{201c}Sure, let's move the design review to Thursday 10 December at 2pm.\u{201d}",
+                "Then Priya replied: \u{201c}Thursday at 2pm works for me, thanks Lena!\u{201d}",
+            ]
+        );
+        assert_eq!(e.outcome[0].sources, vec![i.thread[1].id.clone()]);
+        assert_eq!(e.related.len(), 1, "{:#?}", e.related);
+        assert_eq!(
+            e.related[0].text,
+            "Later in #design, Lena wrote: \u{201c}Reminder: I booked Kestrel for the design review on Thursday. [you] can you bring the new checkout mockups?\u{201d}"
+        );
+        assert_eq!(e.related[0].sources, vec![i.neighbours[1].id.clone()]);
+        let for_you: Vec<&str> = e.for_you.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            for_you,
+            ["Lena asks you to bring the new checkout mockups."]
+        );
+        assert!(e.asks.is_empty(), "said once, in `about`: {:#?}", e.asks);
+        assert!(!e.key_messages.contains(&i.neighbours[0].id));
+        assert!(!e.key_messages.contains(&i.neighbours[2].id));
+        assert_eq!(ExplainContext.validate(&i, &e), Ok(()));
+        passes_the_guardrail(&i, &e);
+
+        // Someone nothing is asked of is told so; in their language, the messages as written.
+        for (code, nothing, reply) in [
+            (
+                "en",
+                "Nothing here is asked of you directly.",
+                "In the thread, Lena replied:",
+            ),
+            (
+                "fr",
+                "Rien ne vous est demandé directement ici.",
+                "Dans le fil, Lena a répondu :",
+            ),
+            (
+                "de",
+                "Hier wird nichts direkt von dir verlangt.",
+                "Im Thread antwortete Lena:",
+            ),
+            (
+                "es",
+                "Aquí no se te pide nada directamente.",
+                "En el hilo, Lena respondió:",
+            ),
+        ] {
+            let i = reschedule(("U-CLAIRE", "Claire"), code);
+            let e = ExplainContext.extractive(&i);
+            assert_eq!(e.language, code);
+            assert_eq!(e.for_you.last().map(|s| s.text.as_str()), Some(nothing));
+            assert!(e.outcome[0].text.starts_with(reply), "{:?}", e.outcome);
+            assert!(e.outcome[0].text.contains("Thursday 10 December at 2pm"));
+            assert_eq!(ExplainContext.validate(&i, &e), Ok(()));
+            passes_the_guardrail(&i, &e);
+        }
+
+        // The one who asked: their own message is "you", and the replies answer them.
+        let i = reschedule(("U-PRIYA", "Priya"), "en");
+        let e = ExplainContext.extractive(&i);
+        assert_eq!(
+            e.about.text,
+            "In #design, you ask to move the design review."
+        );
+        assert!(e.outcome[1].text.starts_with("Then you replied:"));
+        assert_eq!(
+            e.for_you.last().map(|s| s.text.as_str()),
+            Some("You started this thread, so its replies answer you.")
+        );
+        assert_eq!(ExplainContext.validate(&i, &e), Ok(()));
+    }
+
     #[test]
     fn a_model_answer_without_the_threads_outcome_is_rejected() {
         let i = input("en");
