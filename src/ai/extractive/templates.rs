@@ -198,6 +198,10 @@ pub fn because(reasons: &[Reason], lang: Lang) -> Option<String> {
     let list = join_list(&clauses, lang);
     Some(match lang {
         Lang::En => format!("This is for you because {list}."),
+        // "parce qu'on", "parce qu'Alice": French elides before a vowel.
+        Lang::Fr if list.starts_with(|c: char| "aeiouhàâéèêîôûAEIOUHÉ".contains(c)) => {
+            format!("C'est pour vous parce qu'{list}.")
+        }
         Lang::Fr => format!("C'est pour vous parce que {list}."),
         Lang::De => format!("Das betrifft dich, weil {list}."),
         Lang::Es => format!("Te concierne porque {list}."),
@@ -506,5 +510,13 @@ mod tests {
                 .starts_with("Das betrifft dich, weil du erwähnt wurdest")
         );
         assert!(because(&[], Lang::En).is_none());
+        assert_eq!(
+            because(&[Reason::Mentioned], Lang::Fr).unwrap(),
+            "C'est pour vous parce qu'on vous a mentionné."
+        );
+        assert_eq!(
+            because(&[Reason::TookPart], Lang::Fr).unwrap(),
+            "C'est pour vous parce que vous y avez participé."
+        );
     }
 }
