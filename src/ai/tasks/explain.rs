@@ -222,6 +222,13 @@ fn context_messages(input: &ExplainInput) -> Context {
     let mut related: Vec<(f64, MessageRef)> = Vec::new();
     let mut answers: Vec<MessageRef> = Vec::new();
     let mut chosen: Vec<ChatMessage> = Vec::new();
+    // The first message after the click: in an unthreaded channel, usually its answer.
+    let next = input
+        .neighbours
+        .iter()
+        .filter(|m| m.posted_at > clicked_at && !is_blank(&m.text))
+        .min_by_key(|m| (m.posted_at, &m.id))
+        .map(|m| m.id.clone());
     for (i, m) in input.neighbours.iter().enumerate() {
         if is_blank(&m.text) {
             continue;
@@ -235,6 +242,7 @@ fn context_messages(input: &ExplainInput) -> Context {
             && clicked_is_ask
             && m.posted_at > clicked_at
             && m.author != input.clicked.author
+            && (similarity > 0.0 || next.as_ref() == Some(&m.id))
             && answers.len() < 2;
         if answer {
             answers.push(m.id.clone());
@@ -597,7 +605,10 @@ fn explain(input: &ExplainInput) -> Explainer {
                     .as_deref()
                     .is_some_and(|x| input.reader.is(x))
         };
-        if names_them && worth && for_you.len() < 4 {
+        if names_them && strongest == Some(i) {
+            // `about` already says it to the reader ("… asks you to …"): not twice.
+            asked_of_you |= !by_reader;
+        } else if names_them && worth && for_you.len() < 4 {
             for_you.push(cite(&messages, &a, i, &input.reader));
             used.insert(i);
             asked_of_you |= !by_reader;
@@ -605,7 +616,7 @@ fn explain(input: &ExplainInput) -> Explainer {
     }
     // Messages that name the reader without a statement saying so.
     for (i, m) in messages.iter().enumerate() {
-        let covered = for_you.iter().any(|s| s.sources.iter().any(|r| *r == m.id));
+        let covered = for_you.iter().any(|s| s.sources.contains(&m.id));
         if !covered
             && !said_messages.contains(&i)
             && !is_reader(m, &input.reader)
@@ -898,12 +909,21 @@ mod tests {
         };
         let e = ExplainContext.extractive(&i);
         println!("{e:#?}");
-        assert!(e.about.text.contains("#general"));
+        // The clicked message is Micah's request to the reader: said once, to "you".
+        assert_eq!(
+            e.about.text,
+            "In #general, Micah Stubbs asks you to mention packages you will discuss - Blaze, Bokeh."
+        );
         assert!(e.for_you.iter().all(|s| !s.text.contains("Neeraj")));
         assert!(
             e.for_you
                 .iter()
-                .any(|s| s.text.contains("You ") || s.text.contains(" you")),
+                .all(|s| !s.text.contains("mention packages")),
+            "{:#?}",
+            e.for_you
+        );
+        assert!(
+            e.for_you.iter().all(|s| !s.text.starts_with("Nothing")),
             "{:#?}",
             e.for_you
         );
