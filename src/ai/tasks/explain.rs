@@ -1,7 +1,12 @@
 //! ExplainContext: one clicked message with its thread and neighbouring messages + the reader →
-//! an explainer: what it is about, who wants what from whom, decisions, open questions, what it
-//! means for the reader (their interests, their own part as "you"), and the key messages, with
-//! framing in the reader's language.
+//! an explainer: what it is about (who asks or says what), what the thread's replies decided or
+//! answered, who wants what from whom, decisions, open questions, the related messages of the
+//! same channel and hour, what it means for the reader (what is asked of them, their own part as
+//! "you", their interests), and the key messages, with framing in the reader's language.
+//!
+//! The extractive explainer quotes the replies and related messages it reports (their own words,
+//! in their own language; the reader's name in a quote becomes "[you]") rather than re-telling
+//! them: a quote cannot misstate the new day and time, and the framing around it is translated.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
