@@ -223,7 +223,7 @@ async fn interests_are_listed_added_and_removed() {
     app.stop().await;
 }
 
-/// time, days, mute/unmute, pause/resume: stored, confirmed, and the Home tab refreshed.
+/// time, days, mute/unmute, pause/resume, language: stored, confirmed, and the Home tab refreshed.
 async fn settings_commands(backend: Backend) {
     let app = spawn_app(backend).await;
     seed_directory(&app.ctx.db).await;
@@ -288,6 +288,13 @@ async fn settings_commands(backend: Backend) {
     let a = chief(&app, "resume", "t-set-9").await;
     assert!(a.reply().contains("Resumed"), "{}", a.reply());
     assert!(!settings().await.unwrap().paused);
+
+    let a = chief(&app, "language français", "t-set-10").await;
+    assert!(a.reply().contains("Français"), "{}", a.reply());
+    assert_eq!(settings().await.unwrap().language.as_deref(), Some("fr"));
+    let a = chief(&app, "language auto", "t-set-11").await;
+    assert!(a.reply().contains("Slack language"), "{}", a.reply());
+    assert_eq!(settings().await.unwrap().language, None);
     app.stop().await;
 }
 

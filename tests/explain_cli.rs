@@ -51,7 +51,7 @@ fn a_thread_of_the_racket_export_is_explained_in_markdown() {
         "{out}"
     );
     // Written for the author: their own question is "you".
-    assert!(out.contains("You ask"), "{out}");
+    assert!(out.contains("you ask"), "{out}");
 }
 
 #[test]
@@ -104,4 +104,97 @@ fn a_reader_outside_the_channel_is_refused() {
         "{out}"
     );
     assert!(!out.contains("bootstrapping"), "{out}");
+}
+
+/// The export of issue 14's case, written for this test: in #design Priya asks to move the
+/// design review; in the thread Lena moves it to Thursday 10 December at 2pm and Priya agrees;
+/// half an hour later Lena writes that she booked Kestrel for it and asks Marco for mockups;
+/// coffee-machine and umbrella chatter around it.
+fn reschedule() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/exports/reschedule")
+        .display()
+        .to_string()
+}
+
+fn explain_reschedule(reader: &str) -> String {
+    let (ok, out, err) = chief_context(&[
+        "--export",
+        &reschedule(),
+        "--channel",
+        "C0DESIGN01",
+        "--ts",
+        "1796634000.000100",
+        "--user",
+        reader,
+    ]);
+    assert!(ok, "{err}");
+    out
+}
+
+#[test]
+fn a_rescheduled_meeting_is_explained_with_the_threads_outcome_and_the_related_message() {
+    let out = explain_reschedule("U0MARCO01");
+    // Who asked what, not a keyword list.
+    assert!(
+        out.contains("In #design, Priya asks to move the design review."),
+        "{out}"
+    );
+    assert!(!out.contains("is about"), "{out}");
+    // What the thread decided: the new day and time, with the reply linked.
+    assert!(
+        out.contains(
+            "In the thread, Lena replied: “Sure, let's move the design review to Thursday 10 December at 2pm.”"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("/archives/C0DESIGN01/p1796634600000100?thread_ts=1796634000.000100"),
+        "{out}"
+    );
+    // The related message half an hour later, linked; the chatter around it left out.
+    assert!(
+        out.contains("Later in #design, Lena wrote: “Reminder: I booked Kestrel"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/archives/C0DESIGN01/p1796635800000100"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("coffee") && !out.contains("umbrella"),
+        "{out}"
+    );
+    // It asks the reader for something: that is said, and "nothing is asked" is not.
+    assert!(
+        out.contains("Lena asks you to bring the new checkout mockups."),
+        "{out}"
+    );
+    assert!(!out.contains("Nothing here is asked of you"), "{out}");
+    assert!(!out.contains("Marco"), "the reader is never named: {out}");
+    // Said once, not repeated under another heading.
+    assert_eq!(out.matches("move the design review.").count(), 1, "{out}");
+}
+
+#[test]
+fn a_french_locale_reader_gets_french_framing_and_the_messages_as_written() {
+    // Claire's users.json entry says "locale": "fr-FR"; nothing in the thread asks her anything.
+    let out = explain_reschedule("U0CLAIRE1");
+    assert!(
+        out.contains("Dans #design : Priya asks to move the design review."),
+        "{out}"
+    );
+    assert!(out.contains("**Résultat**"), "{out}");
+    assert!(
+        out.contains("Dans le fil, Lena a répondu : «\u{a0}Sure, let's move the design review to Thursday 10 December at 2pm.\u{a0}»"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plus tard dans #design, Lena a écrit : «\u{a0}Reminder"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Rien ne vous est demandé directement ici."),
+        "{out}"
+    );
 }

@@ -29,6 +29,8 @@ fn explainer(data: &Value, about: &str) -> Value {
     json!({
         "language": "en",
         "about": {"text": about, "sources": [clicked]},
+        "outcome": [{"text": "In the thread, the cutover was agreed for Thursday.",
+                     "sources": [reply]}],
         "asks": [{"text": "alice asks to move the payments migration cutover to Thursday.",
                   "sources": [clicked]}],
         "decisions": [],

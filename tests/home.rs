@@ -191,6 +191,76 @@ async fn the_home_tab_is_published_and_its_controls_work(backend: Backend) {
 
 on_both_backends!(backend: the_home_tab_is_published_and_its_controls_work);
 
+/// The language control: a static select of the supported languages and "Automatic"; choosing
+/// one sets the language and republishes the tab with it selected.
+async fn the_language_control_sets_the_language(backend: Backend) {
+    let app = spawn_app(backend).await;
+    seed_directory(&app.ctx.db).await;
+    let select = |value: &str, label: &str, ts: &str| {
+        json!({"type": "static_select", "action_id": "home_set_language",
+               "block_id": "home_language",
+               "selected_option": {"text": {"type": "plain_text", "text": label}, "value": value},
+               "action_ts": ts})
+    };
+    let language_block = |home: &Value| {
+        home["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["block_id"] == "home_language")
+            .expect("the language control")
+            .clone()
+    };
+
+    click(&app, select("fr", "Français", "1641926102.149005")).await;
+    let home = view(&publishes_after(&app, 1).await);
+    let control = language_block(&home);
+    assert_eq!(control["accessory"]["type"], "static_select");
+    let options: Vec<&str> = control["accessory"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(options, ["auto", "en", "fr", "de", "es"]);
+    assert_eq!(control["accessory"]["initial_option"]["value"], "fr");
+    assert!(home.to_string().contains("now written in Français"));
+    assert_eq!(
+        profile::get_settings(&app.ctx.db, TEAM, READER)
+            .await
+            .unwrap()
+            .language
+            .as_deref(),
+        Some("fr")
+    );
+
+    click(
+        &app,
+        select(
+            "auto",
+            "Automatic (your Slack language)",
+            "1641926103.149005",
+        ),
+    )
+    .await;
+    let home = view(&publishes_after(&app, 2).await);
+    assert_eq!(
+        language_block(&home)["accessory"]["initial_option"]["value"],
+        "auto"
+    );
+    assert_eq!(
+        profile::get_settings(&app.ctx.db, TEAM, READER)
+            .await
+            .unwrap()
+            .language,
+        None
+    );
+    assert_eq!(app.drained(WAIT).await.dead, 0);
+    app.stop().await;
+}
+
+on_both_backends!(backend: the_language_control_sets_the_language);
+
 /// The Messages tab does not publish the Home view.
 #[tokio::test]
 async fn opening_the_messages_tab_publishes_nothing() {

@@ -78,6 +78,17 @@ async fn messages_are_posted_edited_and_deleted(db: &Db, ctx: &Context, fake: &F
         .unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].user_name.as_deref(), Some("Real U012LKJFG0P"));
+    // users.info asked for the locale, and the author's language is stored with them.
+    assert!(
+        fake.calls("users.info")
+            .iter()
+            .all(|c| c.param("include_locale").as_deref() == Some("true"))
+    );
+    let author = directory::get_user(db, "T013108BYLS", "U012LKJFG0P")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(author.locale.as_deref(), Some("en-GB"));
     let events = bus_kinds(db, "T013108BYLS").await;
     assert!(
         matches!(&events[..], [DomainEvent::MessagePosted(m), DomainEvent::UserBecameActive { .. }] if m.ts == "1640027021.060900"),

@@ -68,6 +68,7 @@ fn home_settings(settings: &UserSettings, interests: Vec<String>) -> HomeSetting
         days: settings.delivery_days.to_string(),
         muted: settings.muted_channels.iter().cloned().collect(),
         paused: settings.paused,
+        language: settings.language.clone(),
         interests,
     }
 }
@@ -144,6 +145,23 @@ pub async fn on_action(ctx: &Context, click: &ActionClick) -> Result<(), HomeErr
                             format!("Your briefing now arrives at {time} your time.")
                         }
                     });
+                }
+                Err(e) => notice = Some(e.0),
+            }
+        }
+        actions::SET_LANGUAGE => {
+            let raw = click
+                .value
+                .as_deref()
+                .or(click.selected.first().map(String::as_str))
+                .unwrap_or(crate::model::settings::LANGUAGE_AUTO);
+            match crate::model::settings::parse_language(raw) {
+                Ok(code) => {
+                    let name = crate::model::settings::language_name(code.as_deref());
+                    change(ctx, click, |s| s.language = code).await?;
+                    notice = Some(format!(
+                        "Your briefings and explanations are now written in {name}."
+                    ));
                 }
                 Err(e) => notice = Some(e.0),
             }

@@ -315,6 +315,71 @@ impl QuietDay {
     }
 }
 
+/// The languages briefings and explanations can be written in: the ones the model-free engine has
+/// framing sentences for (and language detection knows), as `(ISO 639-1 code, name in itself)`.
+/// A model could write others, but the same setting must mean the same thing with and without
+/// one.
+pub const LANGUAGES: &[(&str, &str)] = &[
+    ("en", "English"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+];
+
+/// Storage and block value of "follow my Slack locale".
+pub const LANGUAGE_AUTO: &str = "auto";
+
+/// Reads `/chief language …`: `auto` (follow the Slack locale) → `None`, else a supported
+/// language as its code, given as a code (`fr`, `fr-CA`, `fr_FR`) or a name in English or in
+/// itself (`French`, `français`).
+pub fn parse_language(text: &str) -> Result<Option<String>, SettingsParseError> {
+    let t = text.trim().to_lowercase();
+    let t = t.trim_matches(|c: char| matches!(c, '`' | '"' | '\'' | '.'));
+    if matches!(t, "auto" | "automatic" | "default" | "locale" | "slack") {
+        return Ok(None);
+    }
+    let primary = t.split(['-', '_']).next().unwrap_or_default();
+    let code = match primary {
+        "en" | "eng" | "english" | "anglais" | "englisch" | "inglés" | "ingles" => "en",
+        "fr" | "fra" | "fre" | "french" | "français" | "francais" | "französisch" | "francés" => {
+            "fr"
+        }
+        "de" | "deu" | "ger" | "german" | "deutsch" | "allemand" | "alemán" | "aleman" => "de",
+        "es" | "spa" | "spanish" | "español" | "espanol" | "espagnol" | "spanisch" => "es",
+        _ => {
+            let list = LANGUAGES
+                .iter()
+                .map(|(code, name)| format!("`{code}` ({name})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(bad(if t.is_empty() {
+                format!(
+                    "Which language? I write in {list}, or `auto` to follow your Slack language."
+                )
+            } else {
+                format!(
+                    "I can't write in `{}` yet. I write in {list}, or `auto` to follow your Slack language.",
+                    text.trim().chars().take(40).collect::<String>()
+                )
+            }));
+        }
+    };
+    Ok(Some(code.to_string()))
+}
+
+/// The name of a language setting for people: "Français", or "automatic" for none.
+pub fn language_name(setting: Option<&str>) -> String {
+    let code = setting.map(|c| c.split(['-', '_']).next().unwrap_or(c).to_lowercase());
+    match code {
+        None => "automatic (your Slack language)".to_string(),
+        Some(code) => LANGUAGES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, name)| name.to_string())
+            .unwrap_or(code),
+    }
+}
+
 /// Everything a user can set. `Default` is what a new user gets.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct UserSettings {
@@ -447,6 +512,34 @@ mod tests {
         assert_eq!(DeliveryDays::from_mask(0), DeliveryDays::WEEKDAYS);
         assert!(DeliveryDays::default().contains(Mon));
         assert!(!DeliveryDays::default().contains(Sat));
+    }
+
+    #[test]
+    fn languages_are_read_as_codes_or_names_and_auto_follows_slack() {
+        for (text, want) in [
+            ("fr", Some("fr")),
+            ("fr-CA", Some("fr")),
+            ("de_CH", Some("de")),
+            ("French", Some("fr")),
+            ("français", Some("fr")),
+            ("Deutsch", Some("de")),
+            ("español", Some("es")),
+            (" EN ", Some("en")),
+            ("auto", None),
+            ("Automatic", None),
+        ] {
+            assert_eq!(
+                parse_language(text),
+                Ok(want.map(str::to_string)),
+                "{text:?}"
+            );
+        }
+        for text in ["ja", "klingon", ""] {
+            let err = parse_language(text).unwrap_err();
+            assert!(err.0.contains("`fr` (Français)"), "{text:?} → {err}");
+        }
+        assert_eq!(language_name(Some("fr")), "Français");
+        assert!(language_name(None).starts_with("automatic"));
     }
 
     #[test]

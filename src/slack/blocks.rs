@@ -21,6 +21,7 @@ pub mod actions {
     pub const SET_TIME: &str = "home_set_time";
     pub const SET_MUTES: &str = "home_set_mutes";
     pub const TOGGLE_PAUSE: &str = "home_toggle_pause";
+    pub const SET_LANGUAGE: &str = "home_set_language";
 }
 
 /// Cuts text to `max` characters on a character boundary, marking the cut.
@@ -207,6 +208,8 @@ pub struct HomeSettings {
     /// Muted channel ids.
     pub muted: Vec<String>,
     pub paused: bool,
+    /// The language set (`fr`), `None` when it follows the Slack locale.
+    pub language: Option<String>,
     /// The user's top interests, strongest first.
     pub interests: Vec<String>,
 }
@@ -264,6 +267,35 @@ pub fn home_view(
         "*Delivery days:* {}\nChange them with `/chief days mon-fri`.",
         escape(&settings.days)
     )));
+    // The language: every supported one, and "Automatic" (the Slack locale).
+    let option = |value: &str, label: &str| json!({"text": {"type": "plain_text", "text": label}, "value": value});
+    let automatic = option(
+        crate::model::settings::LANGUAGE_AUTO,
+        "Automatic (your Slack language)",
+    );
+    let mut options = vec![automatic.clone()];
+    options.extend(
+        crate::model::settings::LANGUAGES
+            .iter()
+            .map(|(code, name)| option(code, name)),
+    );
+    let initial = settings
+        .language
+        .as_deref()
+        .and_then(|l| {
+            let primary = l.split(['-', '_']).next().unwrap_or(l).to_lowercase();
+            options
+                .iter()
+                .find(|o| o["value"] == primary.as_str())
+                .cloned()
+        })
+        .unwrap_or(automatic);
+    blocks.push(json!({"type": "section", "block_id": "home_language",
+        "text": {"type": "mrkdwn",
+                 "text": "*Language:* what your briefings and explanations are written in."},
+        "accessory": {"type": "static_select", "action_id": actions::SET_LANGUAGE,
+            "placeholder": {"type": "plain_text", "text": "Language"},
+            "options": options, "initial_option": initial}}));
     blocks.push(section("*Muted channels:* left out of your briefings."));
     let mut mutes = json!({"type": "multi_channels_select", "action_id": actions::SET_MUTES,
         "placeholder": {"type": "plain_text", "text": "Channels to leave out"}});
@@ -391,6 +423,7 @@ mod tests {
             days: "Mon, Tue".into(),
             muted: vec!["C1".into()],
             paused: true,
+            language: Some("fr".into()),
             interests: vec!["payments".into()],
         };
         let briefing = Briefing {
@@ -413,14 +446,25 @@ mod tests {
                 actions::SET_MUTES,
                 actions::TOGGLE_PAUSE,
                 actions::BRIEFING_NOW,
+                actions::SET_LANGUAGE,
             ] {
                 assert!(text.contains(id), "{id}");
             }
             assert!(text.contains("\"initial_time\":\"08:30\""));
+            assert_eq!(
+                view["blocks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|b| b["block_id"] == "home_language")
+                    .unwrap()["accessory"]["initial_option"]["value"],
+                "fr"
+            );
             assert!(text.contains("Resume briefings"));
         }
         let auto = home_view(None, &HomeSettings::default(), None).to_string();
         assert!(!auto.contains("initial_time") && auto.contains("Pause briefings"));
+        assert!(auto.contains("\"initial_option\":{\"text\":{\"text\":\"Automatic"));
     }
 
     #[test]

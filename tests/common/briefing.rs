@@ -253,6 +253,8 @@ pub fn valid_json_responder(req: &SeenRequest) -> Reply {
             .map(|i| serde_json::to_value(RankForUser::default().extractive(&i))),
         "Briefing" => serde_json::from_value::<BriefingInput>(data)
             .map(|i| serde_json::to_value(GenerateBriefing.extractive(&i))),
+        "Explainer" => serde_json::from_value::<chief::ai::tasks::ExplainInput>(data)
+            .map(|i| serde_json::to_value(chief::ai::tasks::ExplainContext.extractive(&i))),
         _ => return Reply::json(serde_json::json!({})),
     };
     match answer {

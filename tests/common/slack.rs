@@ -9,11 +9,16 @@ use serde_json::{Value, json};
 
 /// Makes the fake Slack know every user and channel it is asked about (users in Europe/Paris,
 /// public channels named `chan-<id>` with chief in them), with `members` in every channel.
+/// Like Slack, `users.info` says the user's locale (`en-GB`) only when asked `include_locale`.
 pub fn knows_everyone(slack: &FakeSlack, members: &[&str]) {
     slack.respond_with("users.info", |call| {
         let id = call.param("user").unwrap_or_default();
-        Reply::ok(json!({"user": {"id": id, "name": id.to_lowercase(),
-            "real_name": format!("Real {id}"), "tz": "Europe/Paris", "tz_offset": 3600}}))
+        let mut user = json!({"id": id, "name": id.to_lowercase(),
+            "real_name": format!("Real {id}"), "tz": "Europe/Paris", "tz_offset": 3600});
+        if call.param("include_locale").as_deref() == Some("true") {
+            user["locale"] = json!("en-GB");
+        }
+        Reply::ok(json!({ "user": user }))
     });
     slack.respond_with("conversations.info", |call| {
         let id = call.param("channel").unwrap_or_default();

@@ -198,6 +198,10 @@ pub fn because(reasons: &[Reason], lang: Lang) -> Option<String> {
     let list = join_list(&clauses, lang);
     Some(match lang {
         Lang::En => format!("This is for you because {list}."),
+        // "parce qu'on", "parce qu'Alice": French elides before a vowel.
+        Lang::Fr if list.starts_with(|c: char| "aeiouhàâéèêîôûAEIOUHÉ".contains(c)) => {
+            format!("C'est pour vous parce qu'{list}.")
+        }
         Lang::Fr => format!("C'est pour vous parce que {list}."),
         Lang::De => format!("Das betrifft dich, weil {list}."),
         Lang::Es => format!("Te concierne porque {list}."),
@@ -264,6 +268,197 @@ pub fn nothing_asked(lang: Lang) -> String {
     .to_string()
 }
 
+// Click-to-context: the framing around what the messages say. Quotes keep the message's own
+// words and language; only the framing follows the reader's language.
+
+/// A message quoted in the typography of the language.
+fn quoted(text: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("“{text}”"),
+        Lang::Fr => format!("«\u{a0}{text}\u{a0}»"),
+        Lang::Es => format!("«{text}»"),
+        Lang::De => format!("„{text}“"),
+    }
+}
+
+/// "In #design, Priya asks to move the design review." — what the discussion is about, said as
+/// its opening statement (who asked what), not as keywords. `by_person`: the statement starts
+/// with a person's name (English then reads "In #design, Priya asks …", else "In #design: …").
+pub fn about_statement(channel: &str, statement: &str, by_person: bool, lang: Lang) -> String {
+    let channel = format!("#{}", channel.trim_start_matches('#'));
+    match lang {
+        Lang::En if by_person => format!("In {channel}, {statement}"),
+        Lang::En => format!("In {channel}: {statement}"),
+        Lang::Fr => format!("Dans {channel} : {statement}"),
+        Lang::De => format!("In {channel}: {statement}"),
+        Lang::Es => format!("En {channel}: {statement}"),
+    }
+}
+
+/// "In #design, Priya wrote: “…”" — the opening message quoted, when no statement could be read
+/// from it.
+pub fn about_quote(channel: &str, author: &str, quote: &str, lang: Lang) -> String {
+    let channel = format!("#{}", channel.trim_start_matches('#'));
+    let q = quoted(quote, lang);
+    match lang {
+        Lang::En => format!("In {channel}, {author} wrote: {q}"),
+        Lang::Fr => format!("Dans {channel}, {author} a écrit : {q}"),
+        Lang::De => format!("In {channel} schrieb {author}: {q}"),
+        Lang::Es => format!("En {channel}, {author} escribió: {q}"),
+    }
+}
+
+/// How a reply relates to what it answers, for [`reply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// The reply in the thread that settles it (a decision, a date, an answer).
+    Outcome,
+    /// A later reply in the same thread (often the agreement or the final word).
+    Then,
+    /// No thread: the message right after the clicked one that answers it.
+    RightAfter,
+}
+
+/// "In the thread, Lena replied: “Let's move it to Thursday 10 December at 2pm.”"
+pub fn reply(kind: ReplyKind, author: &str, quote: &str, lang: Lang) -> String {
+    let q = quoted(quote, lang);
+    match (lang, kind) {
+        (Lang::En, ReplyKind::Outcome) => format!("In the thread, {author} replied: {q}"),
+        (Lang::En, ReplyKind::Then) => format!("Then {author} replied: {q}"),
+        (Lang::En, ReplyKind::RightAfter) => format!("Right after, {author} answered: {q}"),
+        (Lang::Fr, ReplyKind::Outcome) => format!("Dans le fil, {author} a répondu : {q}"),
+        (Lang::Fr, ReplyKind::Then) => format!("Puis {author} a répondu : {q}"),
+        (Lang::Fr, ReplyKind::RightAfter) => {
+            format!("Juste après, {author} a répondu : {q}")
+        }
+        (Lang::De, ReplyKind::Outcome) => format!("Im Thread antwortete {author}: {q}"),
+        (Lang::De, ReplyKind::Then) => format!("Danach antwortete {author}: {q}"),
+        (Lang::De, ReplyKind::RightAfter) => format!("Gleich danach antwortete {author}: {q}"),
+        (Lang::Es, ReplyKind::Outcome) => format!("En el hilo, {author} respondió: {q}"),
+        (Lang::Es, ReplyKind::Then) => format!("Después {author} respondió: {q}"),
+        (Lang::Es, ReplyKind::RightAfter) => {
+            format!("Justo después, {author} respondió: {q}")
+        }
+    }
+}
+
+/// "In the thread, you replied: “…”" — [`reply`] when the reader wrote it.
+pub fn reply_by_you(kind: ReplyKind, quote: &str, lang: Lang) -> String {
+    let q = quoted(quote, lang);
+    match (lang, kind) {
+        (Lang::En, ReplyKind::Outcome) => format!("In the thread, you replied: {q}"),
+        (Lang::En, ReplyKind::Then) => format!("Then you replied: {q}"),
+        (Lang::En, ReplyKind::RightAfter) => format!("Right after, you answered: {q}"),
+        (Lang::Fr, ReplyKind::Outcome) => format!("Dans le fil, vous avez répondu : {q}"),
+        (Lang::Fr, ReplyKind::Then) => format!("Puis vous avez répondu : {q}"),
+        (Lang::Fr, ReplyKind::RightAfter) => format!("Juste après, vous avez répondu : {q}"),
+        (Lang::De, ReplyKind::Outcome) => format!("Im Thread hast du geantwortet: {q}"),
+        (Lang::De, ReplyKind::Then) => format!("Danach hast du geantwortet: {q}"),
+        (Lang::De, ReplyKind::RightAfter) => format!("Gleich danach hast du geantwortet: {q}"),
+        (Lang::Es, ReplyKind::Outcome) => format!("En el hilo, respondiste: {q}"),
+        (Lang::Es, ReplyKind::Then) => format!("Después respondiste: {q}"),
+        (Lang::Es, ReplyKind::RightAfter) => format!("Justo después, respondiste: {q}"),
+    }
+}
+
+/// The reader inside a quoted message, in brackets: "[you] can you bring the mockups?" — the
+/// quote keeps its words, and the reader is never named.
+pub fn you_in_quote(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "[you]",
+        Lang::Fr => "[vous]",
+        Lang::De => "[du]",
+        Lang::Es => "[tú]",
+    }
+}
+
+/// "Later in #design, Lena wrote: “…”" — a related message of the same channel and hour.
+pub fn related_quote(channel: &str, later: bool, author: &str, quote: &str, lang: Lang) -> String {
+    let channel = format!("#{}", channel.trim_start_matches('#'));
+    let q = quoted(quote, lang);
+    match (lang, later) {
+        (Lang::En, true) => format!("Later in {channel}, {author} wrote: {q}"),
+        (Lang::En, false) => format!("Earlier in {channel}, {author} wrote: {q}"),
+        (Lang::Fr, true) => format!("Plus tard dans {channel}, {author} a écrit : {q}"),
+        (Lang::Fr, false) => format!("Plus tôt dans {channel}, {author} a écrit : {q}"),
+        (Lang::De, true) => format!("Später schrieb {author} in {channel}: {q}"),
+        (Lang::De, false) => format!("Vorher schrieb {author} in {channel}: {q}"),
+        (Lang::Es, true) => format!("Más tarde en {channel}, {author} escribió: {q}"),
+        (Lang::Es, false) => format!("Antes en {channel}, {author} escribió: {q}"),
+    }
+}
+
+/// "Later in #design, you wrote: “…”" — [`related_quote`] when the reader wrote it.
+pub fn related_by_you(channel: &str, later: bool, quote: &str, lang: Lang) -> String {
+    let channel = format!("#{}", channel.trim_start_matches('#'));
+    let q = quoted(quote, lang);
+    match (lang, later) {
+        (Lang::En, true) => format!("Later in {channel}, you wrote: {q}"),
+        (Lang::En, false) => format!("Earlier in {channel}, you wrote: {q}"),
+        (Lang::Fr, true) => format!("Plus tard dans {channel}, vous avez écrit : {q}"),
+        (Lang::Fr, false) => format!("Plus tôt dans {channel}, vous avez écrit : {q}"),
+        (Lang::De, true) => format!("Später hast du in {channel} geschrieben: {q}"),
+        (Lang::De, false) => format!("Vorher hast du in {channel} geschrieben: {q}"),
+        (Lang::Es, true) => format!("Más tarde en {channel}, escribiste: {q}"),
+        (Lang::Es, false) => format!("Antes en {channel}, escribiste: {q}"),
+    }
+}
+
+/// Said when the reader wrote the message that opened the thread.
+pub fn you_started_thread(lang: Lang) -> String {
+    match lang {
+        Lang::En => "You started this thread, so its replies answer you.",
+        Lang::Fr => "Vous avez lancé ce fil : ses réponses vous sont adressées.",
+        Lang::De => "Du hast diesen Thread begonnen, die Antworten gehen an dich.",
+        Lang::Es => "Tú empezaste este hilo, así que sus respuestas son para ti.",
+    }
+    .to_string()
+}
+
+/// Said when the reader replied in the thread.
+pub fn you_took_part(lang: Lang) -> String {
+    match lang {
+        Lang::En => "You took part in this thread.",
+        Lang::Fr => "Vous avez participé à ce fil.",
+        Lang::De => "Du hast dich an diesem Thread beteiligt.",
+        Lang::Es => "Participaste en este hilo.",
+    }
+    .to_string()
+}
+
+/// "Lena mentions you." — a message that names the reader without a request chief could read.
+pub fn mentions_you(author: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("{author} mentions you."),
+        Lang::Fr => format!("{author} vous mentionne."),
+        Lang::De => format!("{author} erwähnt dich."),
+        Lang::Es => format!("{author} te menciona."),
+    }
+}
+
+/// Every click-to-context framing sentence of a language, filled with `x`: the guardrail's list
+/// of chief's own words (they are framing, not claims to check against the messages).
+pub fn explain_samples(lang: Lang) -> Vec<String> {
+    let mut out = vec![
+        about_statement("x", "x", true, lang),
+        about_statement("x", "x", false, lang),
+        about_quote("x", "x", "x", lang),
+        you_in_quote(lang).to_string(),
+        you_started_thread(lang),
+        you_took_part(lang),
+        mentions_you("x", lang),
+    ];
+    for kind in [ReplyKind::Outcome, ReplyKind::Then, ReplyKind::RightAfter] {
+        out.push(reply(kind, "x", "x", lang));
+        out.push(reply_by_you(kind, "x", lang));
+    }
+    for later in [true, false] {
+        out.push(related_quote("x", later, "x", "x", lang));
+        out.push(related_by_you("x", later, "x", lang));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,5 +510,13 @@ mod tests {
                 .starts_with("Das betrifft dich, weil du erwähnt wurdest")
         );
         assert!(because(&[], Lang::En).is_none());
+        assert_eq!(
+            because(&[Reason::Mentioned], Lang::Fr).unwrap(),
+            "C'est pour vous parce qu'on vous a mentionné."
+        );
+        assert_eq!(
+            because(&[Reason::TookPart], Lang::Fr).unwrap(),
+            "C'est pour vous parce que vous y avez participé."
+        );
     }
 }

@@ -210,6 +210,18 @@ pub async fn run(
         }
         ChiefCommand::Mute(refs) => change_mutes(ctx, request, &refs, true).await,
         ChiefCommand::Unmute(refs) => change_mutes(ctx, request, &refs, false).await,
+        ChiefCommand::Language(code) => {
+            let name = crate::model::settings::language_name(code.as_deref());
+            change_settings(ctx, request, |s| s.language = code).await?;
+            reply(
+                ctx,
+                request,
+                &format!("Done: I write your briefings and explanations in {name}."),
+                None,
+            )
+            .await;
+            Ok(())
+        }
         ChiefCommand::Pause => {
             change_settings(ctx, request, |s| s.paused = true).await?;
             reply(
@@ -450,6 +462,7 @@ mod tests {
             "time 9am",
             "days mon-fri",
             "mute #random",
+            "language fr",
             "pause",
         ] {
             assert!(immediate_reply(&json!({"text": text})).is_none(), "{text}");

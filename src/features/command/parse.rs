@@ -12,7 +12,7 @@ use std::fmt;
 
 use crate::model::domain::MessageRef;
 use crate::model::interest::normalize_key;
-use crate::model::settings::{DeliveryDays, DeliveryTime};
+use crate::model::settings::{DeliveryDays, DeliveryTime, parse_language};
 
 /// Most topics one `/chief interests add` may carry.
 const MAX_TOPICS: usize = 20;
@@ -40,6 +40,9 @@ pub enum ChiefCommand {
     Mute(Vec<ChannelRef>),
     /// `unmute #channel…`
     Unmute(Vec<ChannelRef>),
+    /// `language fr` / `language auto`: the language briefings and explanations are written in
+    /// (`None`: follow the Slack locale).
+    Language(Option<String>),
     /// `pause`: no briefings until `resume`.
     Pause,
     /// `resume`
@@ -61,6 +64,7 @@ impl ChiefCommand {
             ChiefCommand::Days(_) => "days",
             ChiefCommand::Mute(_) => "mute",
             ChiefCommand::Unmute(_) => "unmute",
+            ChiefCommand::Language(_) => "language",
             ChiefCommand::Pause => "pause",
             ChiefCommand::Resume => "resume",
             ChiefCommand::Help { .. } => "help",
@@ -278,6 +282,9 @@ pub fn parse(text: &str) -> ChiefCommand {
             }
             "mute" => parse_channels("mute", rest).map(ChiefCommand::Mute),
             "unmute" => parse_channels("unmute", rest).map(ChiefCommand::Unmute),
+            "language" | "lang" | "langue" | "sprache" | "idioma" => parse_language(rest)
+                .map(ChiefCommand::Language)
+                .map_err(|e| e.0),
             "pause" => no_args("pause", rest, ChiefCommand::Pause),
             "resume" | "unpause" => no_args("resume", rest, ChiefCommand::Resume),
             _ => Err(format!(
@@ -406,6 +413,10 @@ pub const SUBCOMMANDS: &[(&str, &str)] = &[
     ),
     ("mute #channel", "Leave a channel out of your briefings."),
     ("unmute #channel", "Bring a muted channel back."),
+    (
+        "language <en|fr|de|es> | language auto",
+        "Write your briefings and explanations in this language, or `auto`: your Slack language (the default).",
+    ),
     ("pause", "No briefings until you `resume`."),
     ("resume", "Start your briefings again."),
     ("help", "This list."),
@@ -673,6 +684,20 @@ mod tests {
     }
 
     #[test]
+    fn language_takes_a_supported_language_or_auto() {
+        let lang = |c: &str| ChiefCommand::Language(Some(c.to_string()));
+        assert_eq!(parse("language fr"), lang("fr"));
+        assert_eq!(parse("language fr-CA"), lang("fr"));
+        assert_eq!(parse("Language Deutsch"), lang("de"));
+        assert_eq!(parse("lang spanish"), lang("es"));
+        assert_eq!(parse("langue français"), lang("fr"));
+        assert_eq!(parse("language auto"), ChiefCommand::Language(None));
+        assert!(help_error(parse("language")).contains("Which language"));
+        let err = help_error(parse("language ja"));
+        assert!(err.contains("`ja`") && err.contains("`auto`"), "{err}");
+    }
+
+    #[test]
     fn mute_and_unmute_read_escaped_mentions_names_and_ids() {
         let id = |id: &str, name: Option<&str>| ChannelRef::Id {
             id: id.into(),
@@ -741,6 +766,7 @@ mod tests {
             ("days mon-fri", parse("days mon-fri")),
             ("mute #x", parse("mute #x")),
             ("unmute #x", parse("unmute #x")),
+            ("language fr", parse("language fr")),
             ("pause", ChiefCommand::Pause),
             ("resume", ChiefCommand::Resume),
             ("help", ChiefCommand::Help { error: None }),

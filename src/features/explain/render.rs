@@ -8,6 +8,8 @@ use crate::ai::tasks::{CitedSentence, Explainer};
 use crate::model::domain::{Explanation, SourceLink, permalink};
 
 struct Labels {
+    outcome: &'static str,
+    related: &'static str,
     asks: &'static str,
     decisions: &'static str,
     open_questions: &'static str,
@@ -17,24 +19,32 @@ struct Labels {
 fn labels(lang: Lang) -> Labels {
     match lang {
         Lang::Fr => Labels {
+            outcome: "Résultat",
+            related: "Messages liés",
             asks: "Qui demande quoi",
             decisions: "Décidé",
             open_questions: "Questions ouvertes",
             for_you: "Pour vous",
         },
         Lang::De => Labels {
+            outcome: "Ergebnis",
+            related: "Dazu im Kanal",
             asks: "Wer will was von wem",
             decisions: "Entschieden",
             open_questions: "Offene Fragen",
             for_you: "Für dich",
         },
         Lang::Es => Labels {
+            outcome: "Resultado",
+            related: "Mensajes relacionados",
             asks: "Quién pide qué",
             decisions: "Decidido",
             open_questions: "Preguntas abiertas",
             for_you: "Para ti",
         },
         _ => Labels {
+            outcome: "Outcome",
+            related: "Related messages",
             asks: "Who wants what",
             decisions: "Decided",
             open_questions: "Still open",
@@ -66,9 +76,11 @@ pub fn explanation(
     let mut paragraphs = vec![explainer.about.text.trim().to_string()];
     paragraphs.extend(
         [
+            list(l.outcome, &explainer.outcome),
             list(l.asks, &explainer.asks),
             list(l.decisions, &explainer.decisions),
             list(l.open_questions, &explainer.open_questions),
+            list(l.related, &explainer.related),
             list(l.for_you, &explainer.for_you),
         ]
         .into_iter()

@@ -9,12 +9,17 @@ use crate::model::events::{Channel, User};
 use crate::slack::api::SlackError;
 use crate::slack::convert::{channel_from_json, strings_at, user_from_json};
 
-/// `users.info`; `None` when the answer holds no usable user.
+/// `users.info`; `None` when the answer holds no usable user. With `include_locale`, because
+/// Slack leaves the user's locale out otherwise, and it is the language briefings and
+/// explanations are written in when the user set none.
 pub async fn user_info(session: &Session<'_>, user_id: &str) -> Result<Option<User>, SlackError> {
     let v = session
         .get(
             "users.info",
-            vec![("user", Some(user_id.to_string()))],
+            vec![
+                ("user", Some(user_id.to_string())),
+                ("include_locale", Some("true".into())),
+            ],
             Some(&SLACK_TIER4_METHOD_CONFIG),
         )
         .await?;
