@@ -91,10 +91,12 @@ impl Task for ConsolidateTopics {
             summaries = input.summaries.len()
         )
         .entered();
+        // A group none of whose discussions says anything (see `summarize`) is no story.
         let mut stories: Vec<Story> = self
             .candidate_groups(input)
             .into_iter()
             .map(|group| story_of(input, &group))
+            .filter(|story| !story.summary.is_empty())
             .collect();
         stories.sort_by(|a, b| {
             b.urgency
@@ -327,13 +329,34 @@ fn story_of(input: &ConsolidateInput, group: &[usize]) -> Story {
     let scores = rank::centrality(&vectors);
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    // The sentence behind the best member's title comes first: it is what happened.
     let mut picked: Vec<usize> = Vec::new();
+    let best = members
+        .iter()
+        .filter(|m| !m.summary.summary.is_empty())
+        .max_by(|a, b| {
+            a.summary
+                .urgency
+                .total_cmp(&b.summary.urgency)
+                .then_with(|| b.summary.sources.first().cmp(&a.summary.sources.first()))
+        });
+    if let Some(best) = best {
+        let headline = best.summary.title.trim_end_matches('…');
+        if let Some(i) = candidates
+            .iter()
+            .position(|(_, s)| !headline.is_empty() && s.text.starts_with(headline))
+        {
+            picked.push(i);
+        }
+    }
     for &i in &order {
         if picked.len() >= 3 {
             break;
         }
         let new_member = !picked.iter().any(|&p| candidates[p].0 == candidates[i].0);
-        let redundant = picked.iter().any(|&p| vectors[p].cosine(&vectors[i]) > 0.5);
+        let redundant = picked
+            .iter()
+            .any(|&p| p == i || vectors[p].cosine(&vectors[i]) > 0.5);
         if new_member && !redundant {
             picked.push(i);
         }
@@ -353,21 +376,19 @@ fn story_of(input: &ConsolidateInput, group: &[usize]) -> Story {
         .map(|i| candidates[i].1.clone())
         .collect();
 
-    // Title: the best member's, or the shared topics when the story spans channels.
-    let title = if members.len() > 1 && !shared.is_empty() {
-        let mut t =
-            crate::ai::extractive::templates::join_list(&shared[..shared.len().min(2)], lang);
-        if let Some(f) = t.get(..1) {
-            t = f.to_uppercase() + &t[1..];
-        }
-        t
-    } else {
-        members
-            .iter()
-            .max_by(|a, b| a.summary.urgency.total_cmp(&b.summary.urgency))
-            .map(|m| m.summary.title.clone())
-            .unwrap_or_default()
-    };
+    // Title: what happened in the most urgent member that has something to say (a title says
+    // what happened, never a pair of keywords).
+    let title = members
+        .iter()
+        .filter(|m| !m.summary.summary.is_empty())
+        .max_by(|a, b| {
+            a.summary
+                .urgency
+                .total_cmp(&b.summary.urgency)
+                .then_with(|| b.summary.sources.first().cmp(&a.summary.sources.first()))
+        })
+        .map(|m| m.summary.title.clone())
+        .unwrap_or_default();
     let max_urgency = members
         .iter()
         .map(|m| m.summary.urgency)
