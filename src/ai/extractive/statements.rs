@@ -1209,6 +1209,51 @@ mod tests {
     }
 
     #[test]
+    fn a_request_to_someone_named_says_who_asked_whom() {
+        // houston #general, 9 June 2015: a mention rendered "@Neeraj Tandon:" by Slack.
+        assert_eq!(
+            texts("@Neeraj Tandon: fantastic - would be good to mention packages you will discuss - Blaze, Bokeh"),
+            [(
+                "Bob asks Neeraj Tandon to mention packages Neeraj Tandon will discuss - Blaze, Bokeh"
+                    .into(),
+                Modality::Request
+            )]
+        );
+        assert_eq!(
+            texts("@Neeraj Tandon: just reach out to the nice people at Continuum in Austin"),
+            [(
+                "Bob asks Neeraj Tandon to reach out to the nice people at Continuum in Austin"
+                    .into(),
+                Modality::Request
+            )]
+        );
+        // The addressee of the exchange carries to a line that names no one.
+        let speaker = Speaker {
+            addressee: Some("Neeraj Tandon"),
+            ..bob(None)
+        };
+        let s = statements(
+            "would be cool to see a link to Jupyter and an example project",
+            &speaker,
+        );
+        assert_eq!(
+            s[0].text,
+            "Bob asks Neeraj Tandon for a link to Jupyter and an example project"
+        );
+    }
+
+    #[test]
+    fn a_date_after_a_preposition_takes_no_second_one() {
+        assert_eq!(
+            texts("Let's move the design review to thursday 2pm"),
+            [(
+                "Bob proposes to move the design review to Thursday 2 May 2pm".into(),
+                Modality::Plan
+            )]
+        );
+    }
+
+    #[test]
     fn chatter_makes_no_statement() {
         assert!(texts("thanks!").is_empty());
         assert!(texts("Hey, Giovanni").is_empty());

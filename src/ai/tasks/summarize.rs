@@ -483,7 +483,9 @@ mod tests {
             "{:?}",
             s.topics
         );
-        assert!(all.contains("#datajam"));
+        // The title is what happened (a statement), not a keyword list.
+        assert!(s.title.split_whitespace().count() >= 4, "{}", s.title);
+        assert!(!all.contains("came up in"), "{all}");
         assert!(
             all.contains("US counties") || all.contains("choropleths"),
             "{all}"
@@ -638,7 +640,7 @@ mod tests {
         };
         let s = SummarizeDiscussion::default().extractive(&input);
         assert!(
-            s.summary[0].text.starts_with("Sujet abordé dans #equipe"),
+            s.summary[0].text.starts_with("Amélie: La migration"),
             "{:?}",
             s.summary
         );
@@ -648,7 +650,7 @@ mod tests {
             s.topics
         );
         assert!(
-            s.summary[1..].iter().all(|x| x.text.contains(':')),
+            s.summary.iter().all(|x| x.text.contains(':')),
             "{:?}",
             s.summary
         );
