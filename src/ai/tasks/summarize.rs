@@ -277,21 +277,33 @@ pub(crate) fn headline(statement: &str) -> String {
         return text::capitalise(text);
     }
     let mut end = MAX_WORDS;
+    let mut at_clause = false;
     for (i, w) in words.iter().enumerate().take(MAX_WORDS).skip(5) {
         if w.ends_with([',', ';', ':']) || matches!(words.get(i + 1), Some(&"-") | Some(&"—")) {
             end = i + 1;
+            at_clause = true;
             break;
         }
+    }
+    // A cut never ends inside a date ("on Thursday 3…" reads as the number 3) nor on a small word.
+    let mut end = end;
+    while end > 5 {
+        let last = words[end - 1].to_lowercase();
+        let dangling = last.chars().any(|c| c.is_ascii_digit())
+            || text::is_stop_word(&last)
+            || crate::ai::extractive::dates::find_dates(&words[end - 1], 0, 0)
+                .first()
+                .is_some();
+        if !dangling {
+            break;
+        }
+        end -= 1;
     }
     let cut = words[..end]
         .join(" ")
         .trim_end_matches([',', ';', ':'])
         .to_string();
-    let cut = if end == MAX_WORDS {
-        format!("{cut}…")
-    } else {
-        cut
-    };
+    let cut = if !at_clause { format!("{cut}…") } else { cut };
     text::capitalise(&cut)
 }
 
