@@ -188,6 +188,21 @@ impl ConsolidateTopics {
             })
             .collect();
 
+        // Who asked whom, per summary: one person's asks of another in one channel on one day
+        // are one story, however long the gap between them ("fantastic - would be good to
+        // mention Blaze, Bokeh", hours after the request it adds to).
+        let asks: Vec<BTreeSet<(String, String)>> = input
+            .summaries
+            .iter()
+            .map(|cs| {
+                cs.summary
+                    .summary
+                    .iter()
+                    .filter_map(|s| asker_and_asked(&s.text))
+                    .map(|(a, b)| (format!("{}:{a}", cs.channel.id), b))
+                    .collect()
+            })
+            .collect();
         let mut parent: Vec<usize> = (0..n).collect();
         fn find(parent: &mut [usize], i: usize) -> usize {
             let mut r = i;
@@ -211,7 +226,8 @@ impl ConsolidateTopics {
                 let similarity = 0.6 * cosine + 0.4 * overlap;
                 // Two shared named things (a project and a system, or two topics) are strong
                 // evidence even when the wording differs.
-                if similarity >= self.threshold || (shared >= 2.0 && cosine >= 0.1) {
+                let same_ask = asks[i].intersection(&asks[j]).next().is_some();
+                if similarity >= self.threshold || (shared >= 2.0 && cosine >= 0.1) || same_ask {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
                     if a != b {
                         parent[b.max(a)] = a.min(b);
@@ -233,6 +249,22 @@ impl ConsolidateTopics {
         }
         groups
     }
+}
+
+/// "Micah Stubbs asks Neeraj Tandon to …" → (Micah Stubbs, Neeraj Tandon); asks of no one in
+/// particular ("asks to", "asks someone", "asks whether", "asks:") give nothing.
+fn asker_and_asked(sentence: &str) -> Option<(String, String)> {
+    let (asker, rest) = sentence.split_once(" asks ")?;
+    let end = [" to ", " for "]
+        .iter()
+        .filter_map(|w| rest.find(w))
+        .min()?;
+    let asked = &rest[..end];
+    let named = !asked.is_empty()
+        && asked.split(' ').count() <= 3
+        && asked.chars().next().is_some_and(char::is_uppercase)
+        && !matches!(asked, "someone" | "whether");
+    named.then(|| (asker.to_string(), asked.to_string()))
 }
 
 /// Builds one story from a group of summaries.
@@ -418,6 +450,43 @@ mod tests {
     use crate::ai::tasks::Task;
     use crate::ai::tasks::summarize::{Discussion, SummarizeDiscussion};
     use crate::ai::tasks::types::{ChatMessage, testkit};
+
+    #[test]
+    fn one_persons_asks_of_another_in_a_channel_are_one_story() {
+        assert_eq!(
+            asker_and_asked("Micah Stubbs asks Neeraj Tandon for a link to Jupyter."),
+            Some(("Micah Stubbs".into(), "Neeraj Tandon".into()))
+        );
+        assert_eq!(asker_and_asked("Bob asks to move the meeting."), None);
+        assert_eq!(asker_and_asked("Bob asks someone to review it."), None);
+        // houston #general, 9 June 2015: the request at 16:34 and its follow-up at 22:09, split
+        // apart by the time between them, are one story, not two of the three slots.
+        let (channel, messages) = testkit::houston_day("general", "2015-06-09");
+        let part = |from: &str, to: &str| {
+            let msgs: Vec<ChatMessage> = messages
+                .iter()
+                .filter(|m| m.id.ts.as_str() >= from && m.id.ts.as_str() <= to)
+                .cloned()
+                .collect();
+            ChannelSummary {
+                channel: channel.clone(),
+                summary: SummarizeDiscussion::default().extractive(&Discussion {
+                    channel: channel.clone(),
+                    messages: msgs,
+                    propositions: vec![],
+                    utc_offset_secs: -5 * 3600,
+                }),
+            }
+        };
+        let input = ConsolidateInput {
+            summaries: vec![
+                part("1433867647", "1433868099"),
+                part("1433887765", "1433887792"),
+            ],
+        };
+        let out = ConsolidateTopics::default().extractive(&input);
+        assert_eq!(out.stories.len(), 1, "{:#?}", out.stories);
+    }
 
     fn message(channel: &str, i: usize, author: &str, text: &str) -> ChatMessage {
         let at = 1_714_557_600 + i as i64 * 60;

@@ -286,14 +286,11 @@ pub(crate) fn headline(statement: &str) -> String {
         }
     }
     // A cut never ends inside a date ("on Thursday 3…" reads as the number 3) nor on a small word.
-    let mut end = end;
     while end > 5 {
         let last = words[end - 1].to_lowercase();
         let dangling = last.chars().any(|c| c.is_ascii_digit())
             || text::is_stop_word(&last)
-            || crate::ai::extractive::dates::find_dates(&words[end - 1], 0, 0)
-                .first()
-                .is_some();
+            || !crate::ai::extractive::dates::find_dates(words[end - 1], 0, 0).is_empty();
         if !dangling {
             break;
         }
