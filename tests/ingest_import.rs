@@ -228,6 +228,38 @@ async fn houston_imports_completely(scratch: &ScratchDb) {
 
 on_both_backends!(houston_imports_completely);
 
+/// houston lists its archived channels with `members: []`. The people who posted or were
+/// mentioned there are taken as members, so #sponsors, where Micah asked Neeraj (U061A5N1G) to
+/// reach out to Continuum, is visible to Neeraj, and to nobody who never took part.
+async fn archived_channels_are_visible_to_those_who_took_part(scratch: &ScratchDb) {
+    let db = &scratch.db;
+    import(db, &houston()).await;
+    let sponsors = "C064P9LG4";
+    let members = directory::members(db, "T061A2UFL", sponsors).await.unwrap();
+    assert!(members.contains(&"U061A5N1G".to_string()), "{members:?}");
+    assert!(members.contains(&"U061A1R2R".to_string()), "{members:?}");
+    let seen = messages::visible_in_channel(db, "T061A2UFL", "U061A5N1G", sponsors, 0, i64::MAX)
+        .await
+        .unwrap();
+    assert!(
+        seen.iter().any(|m| m.text.contains("Continuum")),
+        "{seen:#?}"
+    );
+    // amandashih (U064SRKPD) never posted in #sponsors nor was mentioned there.
+    let outsider =
+        messages::visible_in_channel(db, "T061A2UFL", "U064SRKPD", sponsors, 0, i64::MAX)
+            .await
+            .unwrap();
+    assert!(outsider.is_empty());
+    // A channel whose list is given keeps exactly that list.
+    let general = directory::members(db, "T061A2UFL", "C061A2UGJ")
+        .await
+        .unwrap();
+    assert_eq!(general.len(), 71);
+}
+
+on_both_backends!(archived_channels_are_visible_to_those_who_took_part);
+
 /// Zips a folder the way Slack ships an export.
 fn zip_folder(folder: &Path, out: &Path) {
     use std::io::Write;

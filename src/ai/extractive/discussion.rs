@@ -81,9 +81,11 @@ pub fn claims_of(utterances: &[Utterance], settings: &Settings, lang: Lang) -> V
     known.extend(settings.known_people.iter().cloned());
     known.sort();
     known.dedup();
+    let addressees = addressees(utterances, &known);
     let mut claims = Vec::new();
     for (i, u) in utterances.iter().enumerate() {
         let speaker = Speaker {
+            addressee: addressees[i].as_deref(),
             author: u.author,
             posted_at: u.posted_at,
             utc_offset_secs: settings.utc_offset_secs,
@@ -99,6 +101,33 @@ pub fn claims_of(utterances: &[Utterance], settings: &Settings, lang: Lang) -> V
         }
     }
     claims
+}
+
+/// Whom each utterance speaks to. A message that opens with `@Name` speaks to Name; chat
+/// continues an exchange, so the same author's next lines (within five minutes) speak to the
+/// same person, and an answer to a line addressed to its author (within fifteen minutes) speaks
+/// back to who wrote that line. Anything else speaks to no one in particular.
+pub fn addressees(utterances: &[Utterance], known: &[String]) -> Vec<Option<String>> {
+    let mut out: Vec<Option<String>> = Vec::with_capacity(utterances.len());
+    for (i, u) in utterances.iter().enumerate() {
+        let explicit = statements::addressee_of(u.text, known);
+        let inherited = || {
+            let previous = i.checked_sub(1)?;
+            let p = &utterances[previous];
+            let to = out[previous].as_deref()?;
+            let gap = u.posted_at - p.posted_at;
+            if p.author == u.author && gap <= 300 {
+                Some(to.to_string())
+            } else if p.author != u.author && gap <= 900 && to.eq_ignore_ascii_case(u.author) {
+                Some(p.author.to_string())
+            } else {
+                None
+            }
+        };
+        let to = explicit.or_else(inherited);
+        out.push(to.filter(|t| !t.eq_ignore_ascii_case(u.author)));
+    }
+    out
 }
 
 /// Analyses a discussion; `given` claims (e.g. propositions a model extracted) replace the rules.
@@ -223,6 +252,64 @@ impl Analysis {
             .collect();
         let mut chosen = rank::select_diverse(&informative, &self.vectors, k, 0.5);
         chosen.sort_by_key(|&i| (self.claims[i].utterances.first().copied(), i));
+        chosen
+    }
+
+    /// Whether a claim says something: a request, decision, blocker, plan or question does; a
+    /// statement does when it has a subject and verb of its own, or is a quote ("Ann said: …")
+    /// with at least four content words beside its links. "Ann said: on election vis" and a bare
+    /// link do not.
+    pub fn has_content(&self, claim: usize) -> bool {
+        let s = &self.claims[claim].statement;
+        let terms = self.vectors[claim].len();
+        let quoted = matches!(s.predicate.as_str(), "said" | "told" | ":");
+        let words_beside_links = text::words(&text::strip_urls(&s.object))
+            .into_iter()
+            .filter(|w| !text::is_stop_word(&w.to_lowercase()))
+            .count();
+        match s.modality {
+            Modality::Statement if quoted => words_beside_links >= 4 && terms >= 3,
+            Modality::Statement => terms >= 3,
+            _ => terms >= 2,
+        }
+    }
+
+    /// How much a claim's kind says about what happened: a request of someone named first, then
+    /// decisions, other requests, blockers, plans (commitments), and plain statements last.
+    pub fn weight_of_kind(&self, claim: usize) -> f64 {
+        let s = &self.claims[claim].statement;
+        let asks_someone = s.predicate.starts_with("asks ")
+            && !s.predicate.starts_with("asks to")
+            && !s.predicate.starts_with("asks whether")
+            && !s.text.contains("asks someone");
+        match s.modality {
+            Modality::Request if asks_someone => 3.0,
+            Modality::Decision => 2.5,
+            Modality::Request => 2.0,
+            Modality::Blocker => 1.8,
+            Modality::Plan => 1.6,
+            Modality::Question => 1.1,
+            Modality::Statement => 1.0,
+        }
+    }
+
+    /// Up to `k` claims that say what happened, most telling first: content only (see
+    /// [`Analysis::has_content`]), scored by centrality × kind, mutually different.
+    pub fn lead(&self, k: usize) -> Vec<usize> {
+        let max = self.scores.iter().copied().fold(0.0, f64::max).max(1e-9);
+        let scores: Vec<f64> = (0..self.claims.len())
+            .map(|i| {
+                if self.has_content(i) {
+                    // Normalised so the kind weighs as much as the centrality.
+                    (0.5 + self.scores[i] / max) * self.weight_of_kind(i)
+                } else {
+                    -1.0
+                }
+            })
+            .collect();
+        let mut chosen = rank::select_diverse(&scores, &self.vectors, k, 0.5);
+        chosen.retain(|&i| scores[i] > 0.0);
+        chosen.sort_by(|&x, &y| scores[y].total_cmp(&scores[x]).then(x.cmp(&y)));
         chosen
     }
 

@@ -26,6 +26,10 @@ pub struct Speaker<'a> {
     pub lang: Lang,
     /// Known names (possibly with spaces) for reading leading `@Full Name` addressees.
     pub known_people: &'a [String],
+    /// Whom the message speaks to when it names no one itself: chat continues an exchange, so
+    /// "would be cool to see a link" right after "@Neeraj: announced the meetup" is asked of
+    /// Neeraj (see `discussion::claims_of`).
+    pub addressee: Option<&'a str>,
 }
 
 /// One AMR-like statement.
@@ -70,6 +74,16 @@ static BLOCKER: LazyLock<Regex> = LazyLock::new(|| {
 });
 static PLAN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(\b(will|going to|gonna|plan to|planning|plan is|intend to|let's|lets|tomorrow|next week|shall)\b|'ll\b|’ll\b)").expect("static regex")
+});
+static REQUEST_FEEL_FREE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:just |also |please )*(?:feel free|don't hesitate|remember|make sure) to (.+)$",
+    )
+    .expect("static regex")
+});
+static REQUEST_IMPERATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:just |also |please |pls |kindly )*((?:reach out|send|add|post|check|review|take|look|share|ask|email|call|contact|update|fix|mention|create|write|read|try|give|bring|book|schedule|move|put|ping|follow up|submit|merge|approve|test|run|deploy|prepare|finish|upload|forward|invite|sign|join|confirm|tell|let me know|shoot|draft|publish|announce|remind|order|buy|pick up|grab|set up|sort out|reply|respond|answer)\b.*)$")
+        .expect("static regex")
 });
 static QUESTION_ANYONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:does |has |is )?(?:anyone|anybody|someone) (.+)$").expect("static regex")
@@ -290,6 +304,29 @@ fn conjugate_rest(rest: &[String]) -> Vec<String> {
     out
 }
 
+/// Replaces "you", "your" and "yourself" by the person spoken to, when known: "packages you will
+/// discuss", asked of Neeraj, are the packages Neeraj will discuss. Unknown, they stay.
+fn resolve_second_person(text: &str, addressee: Option<&str>) -> String {
+    let Some(to) = addressee else {
+        return text.to_string();
+    };
+    let words: Vec<String> = text
+        .split_whitespace()
+        .filter_map(|w| {
+            let (core, tail) = split_trailing_punct(w);
+            let replaced = match core.to_lowercase().as_str() {
+                "you" | "u" => to.to_string(),
+                "your" | "yours" => format!("{to}'s"),
+                // "add it directly yourself": the request already names who.
+                "yourself" => return (!tail.is_empty()).then(|| tail.to_string()),
+                _ => core.to_string(),
+            };
+            Some(format!("{replaced}{tail}"))
+        })
+        .collect();
+    words.join(" ").replace(" ,", ",").replace(" .", ".")
+}
+
 /// Replaces first-person object and possessive pronouns by the author.
 fn resolve_first_person(words: &[String], author: &str) -> Vec<String> {
     words
@@ -301,6 +338,9 @@ fn resolve_first_person(words: &[String], author: &str) -> Vec<String> {
                 "my" | "My" | "mine" => format!("{author}'s"),
                 "me" | "myself" => author.to_string(),
                 "I" | "i" => author.to_string(),
+                "I'm" | "i'm" => format!("{author} is"),
+                "I'll" | "i'll" => format!("{author} will"),
+                "I've" | "i've" => format!("{author} has"),
                 "our" | "Our" | "ours" => "the team's".to_string(),
                 "us" => "the team".to_string(),
                 _ => core.to_string(),
@@ -457,17 +497,41 @@ fn resolve_dates(text: &str, speaker: &Speaker) -> (String, Option<NaiveDate>) {
             .last()
             .map(str::to_lowercase)
             .unwrap_or_default();
+        // "move it to next Thursday": the preposition before the date stays the only one.
+        let after_preposition = matches!(
+            previous_word.as_str(),
+            "on" | "by"
+                | "until"
+                | "till"
+                | "before"
+                | "after"
+                | "from"
+                | "for"
+                | "since"
+                | "to"
+                | "at"
+        );
         let replacement = match preposition {
             Some("on") | Some("this") | Some("next") if lower.contains("week") => {
                 format!("the week of {formatted}")
             }
             Some("by") => format!("by {formatted}"),
             Some("until") | Some("till") => format!("until {formatted}"),
+            Some(_) if after_preposition => formatted,
             Some(_) => format!("on {formatted}"),
             None if lower.contains("week") => format!("the week of {formatted}"),
             None if matches!(
                 previous_word.as_str(),
-                "on" | "by" | "until" | "till" | "before" | "after" | "from" | "for" | "since"
+                "on" | "by"
+                    | "until"
+                    | "till"
+                    | "before"
+                    | "after"
+                    | "from"
+                    | "for"
+                    | "since"
+                    | "to"
+                    | "at"
             ) =>
             {
                 formatted
@@ -582,6 +646,12 @@ fn unmask_code(text: &str) -> String {
         .replace('\u{E004}', ",")
 }
 
+/// The one person a message opens by addressing (`@Ann: …`), if any.
+pub fn addressee_of(message: &str, known: &[String]) -> Option<String> {
+    let (addressees, _) = leading_addressees(&text::clean(message), known);
+    (addressees.len() == 1).then(|| addressees[0].clone())
+}
+
 /// Splits `@Ann, @Bob Smith: text` into the addressees and the text.
 fn leading_addressees(text: &str, known: &[String]) -> (Vec<String>, String) {
     let mut known: Vec<&String> = known.iter().collect();
@@ -595,8 +665,11 @@ fn leading_addressees(text: &str, known: &[String]) -> (Vec<String>, String) {
                 && after_at[..k.len()].eq_ignore_ascii_case(k)
                 && !after_at[k.len()..].starts_with(|c: char| c.is_alphanumeric())
         });
-        let name_len = match full {
-            Some(k) => k.len(),
+        let name_len = match full
+            .map(|k| k.len())
+            .or(vocative_name(after_at).map(str::len))
+        {
+            Some(n) => n,
             None => match ONE_MENTION.captures(rest) {
                 Some(c) if c.get(0).is_some_and(|m| m.start() == 0) => c[1].len(),
                 _ => break,
@@ -609,6 +682,21 @@ fn leading_addressees(text: &str, known: &[String]) -> (Vec<String>, String) {
         return (addressees, text.to_string());
     }
     (addressees, rest.to_string())
+}
+
+/// A full name set off by a colon or comma after `@` ("@Neeraj Tandon: fantastic"): up to
+/// three capitalised words. Slack renders mentions as display names with spaces, and the
+/// discussion may not know the person (they did not write in it); taking only the first word
+/// would leave "Tandon: fantastic" as the text.
+fn vocative_name(after_at: &str) -> Option<&str> {
+    let end = after_at.find([':', ','])?;
+    let name = &after_at[..end];
+    let words: Vec<&str> = name.split(' ').collect();
+    let capitalised = |w: &&str| {
+        w.chars().next().is_some_and(char::is_uppercase)
+            && w.chars().all(|c| c.is_alphanumeric() || "'.-".contains(c))
+    };
+    (words.len() >= 2 && words.len() <= 3 && words.iter().all(capitalised)).then_some(name)
 }
 
 /// Drops leading interjections ("ok", "so", "yeah,") that hide the clause's subject.
@@ -637,6 +725,7 @@ fn strip_interjections(clause: &str) -> &str {
                 | "fyi"
                 | "and"
                 | "but"
+                | "or"
                 | "haha"
                 | "lol"
                 | "sure"
@@ -673,7 +762,11 @@ pub fn statements(message: &str, speaker: &Speaker) -> Vec<Statement> {
     let cleaned = text::clean(message);
     let masked = mask_code(&cleaned);
     let (addressees, body) = leading_addressees(&masked, speaker.known_people);
-    let addressee = (addressees.len() == 1).then(|| addressees[0].clone());
+    let addressee = if addressees.is_empty() {
+        speaker.addressee.map(str::to_string)
+    } else {
+        (addressees.len() == 1).then(|| addressees[0].clone())
+    };
     let mut out = Vec::new();
     for sentence in text::sentences(&body) {
         // "Sure. @Carol could you …": a sentence may address someone of its own.
@@ -749,6 +842,7 @@ fn classify(lower: &str, question: bool) -> Modality {
         || REQUEST_ANYONE.is_match(lower)
         || REQUEST_PLEASE.is_match(lower)
         || REQUEST_SUGGEST.is_match(lower)
+        || REQUEST_FEEL_FREE.is_match(lower)
         || lower.contains(" please ")
     {
         Modality::Request
@@ -780,6 +874,7 @@ fn english(
     // Requests: "can we X" → "A asks to X"; "could you X" → "A asks B to X".
     let request = |target: Option<&str>, rest: &str| {
         let (rest, time) = resolve_request(rest, author, speaker);
+        let rest = resolve_second_person(&rest, addressee);
         let predicate = match target {
             Some(t) => format!("asks {t} to"),
             None => "asks to".to_string(),
@@ -795,7 +890,9 @@ fn english(
             addressee: None,
         }
     };
-    if modality == Modality::Request {
+    // "@Ann: just reach out to Continuum": an order to someone named is a request.
+    let imperative = addressee.is_some() && !question && REQUEST_IMPERATIVE.is_match(&body);
+    if modality == Modality::Request || imperative {
         *subject_memory = Some(author.to_string());
         if let Some(c) = REQUEST_WE.captures(&body) {
             return Some(request(None, &c[1]));
@@ -811,14 +908,23 @@ fn english(
         }
         if let Some(c) = REQUEST_SUGGEST.captures(&body) {
             let (rest, time) = resolve_request(&c[2], author, speaker);
-            let (predicate, text) =
-                if let (true, Some(to)) = (c[1].eq_ignore_ascii_case("to"), addressee) {
-                    ("asks to", format!("{author} asks {to} to {rest}"))
-                } else if c[1].eq_ignore_ascii_case("to") {
-                    ("would like to", format!("{author} would like to {rest}"))
-                } else {
-                    ("suggests that", format!("{author} suggests that {rest}"))
-                };
+            let rest = resolve_second_person(&rest, addressee);
+            // "would be cool to see a link" asked of someone is asking them for the link.
+            let wanted = rest
+                .strip_prefix("see ")
+                .or_else(|| rest.strip_prefix("have "))
+                .or_else(|| rest.strip_prefix("get "));
+            let (predicate, text) = if let (true, Some(to), Some(what)) =
+                (c[1].eq_ignore_ascii_case("to"), addressee, wanted)
+            {
+                ("asks for", format!("{author} asks {to} for {what}"))
+            } else if let (true, Some(to)) = (c[1].eq_ignore_ascii_case("to"), addressee) {
+                ("asks to", format!("{author} asks {to} to {rest}"))
+            } else if c[1].eq_ignore_ascii_case("to") {
+                ("would like to", format!("{author} would like to {rest}"))
+            } else {
+                ("suggests that", format!("{author} suggests that {rest}"))
+            };
             return Some(Statement {
                 subject: author.to_string(),
                 predicate: predicate.into(),
@@ -828,6 +934,12 @@ fn english(
                 text,
                 addressee: None,
             });
+        }
+        if let Some(c) = REQUEST_FEEL_FREE.captures(&body) {
+            return Some(request(Some(addressee.unwrap_or("someone")), &c[1]));
+        }
+        if let Some(c) = REQUEST_IMPERATIVE.captures(&body) {
+            return Some(request(Some(addressee.unwrap_or("someone")), &c[1]));
         }
     }
 
@@ -894,6 +1006,11 @@ fn english(
     if let Some(subject) = subject {
         *subject_memory = Some(subject.clone());
         let rest = with_project(&rest.join(" "), speaker.project);
+        let rest = if subject.as_str() == addressee.unwrap_or_default() {
+            rest
+        } else {
+            resolve_second_person(&rest, addressee)
+        };
         let (predicate, object) = predicate_object(&remove_dates(&rest, speaker));
         let (rendered, time) = resolve_dates(&rest, speaker);
         let text = format!("{subject} {rendered}");
@@ -1008,6 +1125,7 @@ mod tests {
             project,
             lang: Lang::En,
             known_people: &[],
+            addressee: None,
         }
     }
 
@@ -1087,6 +1205,51 @@ mod tests {
         assert_eq!(
             texts("The nightly build failed again"),
             [("The nightly build failed again".into(), Modality::Blocker)]
+        );
+    }
+
+    #[test]
+    fn a_request_to_someone_named_says_who_asked_whom() {
+        // houston #general, 9 June 2015: a mention rendered "@Neeraj Tandon:" by Slack.
+        assert_eq!(
+            texts("@Neeraj Tandon: fantastic - would be good to mention packages you will discuss - Blaze, Bokeh"),
+            [(
+                "Bob asks Neeraj Tandon to mention packages Neeraj Tandon will discuss - Blaze, Bokeh"
+                    .into(),
+                Modality::Request
+            )]
+        );
+        assert_eq!(
+            texts("@Neeraj Tandon: just reach out to the nice people at Continuum in Austin"),
+            [(
+                "Bob asks Neeraj Tandon to reach out to the nice people at Continuum in Austin"
+                    .into(),
+                Modality::Request
+            )]
+        );
+        // The addressee of the exchange carries to a line that names no one.
+        let speaker = Speaker {
+            addressee: Some("Neeraj Tandon"),
+            ..bob(None)
+        };
+        let s = statements(
+            "would be cool to see a link to Jupyter and an example project",
+            &speaker,
+        );
+        assert_eq!(
+            s[0].text,
+            "Bob asks Neeraj Tandon for a link to Jupyter and an example project"
+        );
+    }
+
+    #[test]
+    fn a_date_after_a_preposition_takes_no_second_one() {
+        assert_eq!(
+            texts("Let's move the design review to thursday 2pm"),
+            [(
+                "Bob proposes to move the design review to Thursday 2 May 2pm".into(),
+                Modality::Plan
+            )]
         );
     }
 

@@ -217,7 +217,7 @@ impl Task for GenerateBriefing {
         let items = input
             .stories
             .iter()
-            .map(|s| item(&input.reader, s, lang, &banned))
+            .filter_map(|s| item(&input.reader, s, lang, &banned))
             .collect::<Vec<_>>();
         WrittenBriefing {
             language: lang.code().to_string(),
@@ -409,96 +409,98 @@ fn quoted_terms(critique: Option<&str>) -> Vec<String> {
 
 fn second_person(text: &str, reader: &Reader) -> String {
     let content_lang = lang::detect(text).unwrap_or(Lang::En);
-    person::to_second_person(text, &reader.names(), content_lang)
+    let text = person::to_second_person(text, &reader.names(), content_lang);
+    // The reader's own plan is their commitment: "You will add the content" is what they said.
+    match text.strip_prefix("You will ") {
+        Some(rest) if content_lang == Lang::En => format!("You said you would {rest}"),
+        _ => text,
+    }
 }
 
-fn item(reader: &Reader, chosen: &ChosenStory, lang: Lang, banned: &[String]) -> BriefingItem {
+/// One story for the reader: its title (what happened) and the sentences that say it — about the
+/// reader first (what they were asked, what they promised), then decisions, then the rest — each
+/// citing the messages it states, and why it is there. `None` when nothing is left to say (every
+/// sentence objected to, or none at all): a story must say what happened.
+fn item(
+    reader: &Reader,
+    chosen: &ChosenStory,
+    lang: Lang,
+    banned: &[String],
+) -> Option<BriefingItem> {
     let story = &chosen.story;
     let names = reader.names();
-    let took_part = story.participants.iter().any(|p| reader.is(p));
-    let others: Vec<String> = story
-        .participants
-        .iter()
-        .filter(|p| !reader.is(p))
-        .take(3)
-        .cloned()
-        .collect();
-    let channels: Vec<String> = story.channels.iter().map(|c| c.name.clone()).collect();
-    let topics: Vec<String> = story.topics.iter().take(2).cloned().collect();
-    let framing_sources: Vec<MessageRef> = story
-        .summary
-        .first()
-        .map(|s| s.sources.clone())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| story.sources.iter().take(3).cloned().collect());
-    let framing = CitedSentence::new(
-        templates::discussed(&topics, &channels, &others, took_part, lang),
-        framing_sources,
-    );
 
-    // Content: sentences about the reader first, then decisions, then the summary's own order;
-    // nothing that repeats the framing, nothing a critique objected to.
     let mut candidates: Vec<(u8, &CitedSentence)> = Vec::new();
     for s in &story.summary {
-        candidates.push((2, s));
-    }
-    for s in &story.decisions {
-        candidates.push((1, s));
-    }
-    for s in &story.open_questions {
         candidates.push((3, s));
     }
+    for s in &story.decisions {
+        candidates.push((2, s));
+    }
+    for s in &story.open_questions {
+        candidates.push((4, s));
+    }
+    // The sentence the title says, first: the body states and cites what the title announces.
+    let headline = story.title.trim_end_matches('…');
     for c in candidates.iter_mut() {
         if person::names_reader(&c.1.text, &names).is_some() {
+            c.0 = 1;
+        }
+        if !headline.is_empty() && c.1.text.starts_with(headline) {
             c.0 = 0;
         }
     }
     candidates.sort_by_key(|c| c.0);
     let lang_content = lang::detect_many(candidates.iter().map(|c| c.1.text.as_str()));
-    let mut docs: Vec<Vec<String>> = vec![text::terms(&framing.text, lang_content)];
-    docs.extend(
-        candidates
-            .iter()
-            .map(|c| text::terms(&c.1.text, lang_content)),
-    );
+    let docs: Vec<Vec<String>> = candidates
+        .iter()
+        .map(|c| text::terms(&c.1.text, lang_content))
+        .collect();
     let (_, vectors) = TfIdf::vectors(&docs);
-    let wanted = if chosen.reasons.is_empty() { 2 } else { 1 };
     let mut picked: Vec<usize> = Vec::new();
     for (i, (_, s)) in candidates.iter().enumerate() {
-        if picked.len() >= wanted {
+        if picked.len() >= 2 {
             break;
         }
-        let v = &vectors[i + 1];
-        let repeats_framing = v.cosine(&vectors[0]) > 0.45;
-        let repeats_picked = picked.iter().any(|&p| vectors[p + 1].cosine(v) > 0.5);
+        let repeats_picked = picked
+            .iter()
+            .any(|&p| vectors[p].cosine(&vectors[i]) > 0.5 || candidates[p].1.text == s.text);
         let objected = banned.iter().any(|b| s.text.contains(b.as_str()));
-        if !repeats_framing && !repeats_picked && !objected && !s.sources.is_empty() {
+        if !repeats_picked && !objected && !s.sources.is_empty() {
             picked.push(i);
         }
     }
-    let mut sentences = vec![framing];
-    for i in picked {
-        let s = candidates[i].1;
-        sentences.push(CitedSentence::new(
-            second_person(&s.text, reader),
-            s.sources.clone(),
-        ));
+    if picked.is_empty() {
+        return None;
     }
+    // Said in the order it happened.
+    picked.sort_by_key(|&i| candidates[i].1.sources.first().cloned());
+    let mut sentences: Vec<CitedSentence> = picked
+        .into_iter()
+        .map(|i| {
+            let s = candidates[i].1;
+            CitedSentence::new(second_person(&s.text, reader), s.sources.clone())
+        })
+        .collect();
     if let Some(because) = templates::because(&chosen.reasons, lang) {
         let sources = sentences
             .iter()
-            .skip(1)
             .find(|s| s.text.to_lowercase().contains("you"))
             .or(sentences.first())
             .map(|s| s.sources.clone())
             .unwrap_or_default();
         sentences.push(CitedSentence::new(because, sources));
     }
-    BriefingItem {
+    let title = second_person(&story.title, reader);
+    Some(BriefingItem {
         story_id: story.id.clone(),
-        title: second_person(&story.title, reader),
+        title: strip_end_punct(&title),
         sentences,
-    }
+    })
+}
+
+fn strip_end_punct(title: &str) -> String {
+    title.trim_end_matches(['.', '!']).to_string()
 }
 
 #[cfg(test)]
@@ -626,8 +628,12 @@ mod tests {
             "{all:#?}"
         );
         assert!(all.iter().all(|s| !s.contains("Bob")), "{all:#?}");
-        assert!(all[0].contains("with Alice, Carol and you"), "{all:#?}");
-        assert_eq!(all[1], "You ask to move the project Lavender meeting.");
+        // No "X came up in #c" framing: the sentences say what happened.
+        assert!(all.iter().all(|s| !s.contains("came up in")), "{all:#?}");
+        assert!(
+            all.contains(&"You ask to move the project Lavender meeting."),
+            "{all:#?}"
+        );
         assert_eq!(
             all.last().unwrap(),
             &"This is for you because you took part."
@@ -667,15 +673,97 @@ mod tests {
         assert!(guard(&b, &messages, &carol).passed);
     }
 
+    /// houston, 9 June 2015, read by Neeraj Tandon: Micah asked him in #general for a link to
+    /// Jupyter and an example project for the July meetup page, and in #sponsors to reach out to
+    /// Continuum; Neeraj promised an email. #meetup- only swapped links and jokes.
+    fn houston_briefing(channels: &[&str]) -> (WrittenBriefing, Vec<ChatMessage>) {
+        let mut summaries = Vec::new();
+        let mut messages = Vec::new();
+        for c in channels {
+            let (channel, msgs) = testkit::houston_day(c, "2015-06-09");
+            let summary = SummarizeDiscussion::default().extractive(&Discussion {
+                channel: channel.clone(),
+                messages: msgs.clone(),
+                propositions: vec![],
+                utc_offset_secs: -5 * 3600,
+            });
+            messages.extend(msgs);
+            summaries.push(ChannelSummary { channel, summary });
+        }
+        let stories = ConsolidateTopics::default().extractive(&ConsolidateInput { summaries });
+        let neeraj = Reader {
+            id: "U061A5N1G".into(),
+            name: "Neeraj Tandon".into(),
+            aliases: vec![],
+            language: "en".into(),
+        };
+        let chosen = stories
+            .stories
+            .into_iter()
+            .map(|story| ChosenStory {
+                story,
+                reasons: vec![Reason::Mentioned],
+            })
+            .collect();
+        let b = GenerateBriefing.extractive(&BriefingInput {
+            reader: neeraj,
+            stories: chosen,
+            critique: None,
+        });
+        (b, messages)
+    }
+
     #[test]
-    fn framing_follows_the_readers_language() {
+    fn a_request_to_the_reader_is_said_as_a_request_and_cites_the_request_message() {
+        let (b, messages) = houston_briefing(&["general", "sponsors"]);
+        let titles: Vec<&str> = b.items.iter().map(|i| i.title.as_str()).collect();
+        assert!(
+            titles.contains(&"Micah Stubbs asks you for a link to Jupyter and an example project"),
+            "{titles:#?}"
+        );
+        let link = messages
+            .iter()
+            .find(|m| m.text.starts_with("would be cool to see a link to Jupyter"))
+            .expect("the request message");
+        let said: Vec<&CitedSentence> = b.items.iter().flat_map(|i| &i.sentences).collect();
+        assert!(
+            said.iter().any(|s| s.text
+                == "Micah Stubbs asks you for a link to Jupyter and an example project."
+                && s.sources == [link.id.clone()]),
+            "{said:#?}"
+        );
+        // #sponsors: the ask, and the reader's own commitment.
+        assert!(
+            said.iter().any(|s| s
+                .text
+                .starts_with("Micah Stubbs asks you to reach out to the nice people at Continuum")),
+            "{said:#?}"
+        );
+        assert!(
+            said.iter()
+                .any(|s| s.text == "You said you would shoot them an email."),
+            "{said:#?}"
+        );
+        // No keyword-pair titles, no "X came up in #c", no surname fragments of a mention.
+        for s in &said {
+            assert!(!s.text.contains("came up in"), "{s:?}");
+            assert!(!s.text.contains("Tandon:"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_discussion_with_nothing_to_say_is_no_story() {
+        // #meetup- that day: a comic, "Haha, nice", an xkcd link, "The UNIX one is totally me".
+        let (b, _) = houston_briefing(&["meetup-"]);
+        assert!(b.items.is_empty(), "{:#?}", b.items);
+    }
+
+    #[test]
+    fn the_why_line_follows_the_readers_language() {
         let (_, story) = lavender();
-        for (code, needle) in [
-            ("fr", "Sujet abordé"),
-            ("de", "Thema in"),
-            ("es", "Tema tratado"),
-            ("en", "came up in"),
-        ] {
+        for code in ["fr", "de", "es", "en"] {
+            let needle = templates::because(&[Reason::Urgent], reader("Dan", code).lang())
+                .expect("a reason has a sentence");
             let b = GenerateBriefing.extractive(&BriefingInput {
                 reader: reader("Dan", code),
                 stories: vec![ChosenStory {
@@ -686,11 +774,8 @@ mod tests {
                 critique: None,
             });
             assert_eq!(b.language, code);
-            assert!(
-                b.items[0].sentences[0].text.contains(needle),
-                "{code}: {:?}",
-                b.items[0].sentences[0]
-            );
+            let last = b.items[0].sentences.last().expect("sentences");
+            assert_eq!(last.text, needle, "{code}");
         }
     }
 

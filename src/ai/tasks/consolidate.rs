@@ -91,10 +91,12 @@ impl Task for ConsolidateTopics {
             summaries = input.summaries.len()
         )
         .entered();
+        // A group none of whose discussions says anything (see `summarize`) is no story.
         let mut stories: Vec<Story> = self
             .candidate_groups(input)
             .into_iter()
             .map(|group| story_of(input, &group))
+            .filter(|story| !story.summary.is_empty())
             .collect();
         stories.sort_by(|a, b| {
             b.urgency
@@ -313,6 +315,21 @@ impl ConsolidateTopics {
             })
             .collect();
 
+        // Who asked whom, per summary: one person's asks of another in one channel on one day
+        // are one story, however long the gap between them ("fantastic - would be good to
+        // mention Blaze, Bokeh", hours after the request it adds to).
+        let asks: Vec<BTreeSet<(String, String)>> = input
+            .summaries
+            .iter()
+            .map(|cs| {
+                cs.summary
+                    .summary
+                    .iter()
+                    .filter_map(|s| asker_and_asked(&s.text))
+                    .map(|(a, b)| (format!("{}:{a}", cs.channel.id), b))
+                    .collect()
+            })
+            .collect();
         let mut parent: Vec<usize> = (0..n).collect();
         fn find(parent: &mut [usize], i: usize) -> usize {
             let mut r = i;
@@ -336,7 +353,8 @@ impl ConsolidateTopics {
                 let similarity = 0.6 * cosine + 0.4 * overlap;
                 // Two shared named things (a project and a system, or two topics) are strong
                 // evidence even when the wording differs.
-                if similarity >= self.threshold || (shared >= 2.0 && cosine >= 0.1) {
+                let same_ask = asks[i].intersection(&asks[j]).next().is_some();
+                if similarity >= self.threshold || (shared >= 2.0 && cosine >= 0.1) || same_ask {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
                     if a != b {
                         parent[b.max(a)] = a.min(b);
@@ -358,6 +376,22 @@ impl ConsolidateTopics {
         }
         groups
     }
+}
+
+/// "Micah Stubbs asks Neeraj Tandon to …" → (Micah Stubbs, Neeraj Tandon); asks of no one in
+/// particular ("asks to", "asks someone", "asks whether", "asks:") give nothing.
+fn asker_and_asked(sentence: &str) -> Option<(String, String)> {
+    let (asker, rest) = sentence.split_once(" asks ")?;
+    let end = [" to ", " for "]
+        .iter()
+        .filter_map(|w| rest.find(w))
+        .min()?;
+    let asked = &rest[..end];
+    let named = !asked.is_empty()
+        && asked.split(' ').count() <= 3
+        && asked.chars().next().is_some_and(char::is_uppercase)
+        && !matches!(asked, "someone" | "whether");
+    named.then(|| (asker.to_string(), asked.to_string()))
 }
 
 /// Builds one story from a group of summaries.
@@ -454,13 +488,34 @@ fn story_of(input: &ConsolidateInput, group: &[usize]) -> Story {
     let scores = rank::centrality(&vectors);
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    // The sentence behind the best member's title comes first: it is what happened.
     let mut picked: Vec<usize> = Vec::new();
+    let best = members
+        .iter()
+        .filter(|m| !m.summary.summary.is_empty())
+        .max_by(|a, b| {
+            a.summary
+                .urgency
+                .total_cmp(&b.summary.urgency)
+                .then_with(|| b.summary.sources.first().cmp(&a.summary.sources.first()))
+        });
+    if let Some(best) = best {
+        let headline = best.summary.title.trim_end_matches('…');
+        if let Some(i) = candidates
+            .iter()
+            .position(|(_, s)| !headline.is_empty() && s.text.starts_with(headline))
+        {
+            picked.push(i);
+        }
+    }
     for &i in &order {
         if picked.len() >= 3 {
             break;
         }
         let new_member = !picked.iter().any(|&p| candidates[p].0 == candidates[i].0);
-        let redundant = picked.iter().any(|&p| vectors[p].cosine(&vectors[i]) > 0.5);
+        let redundant = picked
+            .iter()
+            .any(|&p| p == i || vectors[p].cosine(&vectors[i]) > 0.5);
         if new_member && !redundant {
             picked.push(i);
         }
@@ -480,21 +535,19 @@ fn story_of(input: &ConsolidateInput, group: &[usize]) -> Story {
         .map(|i| candidates[i].1.clone())
         .collect();
 
-    // Title: the best member's, or the shared topics when the story spans channels.
-    let title = if members.len() > 1 && !shared.is_empty() {
-        let mut t =
-            crate::ai::extractive::templates::join_list(&shared[..shared.len().min(2)], lang);
-        if let Some(f) = t.get(..1) {
-            t = f.to_uppercase() + &t[1..];
-        }
-        t
-    } else {
-        members
-            .iter()
-            .max_by(|a, b| a.summary.urgency.total_cmp(&b.summary.urgency))
-            .map(|m| m.summary.title.clone())
-            .unwrap_or_default()
-    };
+    // Title: what happened in the most urgent member that has something to say (a title says
+    // what happened, never a pair of keywords).
+    let title = members
+        .iter()
+        .filter(|m| !m.summary.summary.is_empty())
+        .max_by(|a, b| {
+            a.summary
+                .urgency
+                .total_cmp(&b.summary.urgency)
+                .then_with(|| b.summary.sources.first().cmp(&a.summary.sources.first()))
+        })
+        .map(|m| m.summary.title.clone())
+        .unwrap_or_default();
     let max_urgency = members
         .iter()
         .map(|m| m.summary.urgency)
@@ -524,6 +577,43 @@ mod tests {
     use crate::ai::tasks::Task;
     use crate::ai::tasks::summarize::{Discussion, SummarizeDiscussion};
     use crate::ai::tasks::types::{ChatMessage, testkit};
+
+    #[test]
+    fn one_persons_asks_of_another_in_a_channel_are_one_story() {
+        assert_eq!(
+            asker_and_asked("Micah Stubbs asks Neeraj Tandon for a link to Jupyter."),
+            Some(("Micah Stubbs".into(), "Neeraj Tandon".into()))
+        );
+        assert_eq!(asker_and_asked("Bob asks to move the meeting."), None);
+        assert_eq!(asker_and_asked("Bob asks someone to review it."), None);
+        // houston #general, 9 June 2015: the request at 16:34 and its follow-up at 22:09, split
+        // apart by the time between them, are one story, not two of the three slots.
+        let (channel, messages) = testkit::houston_day("general", "2015-06-09");
+        let part = |from: &str, to: &str| {
+            let msgs: Vec<ChatMessage> = messages
+                .iter()
+                .filter(|m| m.id.ts.as_str() >= from && m.id.ts.as_str() <= to)
+                .cloned()
+                .collect();
+            ChannelSummary {
+                channel: channel.clone(),
+                summary: SummarizeDiscussion::default().extractive(&Discussion {
+                    channel: channel.clone(),
+                    messages: msgs,
+                    propositions: vec![],
+                    utc_offset_secs: -5 * 3600,
+                }),
+            }
+        };
+        let input = ConsolidateInput {
+            summaries: vec![
+                part("1433867647", "1433868099"),
+                part("1433887765", "1433887792"),
+            ],
+        };
+        let out = ConsolidateTopics::default().extractive(&input);
+        assert_eq!(out.stories.len(), 1, "{:#?}", out.stories);
+    }
 
     fn message(channel: &str, i: usize, author: &str, text: &str) -> ChatMessage {
         let at = 1_714_557_600 + i as i64 * 60;
@@ -629,7 +719,14 @@ mod tests {
                 .iter()
                 .any(|s| s.sources.iter().any(|r| r.channel_id == "C2"))
         );
-        assert_eq!(migration.title, "Postgres migration and invoices");
+        // The title says what happened, not a pair of keywords.
+        assert!(
+            migration
+                .title
+                .contains("Postgres migration for billing is failing"),
+            "{}",
+            migration.title
+        );
         assert!(migration.urgency >= input.summaries[0].summary.urgency);
         assert_eq!(migration.decisions.len(), 1);
         assert_eq!(out.stories[1].channels[0].name, "random");

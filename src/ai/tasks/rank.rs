@@ -274,7 +274,15 @@ impl RankForUser {
                 .iter()
                 .any(|n| lower.contains(&format!("@{}", n.to_lowercase())))
         });
-        let mentioned = in_text || (named && !took_part);
+        // Asked of the reader by name ("Micah asks Neeraj Tandon to …"): what they must act on.
+        let asked = story.sentences().any(|s| {
+            names.iter().any(|n| {
+                let n = n.to_lowercase();
+                let lower = s.text.to_lowercase();
+                lower.contains(&format!("asks {n} ")) || lower.contains(&format!("asks @{n} "))
+            })
+        });
+        let mentioned = in_text || asked || (named && !took_part);
 
         let muted = !story.channels.is_empty()
             && story.channels.iter().all(|c| {
@@ -288,6 +296,9 @@ impl RankForUser {
 
         let mut reasons: Vec<Reason> = Vec::new();
         let mut relevance = 0.0;
+        if asked {
+            relevance += 1.0;
+        }
         if mentioned {
             relevance += 1.0;
             reasons.push(Reason::Mentioned);

@@ -20,7 +20,7 @@ use super::{Prompt, Task};
 use crate::ai::extractive::discussion::{self, Analysis, Claim, Settings, Utterance};
 use crate::ai::extractive::rank;
 use crate::ai::extractive::statements::Statement;
-use crate::ai::extractive::templates::{self, join_list};
+use crate::ai::extractive::templates::join_list;
 use crate::ai::extractive::tfidf::TfIdf;
 use crate::ai::extractive::{Lang, Modality, approx_tokens, chunk_by_tokens, lang, text};
 
@@ -217,50 +217,30 @@ pub fn merge_summaries(channel: &ChannelInfo, parts: Vec<DiscussionSummary>) -> 
     }
     let urgency = parts.iter().map(|p| p.urgency).fold(0.0, f64::max);
 
-    // Where each merged topic was discussed: the sources of the part it came from.
-    let topic_sources: Vec<MessageRef> = topics
-        .iter()
-        .take(3)
-        .filter_map(|t| {
-            parts
-                .iter()
-                .find(|p| p.topics.contains(t))
-                .and_then(|p| p.summary.first())
-                .and_then(|s| s.sources.first().cloned())
-        })
-        .collect();
-    let overview = CitedSentence::new(
-        overview_sentence(&topics, &channel.name, &participants, lang),
-        topic_sources,
-    );
-
-    // The most central sentences across the parts, not repeating the overview.
+    // The most central sentences across the parts (each part's are already what happened in it).
     let candidates: Vec<&CitedSentence> = parts.iter().flat_map(|p| p.summary.iter()).collect();
-    let mut docs: Vec<Vec<String>> = candidates
+    let docs: Vec<Vec<String>> = candidates
         .iter()
         .map(|s| text::terms(&s.text, lang))
         .collect();
-    docs.push(text::terms(&overview.text, lang));
     let (_, vectors) = TfIdf::vectors(&docs);
-    let overview_vec = vectors[vectors.len() - 1].clone();
-    let candidate_vecs = &vectors[..vectors.len() - 1];
-    let mut scores = rank::centrality(candidate_vecs);
-    for (i, v) in candidate_vecs.iter().enumerate() {
-        if v.cosine(&overview_vec) > 0.5 {
-            scores[i] = -1.0;
-        }
-    }
-    let mut picked = rank::select_diverse(&scores, candidate_vecs, 2, 0.5);
-    picked.retain(|&i| scores[i] >= 0.0);
+    let scores = rank::centrality(&vectors);
+    let mut picked = rank::select_diverse(&scores, &vectors, 3, 0.5);
     picked.sort_unstable();
-    let mut summary = vec![overview];
-    summary.extend(picked.into_iter().map(|i| candidates[i].clone()));
+    let summary: Vec<CitedSentence> = picked.into_iter().map(|i| candidates[i].clone()).collect();
     for s in &summary {
         sources.extend(s.sources.iter().cloned());
     }
+    // The title of the most urgent part that has something to say.
+    let title = parts
+        .iter()
+        .filter(|p| !p.summary.is_empty())
+        .max_by(|a, b| a.urgency.total_cmp(&b.urgency))
+        .map(|p| p.title.clone())
+        .unwrap_or_else(|| title_of(&topics, lang, None));
 
     DiscussionSummary {
-        title: title_of(&topics, lang, summary.get(1).map(|s| s.text.as_str())),
+        title,
         summary,
         topics,
         entities,
@@ -286,27 +266,42 @@ fn empty(channel: &ChannelInfo) -> DiscussionSummary {
     }
 }
 
-/// "Data Jam, choropleth maps and R code came up in #datajam, with Ann, Ben and others."
-fn overview_sentence(
-    topics: &[String],
-    channel: &str,
-    participants: &[String],
-    lang: Lang,
-) -> String {
-    let mut people: Vec<String> = participants.iter().take(3).cloned().collect();
-    if participants.len() > 3 {
-        people.push(
-            match lang {
-                Lang::En => "others",
-                Lang::Fr => "d'autres",
-                Lang::De => "anderen",
-                Lang::Es => "otros",
-            }
-            .to_string(),
-        );
+/// A title from the lead statement: what happened, in at most fourteen words, cut at a clause
+/// boundary when it is longer ("Micah Stubbs asks Neeraj Tandon to reach out to the nice people
+/// at Continuum in Austin").
+pub(crate) fn headline(statement: &str) -> String {
+    const MAX_WORDS: usize = 14;
+    let text = statement.trim().trim_end_matches(['.', '!']);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() <= MAX_WORDS {
+        return text::capitalise(text);
     }
-    let topics: Vec<String> = topics.iter().take(3).cloned().collect();
-    templates::discussed(&topics, &[channel.to_string()], &people, false, lang)
+    let mut end = MAX_WORDS;
+    let mut at_clause = false;
+    for (i, w) in words.iter().enumerate().take(MAX_WORDS).skip(5) {
+        if w.ends_with([',', ';', ':']) || matches!(words.get(i + 1), Some(&"-") | Some(&"—")) {
+            end = i + 1;
+            at_clause = true;
+            break;
+        }
+    }
+    // A cut never ends inside a date ("on Thursday 3…" reads as the number 3) nor on a small word.
+    while end > 5 {
+        let last = words[end - 1].to_lowercase();
+        let dangling = last.chars().any(|c| c.is_ascii_digit())
+            || text::is_stop_word(&last)
+            || !crate::ai::extractive::dates::find_dates(words[end - 1], 0, 0).is_empty();
+        if !dangling {
+            break;
+        }
+        end -= 1;
+    }
+    let cut = words[..end]
+        .join(" ")
+        .trim_end_matches([',', ';', ':'])
+        .to_string();
+    let cut = if !at_clause { format!("{cut}…") } else { cut };
+    text::capitalise(&cut)
 }
 
 fn title_of(topics: &[String], lang: Lang, fallback: Option<&str>) -> String {
@@ -404,21 +399,21 @@ fn summarize_one(input: &Discussion) -> DiscussionSummary {
     let a = analyse(input, TOPICS);
     let topics: Vec<String> = a.topics.iter().map(|t| t.phrase.clone()).collect();
 
-    // The overview cites where the leading topics were discussed: first and last use of each.
-    let mut topic_sources: Vec<MessageRef> = Vec::new();
-    for t in a.topics.iter().take(3) {
-        for &d in [t.docs.first(), t.docs.last()].into_iter().flatten() {
-            topic_sources.push(input.messages[d].id.clone());
-        }
+    // What happened, most telling first: who asked whom for what, what was decided, who will do
+    // what. A discussion with nothing to say (links, jokes, greetings) has no summary and no
+    // sources: it is not a story, and a better one takes its place.
+    let lead = a.lead(3);
+    if lead.is_empty() {
+        return DiscussionSummary {
+            topics,
+            participants: a.participants.clone(),
+            ..empty(&input.channel)
+        };
     }
-    if topic_sources.is_empty() {
-        topic_sources.push(input.messages[0].id.clone());
-    }
-    let mut summary = vec![CitedSentence::new(
-        overview_sentence(&topics, &input.channel.name, &a.participants, a.lang),
-        topic_sources,
-    )];
-    summary.extend(a.central(2).into_iter().map(|i| cite(input, &a, i)));
+    let title = headline(&a.claims[lead[0]].statement.text);
+    let mut in_order = lead.clone();
+    in_order.sort_by_key(|&i| (a.claims[i].utterances.first().copied(), i));
+    let summary: Vec<CitedSentence> = in_order.iter().map(|&i| cite(input, &a, i)).collect();
 
     let decisions: Vec<CitedSentence> = a
         .with_modality(Modality::Decision)
@@ -438,7 +433,7 @@ fn summarize_one(input: &Discussion) -> DiscussionSummary {
         sources.extend(s.sources.iter().cloned());
     }
     DiscussionSummary {
-        title: title_of(&topics, a.lang, summary.get(1).map(|s| s.text.as_str())),
+        title,
         summary,
         topics,
         entities: a.entities.clone().into(),
@@ -497,7 +492,9 @@ mod tests {
             "{:?}",
             s.topics
         );
-        assert!(all.contains("#datajam"));
+        // The title is what happened (a statement), not a keyword list.
+        assert!(s.title.split_whitespace().count() >= 4, "{}", s.title);
+        assert!(!all.contains("came up in"), "{all}");
         assert!(
             all.contains("US counties") || all.contains("choropleths"),
             "{all}"
@@ -652,7 +649,7 @@ mod tests {
         };
         let s = SummarizeDiscussion::default().extractive(&input);
         assert!(
-            s.summary[0].text.starts_with("Sujet abordé dans #equipe"),
+            s.summary[0].text.starts_with("Amélie: La migration"),
             "{:?}",
             s.summary
         );
@@ -662,7 +659,7 @@ mod tests {
             s.topics
         );
         assert!(
-            s.summary[1..].iter().all(|x| x.text.contains(':')),
+            s.summary.iter().all(|x| x.text.contains(':')),
             "{:?}",
             s.summary
         );

@@ -200,8 +200,11 @@ pub fn without_name_topics(
         return summary;
     }
     summary.topics.retain(|t| !is_name(t));
+    // Only a title made of topics is rebuilt; a title that says what happened ("Micah asks
+    // Neeraj Tandon for …") names people on purpose.
     let title = summary.title.to_lowercase();
-    if removed.iter().any(|r| title.contains(&r.to_lowercase())) {
+    let made_of_topics = summary.summary.is_empty() || !title.contains(' ') || title.len() < 40;
+    if made_of_topics && removed.iter().any(|r| title.contains(&r.to_lowercase())) {
         let lang = lang::detect_many(summary.summary.iter().map(|s| s.text.as_str()));
         let rebuilt = match &summary.topics[..] {
             // No topic left: the channel, as the summariser itself titles a topicless talk.

@@ -11,6 +11,12 @@
 //! overlapping exports, stores each message once. Channels are matched by id, never by folder
 //! name, so a channel renamed between two exports is one channel; names and member lists carry the
 //! export's date (its last day file) and the newest wins, whatever the import order.
+//!
+//! Slack lists archived channels with `members: []`. Taken literally, nobody could see them, and
+//! what was asked there (houston's #sponsors: "reach out to the nice people at Continuum") would
+//! reach no one. For a listed channel with no members the importer takes as members everyone who
+//! posted in it (joins included) or was mentioned there ([`inferred_members`]): those are the people
+//! who were in the conversation, which is what membership stands for when the list is missing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -212,6 +218,32 @@ fn listed(value: &Value, private: bool) -> Vec<Listed> {
         .collect()
 }
 
+/// The people of a day file's messages: every author (a join or a leave is posting too) and every
+/// user mentioned (`<@U…>`, `<@U…|name>`). Bots and Slackbot are not people.
+fn inferred_members(items: &[Value]) -> BTreeSet<String> {
+    static MENTION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>").expect("static regex")
+    });
+    let mut out = BTreeSet::new();
+    for item in items {
+        let is_bot = item
+            .get("bot_id")
+            .and_then(Value::as_str)
+            .is_some_and(|b| !b.is_empty());
+        if let Some(user) = item.get("user").and_then(Value::as_str)
+            && !is_bot
+            && user != "USLACKBOT"
+            && !user.is_empty()
+        {
+            out.insert(user.to_string());
+        }
+        if let Some(text) = item.get("text").and_then(Value::as_str) {
+            out.extend(MENTION.captures_iter(text).map(|c| c[1].to_string()));
+        }
+    }
+    out
+}
+
 /// Imports the export at `path` into `db`. `cutoff` (epoch seconds) only feeds
 /// [`ImportSummary::older_than_cutoff`] (pass the retention cutoff to warn about it).
 pub async fn import_path(
@@ -354,6 +386,8 @@ pub async fn import_path(
     };
 
     progress.set_length(days.values().map(Vec::len).sum::<usize>() as u64);
+    // Channels listed with no members (archived ones): their members, inferred from the files.
+    let mut inferred: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut threads: BTreeSet<(String, String)> = BTreeSet::new();
     for (folder, day_files) in &days {
         let target = by_folder.get(folder.as_str()).copied();
@@ -376,6 +410,12 @@ pub async fn import_path(
                 continue;
             };
             let channel_id = &listed.channel.channel_id;
+            if listed.members.is_empty() {
+                inferred
+                    .entry(channel_id.clone())
+                    .or_default()
+                    .extend(inferred_members(&items));
+            }
             let mut tx = db.begin_write().await?;
             for item in &items {
                 match convert::message_from_json(item, channel_id, &convert_options, &names) {
@@ -429,6 +469,14 @@ pub async fn import_path(
             .await?;
         }
     }
+    if !inferred.is_empty() {
+        let mut tx = db.begin_write().await?;
+        for (channel_id, members) in &inferred {
+            let members: Vec<String> = members.iter().cloned().collect();
+            directory::replace_members(&mut tx, &team_id, channel_id, &members, as_of).await?;
+        }
+        tx.commit().await.map_err(DbError::from)?;
+    }
     summary.threads = threads.len();
     progress.finish_and_clear();
     info!(team_id = %summary.team_id, channels = summary.channels, messages = summary.messages,
@@ -471,6 +519,27 @@ pub async fn run_cli(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// houston's #sponsors is archived and listed with `members: []`; on 9 June 2015 Micah asks
+    /// the reader (U061A5N1G) to reach out to Continuum there. Both are members by the files.
+    #[test]
+    fn an_archived_channel_without_members_takes_its_posters_and_mentioned_people() {
+        let path = crate::ai::tasks::types::testkit::exports_dir()
+            .join("houston/sponsors/2015-06-09.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            panic!("fixture missing: {path:?}");
+        };
+        let items: Vec<Value> = serde_json::from_str(&text).expect("a day file is a JSON array");
+        let members = inferred_members(&items);
+        assert_eq!(
+            members.into_iter().collect::<Vec<_>>(),
+            ["U061A1R2R", "U061A5N1G"]
+        );
+        let mentioned_only = serde_json::json!([{"user": "U1", "text": "<@U2|ann>: and <@U3> too"},
+            {"user": "USLACKBOT", "text": "reminder"}, {"bot_id": "B1", "user": "U9", "text": "x"}]);
+        let members = inferred_members(mentioned_only.as_array().expect("array"));
+        assert_eq!(members.into_iter().collect::<Vec<_>>(), ["U1", "U2", "U3"]);
+    }
 
     #[test]
     fn day_files_date_the_export() {
