@@ -305,7 +305,18 @@ pub async fn run(mut config: Config, args: &EvalArgs) -> Result<Report, EvalErro
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("../shared/fixtures"))
     });
-    let scenarios = scenario::load(&args.suite, args.only.as_deref())?;
+    let mut scenarios = scenario::load(&args.suite, args.only.as_deref())?;
+    if args.engine == Engine::Replay && args.only.is_none() {
+        // Replay runs the scenarios whose every prompt has an answer (`replay/scenarios.txt`).
+        if let Ok(list) = std::fs::read_to_string(args.suite.join("replay/scenarios.txt")) {
+            let ids: Vec<&str> = list
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect();
+            scenarios.retain(|s| ids.contains(&s.id.as_str()));
+        }
+    }
     if scenarios.is_empty() {
         return Err(EvalError::Empty);
     }

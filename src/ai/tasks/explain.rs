@@ -286,6 +286,7 @@ fn statements_modality(message: &str, lang: Lang) -> Option<Modality> {
         project: None,
         lang,
         known_people: &[],
+        addressee: None,
     };
     let found = crate::ai::extractive::statements::statements(message, &speaker);
     [Modality::Request, Modality::Question]
