@@ -264,7 +264,13 @@ impl Evidence {
                 [head, s] if s == "s" => head.clone(),
                 _ => parts.join(""),
             };
+            // "Mac-using", "CSV-Export": a compound is supported when each of its parts is.
+            let compound = parts.len() > 1
+                && parts
+                    .iter()
+                    .all(|p| is_stop_word(p) || self.knows_word(p) || FRAMING_VOCABULARY.contains(p));
             if folded.is_empty()
+                || compound
                 || is_calendar_word(&folded)
                 || is_stop_word(&folded)
                 || FRAMING_VOCABULARY.contains(&folded)
@@ -289,7 +295,8 @@ fn digit_runs(word: &str) -> Vec<String> {
 /// `#`, `@` or a link's punctuation): the proper nouns a writer could invent.
 fn capitalised_mid_sentence(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for line in text.lines() {
+    // A bold line is a heading chief wrote ("*Dazu im Kanal*"), not a claim.
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('*')) {
         let mut sentence_start = true;
         for raw in line.split_whitespace() {
             let word = raw.trim_matches(|c: char| !c.is_alphanumeric());

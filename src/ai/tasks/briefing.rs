@@ -421,6 +421,10 @@ fn second_person(text: &str, reader: &Reader) -> String {
 /// reader first (what they were asked, what they promised), then decisions, then the rest — each
 /// citing the messages it states, and why it is there. `None` when nothing is left to say (every
 /// sentence objected to, or none at all): a story must say what happened.
+/// Content sentences an extractive story says at most: the request, what was decided or promised,
+/// and by when — two were not enough to carry a request and the reader's answer to it.
+const MAX_SENTENCES: usize = 4;
+
 fn item(
     reader: &Reader,
     chosen: &ChosenStory,
@@ -459,7 +463,7 @@ fn item(
     let (_, vectors) = TfIdf::vectors(&docs);
     let mut picked: Vec<usize> = Vec::new();
     for (i, (_, s)) in candidates.iter().enumerate() {
-        if picked.len() >= 2 {
+        if picked.len() >= MAX_SENTENCES {
             break;
         }
         let repeats_picked = picked
