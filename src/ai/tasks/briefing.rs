@@ -707,6 +707,7 @@ mod tests {
             .map(|story| ChosenStory {
                 story,
                 reasons: vec![Reason::Mentioned],
+                messages: vec![],
             })
             .collect();
         let b = GenerateBriefing.extractive(&BriefingInput {

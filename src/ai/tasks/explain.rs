@@ -351,8 +351,17 @@ static SETTLES: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Words that settle a question for everyone, above a single person's "works for me".
 static DECIDES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(decided|agreed|we go with|go with|settled|final|approved|confirmed)\b")
-        .expect("static regex")
+    Regex::new(
+        r"(?i)\b(decided|agreed|we go with|go with|settled|final|approved|confirmed|let's do|lets do|i've moved|i moved|moved the invite|booked)\b",
+    )
+    .expect("static regex")
+});
+/// A refusal reads like agreement to [`SETTLES`] ("doesn't work for me"): it settles nothing.
+static REFUSES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(doesn't|does not|don't|do not|can't|cannot|won't|isn't|not)\s+(work|works|fine|possible|an option)\b",
+    )
+    .expect("static regex")
 });
 static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b\d{1,2}(?::\d{2})?\s?(?:am|pm|h\d{0,2}|uhr)\b|\b\d{1,2}:\d{2}\b")
@@ -364,7 +373,7 @@ static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
 fn settles_score(m: &ChatMessage, utc_offset_secs: i32, lang: Lang) -> f64 {
     let cleaned = text::clean(&m.text);
     let mut score = 0.0;
-    if SETTLES.is_match(&cleaned) {
+    if SETTLES.is_match(&cleaned) && !REFUSES.is_match(&cleaned) {
         score += 2.0;
     }
     if DECIDES.is_match(&cleaned) {
@@ -466,8 +475,27 @@ fn explain(input: &ExplainInput) -> Explainer {
             .copied()
             .find(|&c| a.claims[c].statement.modality == m)
     });
-    let about = match strongest {
-        Some(c) => {
+    // A claim that leans on its context ("asks to move it") says less than the message itself:
+    // then the message is quoted.
+    let leans = |c: usize| {
+        let t = a.claims[c].statement.text.trim_end_matches(['.', '?', '!']);
+        let last = t.rsplit(' ').next().unwrap_or_default().to_lowercase();
+        t.split_whitespace().count() < 6
+            || matches!(last.as_str(), "it" | "this" | "that" | "them" | "ça" | "es" | "eso")
+    };
+    let root_quote = match strongest {
+        Some(c) if leans(c) => {
+            quote_of(&messages, &a, root_index, &input.reader, lang, &mut used)
+                .filter(|q| q.chars().count() <= 240)
+        }
+        _ => None,
+    };
+    let about = match (strongest, root_quote) {
+        (_, Some(q)) => CitedSentence::new(
+            templates::about_quote(channel, &root.author, &q, lang),
+            vec![root.id.clone()],
+        ),
+        (Some(c), None) => {
             used.insert(c);
             let said = cite(&messages, &a, c, &input.reader).text;
             let by_person = messages.iter().any(|m| said.starts_with(m.author.as_str()));
@@ -481,7 +509,7 @@ fn explain(input: &ExplainInput) -> Explainer {
                 vec![root.id.clone()],
             )
         }
-        None => {
+        (None, None) => {
             let topics: Vec<String> = a.topics.iter().take(2).map(|t| t.phrase.clone()).collect();
             let text = match excerpt(&root.text) {
                 q if !q.is_empty()
