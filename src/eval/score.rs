@@ -266,9 +266,9 @@ impl Evidence {
             };
             // "Mac-using", "CSV-Export": a compound is supported when each of its parts is.
             let compound = parts.len() > 1
-                && parts
-                    .iter()
-                    .all(|p| is_stop_word(p) || self.knows_word(p) || FRAMING_VOCABULARY.contains(p));
+                && parts.iter().all(|p| {
+                    is_stop_word(p) || self.knows_word(p) || FRAMING_VOCABULARY.contains(p)
+                });
             if folded.is_empty()
                 || compound
                 || is_calendar_word(&folded)

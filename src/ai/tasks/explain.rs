@@ -481,13 +481,14 @@ fn explain(input: &ExplainInput) -> Explainer {
         let t = a.claims[c].statement.text.trim_end_matches(['.', '?', '!']);
         let last = t.rsplit(' ').next().unwrap_or_default().to_lowercase();
         t.split_whitespace().count() < 6
-            || matches!(last.as_str(), "it" | "this" | "that" | "them" | "ça" | "es" | "eso")
+            || matches!(
+                last.as_str(),
+                "it" | "this" | "that" | "them" | "ça" | "es" | "eso"
+            )
     };
     let root_quote = match strongest {
-        Some(c) if leans(c) => {
-            quote_of(&messages, &a, root_index, &input.reader, lang, &mut used)
-                .filter(|q| q.chars().count() <= 240)
-        }
+        Some(c) if leans(c) => quote_of(&messages, &a, root_index, &input.reader, lang, &mut used)
+            .filter(|q| q.chars().count() <= 240),
         _ => None,
     };
     let about = match (strongest, root_quote) {

@@ -412,6 +412,14 @@ fn evidence(input: &GuardrailInput) -> Evidence {
     }
 }
 
+/// Articles and article-contractions after which a capitalised German word is a noun.
+const GERMAN_DETERMINERS: &[&str] = &[
+    "der", "die", "das", "dem", "den", "des", "ein", "eine", "einem", "einen", "einer", "eines",
+    "kein", "keine", "am", "im", "vom", "zum", "zur", "beim", "ins", "ans", "dein", "deine",
+    "deinen", "deinem", "ihr", "ihre", "ihren", "sein", "seine", "seinen", "unser", "unsere",
+    "diese", "dieser", "diesen", "diesem",
+];
+
 /// Every word the framing templates can produce (in any language), lower-cased.
 pub fn template_vocabulary() -> Vec<String> {
     use crate::ai::extractive::Lang;
@@ -594,11 +602,21 @@ impl Guardrail {
                     }
                 }
                 let mut skip_until = 0;
+                // German capitalises every noun: there a capitalised word after an article
+                // ("den Termin", "seit dem Vortag", "am selben Tag") is a noun, not a name.
+                let german =
+                    crate::ai::extractive::lang::detect(t) == Some(crate::ai::extractive::Lang::De);
+                let mut previous: [String; 2] = Default::default();
                 for (pos, w) in t.split_word_bound_indices() {
                     if pos < skip_until || !w.chars().any(char::is_alphanumeric) {
                         continue;
                     }
                     let lower = w.to_lowercase().replace('’', "'");
+                    let after_article = german
+                        && previous
+                            .iter()
+                            .any(|p| GERMAN_DETERMINERS.contains(&p.as_str()));
+                    previous = [previous[1].clone(), lower.clone()];
                     // A link must be one the sources give (its words are not names).
                     if t[pos..].starts_with("http") || t[pos..].starts_with("www.") {
                         skip_until =
@@ -632,6 +650,7 @@ impl Guardrail {
                     // "Fong's" is Fong, named in the sources.
                     let base = lower.strip_suffix("'s").unwrap_or(&lower);
                     if !capitalised
+                        || after_article
                         || starts.contains(&pos)
                         || in_date(pos)
                         || ev.supports(&lower)
@@ -901,6 +920,30 @@ mod tests {
         ] {
             assert_eq!(kinds(&check(bad)), [kind], "{bad}");
         }
+    }
+
+    /// German capitalises its nouns: "den Termin" is a noun after its article; a person the
+    /// sources never name is still invented.
+    #[test]
+    fn german_nouns_are_not_names_but_invented_people_are() {
+        let mut i = input(vec![]);
+        i.sources = vec![msg(
+            0,
+            "Katrin",
+            "Das Release 5.4 verschieben wir auf Montag, der Lasttest hat ein Speicherleck gefunden.",
+        )];
+        i.allowed_sources = i.sources.iter().map(|m| m.id.clone()).collect();
+        let all = i.allowed_sources.clone();
+        let check = |text: &str| {
+            let mut i = i.clone();
+            i.sections[0].sentences = vec![CitedSentence::new(text, all.clone())];
+            Guardrail.check(&i)
+        };
+        let good =
+            "Katrin verschiebt das Release auf Montag, seit dem Vortag ist der Termin unklar.";
+        assert!(check(good).passed, "{:#?}", check(good).violations);
+        let bad = "Katrin verschiebt das Release mit Gertrude auf Montag.";
+        assert_eq!(kinds(&check(bad)), ["invented_name"], "{bad}");
     }
 
     #[test]
