@@ -296,9 +296,17 @@ fn digit_runs(word: &str) -> Vec<String> {
 fn capitalised_mid_sentence(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     // A bold line is a heading chief wrote ("*Dazu im Kanal*"), not a claim.
+    let german = crate::ai::extractive::lang::detect(text) == Some(crate::ai::extractive::Lang::De);
     for line in text.lines().filter(|l| !l.trim_start().starts_with('*')) {
         let mut sentence_start = true;
+        let mut previous: [String; 2] = Default::default();
         for raw in line.split_whitespace() {
+            // German capitalises nouns: after an article ("seit dem Vortag") a capital is a noun.
+            let after_article = german
+                && previous
+                    .iter()
+                    .any(|p| crate::ai::tasks::guardrail::GERMAN_DETERMINERS.contains(&p.as_str()));
+            previous = [previous[1].clone(), words(raw).join("")];
             let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
             let opens = raw
                 .chars()
@@ -306,6 +314,7 @@ fn capitalised_mid_sentence(text: &str) -> Vec<String> {
                 .is_some_and(|c| matches!(c, '#' | '@' | '<' | '(' | '"' | '“' | '*' | '_' | '`'));
             if !word.is_empty()
                 && !sentence_start
+                && !after_article
                 && !opens
                 && !raw.contains("://")
                 && word.chars().next().is_some_and(char::is_uppercase)

@@ -172,7 +172,16 @@ pub fn find_dates(text: &str, posted_at: i64, utc_offset_secs: i32) -> Vec<DateM
     let today = local_date(posted_at, utc_offset_secs);
     let mut all = explicit_dates(text, today);
     for r in relative_dates(text, posted_at, utc_offset_secs) {
-        if !all.iter().any(|e| e.start < r.end && r.start < e.end) {
+        let overlaps = all.iter().any(|e| e.start < r.end && r.start < e.end);
+        // "Thursday 10 December": the weekday belongs to the calendar date that follows it,
+        // which already says the day (resolving both wrote "Thursday 10 December 10 December").
+        let names_the_next_date = all.iter().any(|e| {
+            e.start >= r.end
+                && text
+                    .get(r.end..e.start)
+                    .is_some_and(|gap| gap.chars().all(|c| c == ' ' || c == ','))
+        });
+        if !overlaps && !names_the_next_date {
             all.push(r);
         }
     }
@@ -347,5 +356,14 @@ mod tests {
         assert_eq!(format_date(d, Lang::Fr), "vendredi 3 mai");
         assert_eq!(format_date(d, Lang::De), "Freitag 3. Mai");
         assert_eq!(format_date(d, Lang::Es), "viernes 3 de mayo");
+    }
+
+    #[test]
+    fn a_weekday_before_its_calendar_date_is_one_date() {
+        // Posted on Monday 7 December 2026.
+        let posted = 1_796_634_600;
+        let found = find_dates("move it to Thursday 10 December at 2pm", posted, 0);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].phrase, "10 December");
     }
 }

@@ -81,6 +81,16 @@ fn at_sentence_start(text: &str, pos: usize) -> bool {
 
 /// Rewrites every whole-word mention of any of `names` (also `@name`) into the second person of
 /// `lang`. Longer names are replaced first so "Bob Smith" wins over "Bob".
+/// Whether byte `at` lies inside a link (`https://benknoble.github.io/…`, `www.…`): a handle in
+/// a URL is part of an address, and rewriting it invents another one.
+fn in_link(text: &str, at: usize) -> bool {
+    let token_start = text[..at]
+        .rfind(|c: char| c.is_whitespace() || c == '<' || c == '(')
+        .map_or(0, |i| i + 1);
+    let token = &text[token_start..];
+    token.starts_with("http://") || token.starts_with("https://") || token.starts_with("www.")
+}
+
 pub fn to_second_person(text: &str, names: &[String], lang: Lang) -> String {
     let names_all = names;
     let mut names: Vec<&String> = names.iter().filter(|n| !n.trim().is_empty()).collect();
@@ -100,7 +110,7 @@ pub fn to_second_person(text: &str, names: &[String], lang: Lang) -> String {
             };
             let mut start = from + rel;
             let mut end = start + needle.len();
-            if someone_else_at(&out, &lower, start, end, names_all) {
+            if someone_else_at(&out, &lower, start, end, names_all) || in_link(&out, start) {
                 from = end;
                 continue;
             }
@@ -163,7 +173,10 @@ pub fn names_reader(text: &str, names: &[String]) -> Option<String> {
             let mut from = 0;
             while let Some(rel) = find_word(&lower[from..], &needle) {
                 let (start, end) = (from + rel, from + rel + needle.len());
-                if !someone_else_at(text, &lower, start, end, names) {
+                let aligned = lower.len() == text.len();
+                if !someone_else_at(text, &lower, start, end, names)
+                    && !(aligned && in_link(text, start))
+                {
                     return true;
                 }
                 from = end;
@@ -287,6 +300,23 @@ mod tests {
         assert_eq!(
             names_reader("Ping Marco Monday", &marco),
             Some("Marco".into())
+        );
+    }
+
+    #[test]
+    fn a_name_inside_a_link_stays_as_it_is() {
+        let names = vec!["benknoble".to_string()];
+        assert_eq!(
+            to_second_person(
+                "benknoble shared https://benknoble.github.io/blog/ for feedback.",
+                &names,
+                Lang::En
+            ),
+            "You shared https://benknoble.github.io/blog/ for feedback."
+        );
+        assert_eq!(
+            names_reader("See https://benknoble.github.io/blog/", &names),
+            None
         );
     }
 }

@@ -413,7 +413,7 @@ fn evidence(input: &GuardrailInput) -> Evidence {
 }
 
 /// Articles and article-contractions after which a capitalised German word is a noun.
-const GERMAN_DETERMINERS: &[&str] = &[
+pub const GERMAN_DETERMINERS: &[&str] = &[
     "der", "die", "das", "dem", "den", "des", "ein", "eine", "einem", "einen", "einer", "eines",
     "kein", "keine", "am", "im", "vom", "zum", "zur", "beim", "ins", "ans", "dein", "deine",
     "deinen", "deinem", "ihr", "ihre", "ihren", "sein", "seine", "seinen", "unser", "unsere",
