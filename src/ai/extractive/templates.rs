@@ -361,6 +361,17 @@ pub fn reply_by_you(kind: ReplyKind, quote: &str, lang: Lang) -> String {
     }
 }
 
+/// "You said: “I'll send the draft by Friday.”" — the reader's own commitment, in their words.
+pub fn you_said(quote: &str, lang: Lang) -> String {
+    let q = quoted(quote, lang);
+    match lang {
+        Lang::En => format!("You said: {q}"),
+        Lang::Fr => format!("Vous avez dit : {q}"),
+        Lang::De => format!("Du hast geschrieben: {q}"),
+        Lang::Es => format!("Dijiste: {q}"),
+    }
+}
+
 /// The reader inside a quoted message, in brackets: "[you] can you bring the mockups?" — the
 /// quote keeps its words, and the reader is never named.
 pub fn you_in_quote(lang: Lang) -> &'static str {

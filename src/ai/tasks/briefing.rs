@@ -98,6 +98,27 @@ pub fn quotes_for(story: &Story, messages: &[ChatMessage], reader: &Reader) -> V
             add(r, &mut order);
         }
     }
+    // The reader's own promises around the story ("Ok I'll add the content later today"): a
+    // summary written for every reader may leave them out, and they are this reader's to keep.
+    let times: Vec<i64> = story
+        .sources
+        .iter()
+        .filter_map(|r| by_id.get(r).map(|m| m.posted_at))
+        .collect();
+    if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
+        let channels: BTreeSet<&str> = story.sources.iter().map(|r| r.channel_id.as_str()).collect();
+        for m in messages {
+            let around = (first - 3600..=last + 3 * 3600).contains(&m.posted_at);
+            let by_reader = m.author_id.as_deref() == Some(reader.id.as_str()) || reader.is(&m.author);
+            if around
+                && by_reader
+                && channels.contains(m.id.channel_id.as_str())
+                && COMMITS.is_match(&m.text)
+            {
+                add(&m.id, &mut order);
+            }
+        }
+    }
     for s in &story.summary {
         for r in &s.sources {
             add(r, &mut order);
@@ -214,11 +235,23 @@ impl Task for GenerateBriefing {
         .entered();
         let lang = input.reader.lang();
         let banned = quoted_terms(input.critique.as_deref());
-        let items = input
-            .stories
-            .iter()
-            .filter_map(|s| item(&input.reader, s, lang, &banned))
-            .collect::<Vec<_>>();
+        // A promise is said once, in the first story it belongs to, and never in a story when
+        // another one already tells the message.
+        let mut promised: BTreeSet<MessageRef> = BTreeSet::new();
+        let mut items = Vec::new();
+        for (i, story) in input.stories.iter().enumerate() {
+            let mut taken = promised.clone();
+            for (j, other) in input.stories.iter().enumerate() {
+                if j != i {
+                    taken.extend(other.story.sources.iter().cloned());
+                }
+            }
+            let before = taken.clone();
+            if let Some(item) = item(&input.reader, story, lang, &banned, &mut taken) {
+                promised.extend(taken.difference(&before).cloned());
+                items.push(item);
+            }
+        }
         WrittenBriefing {
             language: lang.code().to_string(),
             intro: if items.is_empty() {
@@ -430,6 +463,7 @@ fn item(
     chosen: &ChosenStory,
     lang: Lang,
     banned: &[String],
+    promised: &mut BTreeSet<MessageRef>,
 ) -> Option<BriefingItem> {
     let story = &chosen.story;
     let names = reader.names();
@@ -486,6 +520,17 @@ fn item(
             CitedSentence::new(second_person(&s.text, reader), s.sources.clone())
         })
         .collect();
+    // What the reader promised is theirs to keep: said in their words when no sentence has it.
+    if let Some(promise) = reader_commitment(chosen, reader)
+        && !sentences.iter().any(|s| s.sources.contains(&promise.id))
+        && !banned.iter().any(|b| promise.text.contains(b.as_str()))
+        && promised.insert(promise.id.clone())
+    {
+        sentences.push(CitedSentence::new(
+            templates::you_said(&promise.text, lang),
+            vec![promise.id.clone()],
+        ));
+    }
     if let Some(because) = templates::because(&chosen.reasons, lang) {
         let sources = sentences
             .iter()
@@ -501,6 +546,23 @@ fn item(
         title: strip_end_punct(&title),
         sentences,
     })
+}
+
+/// Words that make a message of the reader's a commitment ("I'll send it by Friday", "on it").
+static COMMITS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\b(i'll|i’ll|i will|i'm going to|i am going to|i can take|i'll take|i take|on it|will do|let me|i'll have|je vais|je m'en occupe|je m’en occupe|je le fais|ich werde|ich kümmere|mache ich|ich übernehme|voy a|me encargo|lo hago|vou)\b",
+    )
+    .expect("static regex")
+});
+
+/// The latest message of the story's that the reader wrote and that commits them to something.
+fn reader_commitment<'a>(chosen: &'a ChosenStory, reader: &Reader) -> Option<&'a Quote> {
+    chosen
+        .messages
+        .iter()
+        .filter(|q| reader.is(&q.author) && COMMITS.is_match(&q.text))
+        .next_back()
 }
 
 fn strip_end_punct(title: &str) -> String {

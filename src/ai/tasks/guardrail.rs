@@ -434,6 +434,7 @@ pub fn template_vocabulary() -> Vec<String> {
         texts.push(templates::intro(lang));
         texts.push(templates::nothing_new(lang));
         texts.push(templates::nothing_asked(lang));
+        texts.push(templates::you_said("x", lang));
         texts.push(templates::touches_interests(&x, lang));
         texts.extend(templates::explain_samples(lang));
         let reasons = [
