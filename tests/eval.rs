@@ -72,7 +72,7 @@ async fn the_extractive_engine_is_cited_faithful_and_no_worse_than_recorded() {
     assert_eq!(metric(&report, "model_calls_per_briefing"), 0.0, "{table}");
     // Floors: the figures QUALITY.md records for this engine.
     assert!(metric(&report, "key_fact_recall") >= 0.56, "{table}");
-    assert!(metric(&report, "reader_item_recall") >= 0.71, "{table}");
+    assert!(metric(&report, "reader_item_recall") >= 0.85, "{table}");
     assert!(metric(&report, "explain_fact_recall") >= 0.5, "{table}");
 }
 

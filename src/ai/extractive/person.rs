@@ -173,10 +173,8 @@ pub fn names_reader(text: &str, names: &[String]) -> Option<String> {
             let mut from = 0;
             while let Some(rel) = find_word(&lower[from..], &needle) {
                 let (start, end) = (from + rel, from + rel + needle.len());
-                let aligned = lower.len() == text.len();
-                if !someone_else_at(text, &lower, start, end, names)
-                    && !(aligned && in_link(text, start))
-                {
+                let in_a_link = lower.len() == text.len() && in_link(text, start);
+                if !someone_else_at(text, &lower, start, end, names) && !in_a_link {
                     return true;
                 }
                 from = end;

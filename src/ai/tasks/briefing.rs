@@ -106,10 +106,15 @@ pub fn quotes_for(story: &Story, messages: &[ChatMessage], reader: &Reader) -> V
         .filter_map(|r| by_id.get(r).map(|m| m.posted_at))
         .collect();
     if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
-        let channels: BTreeSet<&str> = story.sources.iter().map(|r| r.channel_id.as_str()).collect();
+        let channels: BTreeSet<&str> = story
+            .sources
+            .iter()
+            .map(|r| r.channel_id.as_str())
+            .collect();
         for m in messages {
             let around = (first - 3600..=last + 3 * 3600).contains(&m.posted_at);
-            let by_reader = m.author_id.as_deref() == Some(reader.id.as_str()) || reader.is(&m.author);
+            let by_reader =
+                m.author_id.as_deref() == Some(reader.id.as_str()) || reader.is(&m.author);
             if around
                 && by_reader
                 && channels.contains(m.id.channel_id.as_str())
@@ -561,8 +566,7 @@ fn reader_commitment<'a>(chosen: &'a ChosenStory, reader: &Reader) -> Option<&'a
     chosen
         .messages
         .iter()
-        .filter(|q| reader.is(&q.author) && COMMITS.is_match(&q.text))
-        .next_back()
+        .rfind(|q| reader.is(&q.author) && COMMITS.is_match(&q.text))
 }
 
 fn strip_end_punct(title: &str) -> String {
