@@ -478,6 +478,11 @@ fn resolve_request(clause: &str, author: &str, speaker: &Speaker) -> (String, Op
     resolve_dates(&with_project(&clause, speaker.project), speaker)
 }
 
+/// Words after which a resolved date needs no preposition of its own ("move it to Thursday").
+const DATE_PREPOSITIONS: &[&str] = &[
+    "on", "by", "until", "till", "before", "after", "from", "for", "since", "to", "at",
+];
+
 fn resolve_dates(text: &str, speaker: &Speaker) -> (String, Option<NaiveDate>) {
     let mentions: Vec<DateMention> =
         dates::find_dates(text, speaker.posted_at, speaker.utc_offset_secs);
@@ -498,19 +503,7 @@ fn resolve_dates(text: &str, speaker: &Speaker) -> (String, Option<NaiveDate>) {
             .map(str::to_lowercase)
             .unwrap_or_default();
         // "move it to next Thursday": the preposition before the date stays the only one.
-        let after_preposition = matches!(
-            previous_word.as_str(),
-            "on" | "by"
-                | "until"
-                | "till"
-                | "before"
-                | "after"
-                | "from"
-                | "for"
-                | "since"
-                | "to"
-                | "at"
-        );
+        let after_preposition = DATE_PREPOSITIONS.contains(&previous_word.as_str());
         let replacement = match preposition {
             Some("on") | Some("this") | Some("next") if lower.contains("week") => {
                 format!("the week of {formatted}")
@@ -520,22 +513,7 @@ fn resolve_dates(text: &str, speaker: &Speaker) -> (String, Option<NaiveDate>) {
             Some(_) if after_preposition => formatted,
             Some(_) => format!("on {formatted}"),
             None if lower.contains("week") => format!("the week of {formatted}"),
-            None if matches!(
-                previous_word.as_str(),
-                "on" | "by"
-                    | "until"
-                    | "till"
-                    | "before"
-                    | "after"
-                    | "from"
-                    | "for"
-                    | "since"
-                    | "to"
-                    | "at"
-            ) =>
-            {
-                formatted
-            }
+            None if after_preposition => formatted,
             None if lower.contains("eod") || lower.contains("end of") => {
                 format!("by the end of {formatted}")
             }
