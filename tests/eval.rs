@@ -73,7 +73,7 @@ async fn the_extractive_engine_is_cited_faithful_and_no_worse_than_recorded() {
     // Floors: the figures QUALITY.md records for this engine.
     assert!(metric(&report, "key_fact_recall") >= 0.56, "{table}");
     assert!(metric(&report, "reader_item_recall") >= 0.85, "{table}");
-    assert!(metric(&report, "explain_fact_recall") >= 0.5, "{table}");
+    assert!(metric(&report, "explain_fact_recall") >= 0.69, "{table}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -368,6 +368,9 @@ static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Replies quoted besides the one that settles the thread and the last word.
+const MORE_REPLIES: usize = 3;
+
 /// How much a reply looks like the thread's outcome: a decision or agreement, a date or a time,
 /// some substance.
 fn settles_score(m: &ChatMessage, utc_offset_secs: i32, lang: Lang) -> f64 {
@@ -556,6 +559,17 @@ fn explain(input: &ExplainInput) -> Explainer {
             templates::ReplyKind::Outcome
         };
         chosen_replies.push((first_kind, best));
+        // In a thread, other replies that carry a decision, a date or a time say how it went on
+        // (a rollback, its root cause, who writes the postmortem): up to three more.
+        if !input.thread.is_empty() {
+            let more = replies
+                .iter()
+                .copied()
+                .filter(|&i| i != best && Some(&i) != replies.last())
+                .filter(|&i| settles_score(&messages[i], input.utc_offset_secs, a.lang) >= 3.0)
+                .take(MORE_REPLIES);
+            chosen_replies.extend(more.map(|i| (templates::ReplyKind::Then, i)));
+        }
         if let Some(&last) = replies.last()
             && last > best
             && !input.thread.is_empty()
@@ -564,6 +578,22 @@ fn explain(input: &ExplainInput) -> Explainer {
             && !messages[last].text.trim_end().ends_with('?')
         {
             chosen_replies.push((templates::ReplyKind::Then, last));
+        }
+    }
+    // Told in the order it happened: the first reply opens the outcome, the rest follow it.
+    chosen_replies.sort_by_key(|&(_, i)| i);
+    chosen_replies.dedup_by_key(|&mut (_, i)| i);
+    if let Some((kind, _)) = chosen_replies.first().copied() {
+        for (j, reply) in chosen_replies.iter_mut().enumerate() {
+            if j > 0 {
+                reply.0 = templates::ReplyKind::Then;
+            } else if kind == templates::ReplyKind::Then {
+                reply.0 = if input.thread.is_empty() {
+                    templates::ReplyKind::RightAfter
+                } else {
+                    templates::ReplyKind::Outcome
+                };
+            }
         }
     }
     for (kind, i) in chosen_replies {
