@@ -591,23 +591,20 @@ async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
     let date = chrono::DateTime::from_timestamp(now, 0)
         .unwrap()
         .date_naive();
-    let row = agent::prepare_with(
-        &ctx,
-        &PrepareRequest {
-            team_id: T.into(),
-            user_id: "U2".into(),
-            local_date: date,
-            edition: String::new(),
-            window: WindowRule::Fixed {
-                start: now - 7_200,
-                end: now,
-            },
-            priority: chief::ai::llm::Priority::Background,
-            now,
+    // The same request before and after the deletion: the reader's briefing of the last hours.
+    let request = PrepareRequest {
+        team_id: T.into(),
+        user_id: "U2".into(),
+        local_date: date,
+        edition: String::new(),
+        window: WindowRule::Fixed {
+            start: now - 7_200,
+            end: now,
         },
-    )
-    .await
-    .unwrap();
+        priority: chief::ai::llm::Priority::Background,
+        now,
+    };
+    let row = agent::prepare_with(&ctx, &request).await.unwrap();
     println!("{:#?}", row.briefing);
     let before = find_everywhere(db, WORD).await;
     println!("before: {before:?}");
@@ -670,23 +667,7 @@ async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
         "{kept:?}"
     );
     // The briefing not yet sent is made again, without it.
-    let again = agent::prepare_with(
-        &ctx,
-        &PrepareRequest {
-            team_id: T.into(),
-            user_id: "U2".into(),
-            local_date: date,
-            edition: String::new(),
-            window: WindowRule::Fixed {
-                start: now - 7_200,
-                end: now,
-            },
-            priority: chief::ai::llm::Priority::Background,
-            now,
-        },
-    )
-    .await
-    .unwrap();
+    let again = agent::prepare_with(&ctx, &request).await.unwrap();
     assert!(!format!("{:?}", again.briefing).contains(WORD));
 }
 
