@@ -906,20 +906,7 @@ mod tests {
                 .any(|r| r.ts.starts_with(&(T - 1800).to_string()))
         );
         assert_eq!(ExplainContext.validate(&i, &e), Ok(()));
-
-        let mut sources = i.thread.clone();
-        sources.extend(i.neighbours.clone());
-        let report = Guardrail.check(&GuardrailInput {
-            sections: e.sections(),
-            allowed_sources: sources.iter().map(|m| m.id.clone()).collect(),
-            sources,
-            reader: i.reader.clone(),
-            known_people: vec![],
-            channels: vec![i.channel.clone()],
-            limits: SlackLimits::default(),
-            utc_offset_secs: 0,
-        });
-        assert!(report.passed, "{:#?}", report.violations);
+        passes_the_guardrail(&i, &e);
     }
 
     #[test]
