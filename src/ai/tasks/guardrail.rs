@@ -605,8 +605,9 @@ impl Guardrail {
                 let mut skip_until = 0;
                 // German capitalises every noun: there a capitalised word after an article
                 // ("den Termin", "seit dem Vortag", "am selben Tag") is a noun, not a name.
-                let german =
-                    crate::ai::extractive::lang::detect(t) == Some(crate::ai::extractive::Lang::De);
+                // (A sentence too short to tell is in the reader's language.)
+                let german = crate::ai::extractive::lang::detect(t).unwrap_or(input.reader.lang())
+                    == crate::ai::extractive::Lang::De;
                 let mut previous: [String; 2] = Default::default();
                 for (pos, w) in t.split_word_bound_indices() {
                     if pos < skip_until || !w.chars().any(char::is_alphanumeric) {
@@ -650,8 +651,11 @@ impl Guardrail {
                     let capitalised = w.chars().next().is_some_and(char::is_uppercase);
                     // "Fong's" is Fong, named in the sources.
                     let base = lower.strip_suffix("'s").unwrap_or(&lower);
+                    // "Release-Termin": the capitalised tail of a German compound is a noun.
+                    let compound_tail = german && t[..pos].ends_with('-');
                     if !capitalised
                         || after_article
+                        || compound_tail
                         || starts.contains(&pos)
                         || in_date(pos)
                         || ev.supports(&lower)
@@ -940,8 +944,8 @@ mod tests {
             i.sections[0].sentences = vec![CitedSentence::new(text, all.clone())];
             Guardrail.check(&i)
         };
-        let good =
-            "Katrin verschiebt das Release auf Montag, seit dem Vortag ist der Termin unklar.";
+        let good = "Katrin verschiebt das Release auf Montag, seit dem Vortag ist der Termin unklar. \
+             Neuer Release-Termin ist Montag.";
         assert!(check(good).passed, "{:#?}", check(good).violations);
         let bad = "Katrin verschiebt das Release mit Gertrude auf Montag.";
         assert_eq!(kinds(&check(bad)), ["invented_name"], "{bad}");
