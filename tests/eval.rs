@@ -88,7 +88,10 @@ async fn with_a_capable_model_replayed_no_briefing_is_emptied_and_every_citation
     // Every prompt of these scenarios has its answer: a change to what a task is given shows here.
     assert_eq!(report.extra["replay_missed"], 0, "{table}");
     // Good paraphrases pass the guardrail (issue 14's target), and the floors QUALITY.md records.
-    assert!(metric(&report, "guardrail_false_rejects") <= 0.05, "{table}");
+    assert!(
+        metric(&report, "guardrail_false_rejects") <= 0.05,
+        "{table}"
+    );
     assert!(metric(&report, "key_fact_recall") >= 0.68, "{table}");
     assert!(metric(&report, "reader_item_recall") >= 0.9, "{table}");
     assert!(metric(&report, "explain_fact_recall") >= 0.9, "{table}");
