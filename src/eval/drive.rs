@@ -87,11 +87,7 @@ async fn briefing(
         .collect();
     let (start, end) = made.window;
     let visible = messages::visible_to(&scratch.db, &team, &scenario.reader, start, end).await?;
-    let date_numbers = (-1..=7)
-        .map(|d| made.date + Days::days(d))
-        .map(|d| d.day())
-        .chain([made.date.year().unsigned_abs()])
-        .collect();
+    let date_numbers = days_around(made.date);
     finish(
         scratch,
         &team,
@@ -129,13 +125,7 @@ async fn explanation(
         .collect();
     let date_numbers = crate::model::domain::ts_to_epoch(ts)
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|at| {
-            let day = at.date_naive();
-            (-1..=7)
-                .map(|d| (day + Days::days(d)).day())
-                .chain([day.year().unsigned_abs()])
-                .collect()
-        })
+        .map(|at| days_around(at.date_naive()))
         .unwrap_or_default();
     finish(
         scratch,
@@ -147,6 +137,15 @@ async fn explanation(
         None,
     )
     .await
+}
+
+/// The numbers a date near `day` may be written with: the day numbers from the day before to a
+/// week after (a "Thursday" in the sources is written "Thursday 10 December"), and the year.
+fn days_around(day: chrono::NaiveDate) -> Vec<u32> {
+    (-1..=7)
+        .map(|d| (day + Days::days(d)).day())
+        .chain([day.year().unsigned_abs()])
+        .collect()
 }
 
 async fn finish(

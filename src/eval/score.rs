@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashSet};
 use unicode_normalization::UnicodeNormalization;
 
 use super::scenario::Item;
-use crate::ai::extractive::text::{is_calendar_word, is_stop_word};
+use crate::ai::extractive::text::{follows_german_article, is_calendar_word, is_stop_word};
 
 /// One unit of writing: a briefing story, or a whole explanation.
 #[derive(Clone, Debug, Default)]
@@ -302,10 +302,7 @@ fn capitalised_mid_sentence(text: &str) -> Vec<String> {
         let mut previous: [String; 2] = Default::default();
         for raw in line.split_whitespace() {
             // German capitalises nouns: after an article ("seit dem Vortag") a capital is a noun.
-            let after_article = german
-                && previous
-                    .iter()
-                    .any(|p| crate::ai::tasks::guardrail::GERMAN_DETERMINERS.contains(&p.as_str()));
+            let after_article = german && follows_german_article(&previous);
             previous = [previous[1].clone(), words(raw).join("")];
             let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
             let opens = raw

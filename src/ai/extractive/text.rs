@@ -118,6 +118,22 @@ pub fn is_stop_word(lower: &str) -> bool {
     STOP_WORDS.binary_search(&normalised.as_str()).is_ok()
 }
 
+/// Articles and article-contractions after which a capitalised German word is a noun.
+const GERMAN_DETERMINERS: &[&str] = &[
+    "der", "die", "das", "dem", "den", "des", "ein", "eine", "einem", "einen", "einer", "eines",
+    "kein", "keine", "am", "im", "vom", "zum", "zur", "beim", "ins", "ans", "dein", "deine",
+    "deinen", "deinem", "ihr", "ihre", "ihren", "sein", "seine", "seinen", "unser", "unsere",
+    "diese", "dieser", "diesen", "diesem",
+];
+
+/// Whether one of the words just before (lower-cased) is a German article: German capitalises
+/// every noun, so a capital after "den", "dem", "am"… is a noun ("den Termin"), not a name.
+pub fn follows_german_article(previous: &[String]) -> bool {
+    previous
+        .iter()
+        .any(|p| GERMAN_DETERMINERS.contains(&p.as_str()))
+}
+
 /// The word with its first letter upper-cased (Unicode-aware: `élan` → `Élan`), the rest as is.
 pub fn capitalise(word: &str) -> String {
     let mut chars = word.chars();

@@ -245,17 +245,21 @@ impl Task for GenerateBriefing {
         let mut promised: BTreeSet<MessageRef> = BTreeSet::new();
         let mut items = Vec::new();
         for (i, story) in input.stories.iter().enumerate() {
-            let mut taken = promised.clone();
-            for (j, other) in input.stories.iter().enumerate() {
-                if j != i {
-                    taken.extend(other.story.sources.iter().cloned());
-                }
-            }
-            let before = taken.clone();
-            if let Some(item) = item(&input.reader, story, lang, &banned, &mut taken) {
-                promised.extend(taken.difference(&before).cloned());
-                items.push(item);
-            }
+            let told_elsewhere: BTreeSet<&MessageRef> = input
+                .stories
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .flat_map(|(_, other)| &other.story.sources)
+                .collect();
+            items.extend(item(
+                &input.reader,
+                story,
+                lang,
+                &banned,
+                &told_elsewhere,
+                &mut promised,
+            ));
         }
         WrittenBriefing {
             language: lang.code().to_string(),
@@ -468,6 +472,7 @@ fn item(
     chosen: &ChosenStory,
     lang: Lang,
     banned: &[String],
+    told_elsewhere: &BTreeSet<&MessageRef>,
     promised: &mut BTreeSet<MessageRef>,
 ) -> Option<BriefingItem> {
     let story = &chosen.story;
@@ -529,6 +534,7 @@ fn item(
     if let Some(promise) = reader_commitment(chosen, reader)
         && !sentences.iter().any(|s| s.sources.contains(&promise.id))
         && !banned.iter().any(|b| promise.text.contains(b.as_str()))
+        && !told_elsewhere.contains(&promise.id)
         && promised.insert(promise.id.clone())
     {
         sentences.push(CitedSentence::new(

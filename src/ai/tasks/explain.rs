@@ -551,14 +551,9 @@ fn explain(input: &ExplainInput) -> Explainer {
         .filter(|(score, _)| *score > 0.0)
         // On a tie the earlier reply: the proposal that the later ones agree with.
         .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)));
-    let mut chosen_replies: Vec<(templates::ReplyKind, usize)> = Vec::new();
+    let mut chosen_replies: Vec<usize> = Vec::new();
     if let Some((_, best)) = best {
-        let first_kind = if input.thread.is_empty() {
-            templates::ReplyKind::RightAfter
-        } else {
-            templates::ReplyKind::Outcome
-        };
-        chosen_replies.push((first_kind, best));
+        chosen_replies.push(best);
         // In a thread, other replies that carry a decision, a date or a time say how it went on
         // (a rollback, its root cause, who writes the postmortem): up to three more.
         if !input.thread.is_empty() {
@@ -568,7 +563,7 @@ fn explain(input: &ExplainInput) -> Explainer {
                 .filter(|&i| i != best && Some(&i) != replies.last())
                 .filter(|&i| settles_score(&messages[i], input.utc_offset_secs, a.lang) >= 3.0)
                 .take(MORE_REPLIES);
-            chosen_replies.extend(more.map(|i| (templates::ReplyKind::Then, i)));
+            chosen_replies.extend(more);
         }
         if let Some(&last) = replies.last()
             && last > best
@@ -577,26 +572,23 @@ fn explain(input: &ExplainInput) -> Explainer {
             // A question at the end is still open, not the last word.
             && !messages[last].text.trim_end().ends_with('?')
         {
-            chosen_replies.push((templates::ReplyKind::Then, last));
+            chosen_replies.push(last);
         }
     }
     // Told in the order it happened: the first reply opens the outcome, the rest follow it.
-    chosen_replies.sort_by_key(|&(_, i)| i);
-    chosen_replies.dedup_by_key(|&mut (_, i)| i);
-    if let Some((kind, _)) = chosen_replies.first().copied() {
-        for (j, reply) in chosen_replies.iter_mut().enumerate() {
-            if j > 0 {
-                reply.0 = templates::ReplyKind::Then;
-            } else if kind == templates::ReplyKind::Then {
-                reply.0 = if input.thread.is_empty() {
-                    templates::ReplyKind::RightAfter
-                } else {
-                    templates::ReplyKind::Outcome
-                };
-            }
-        }
-    }
-    for (kind, i) in chosen_replies {
+    chosen_replies.sort_unstable();
+    chosen_replies.dedup();
+    let first_kind = if input.thread.is_empty() {
+        templates::ReplyKind::RightAfter
+    } else {
+        templates::ReplyKind::Outcome
+    };
+    for (j, i) in chosen_replies.into_iter().enumerate() {
+        let kind = if j == 0 {
+            first_kind
+        } else {
+            templates::ReplyKind::Then
+        };
         let m = &messages[i];
         let Some(q) = quote_of(&messages, &a, i, &input.reader, lang, &mut used) else {
             continue;

@@ -412,14 +412,6 @@ fn evidence(input: &GuardrailInput) -> Evidence {
     }
 }
 
-/// Articles and article-contractions after which a capitalised German word is a noun.
-pub const GERMAN_DETERMINERS: &[&str] = &[
-    "der", "die", "das", "dem", "den", "des", "ein", "eine", "einem", "einen", "einer", "eines",
-    "kein", "keine", "am", "im", "vom", "zum", "zur", "beim", "ins", "ans", "dein", "deine",
-    "deinen", "deinem", "ihr", "ihre", "ihren", "sein", "seine", "seinen", "unser", "unsere",
-    "diese", "dieser", "diesen", "diesem",
-];
-
 /// Every word the framing templates can produce (in any language), lower-cased.
 pub fn template_vocabulary() -> Vec<String> {
     use crate::ai::extractive::Lang;
@@ -614,10 +606,7 @@ impl Guardrail {
                         continue;
                     }
                     let lower = w.to_lowercase().replace('’', "'");
-                    let after_article = german
-                        && previous
-                            .iter()
-                            .any(|p| GERMAN_DETERMINERS.contains(&p.as_str()));
+                    let after_article = german && text::follows_german_article(&previous);
                     previous = [previous[1].clone(), lower.clone()];
                     // A link must be one the sources give (its words are not names).
                     if t[pos..].starts_with("http") || t[pos..].starts_with("www.") {
