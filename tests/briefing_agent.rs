@@ -145,19 +145,11 @@ async fn prepare(ctx: &Context, user: &str, day: (NaiveDate, i64, i64)) -> Brief
     .expect("the briefing is prepared")
 }
 
-async fn model() -> LocalLlm {
-    LocalLlm::builder()
-        .responder(valid_json_responder)
-        .start()
-        .await
-        .expect("local model server")
-}
-
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn each_channel_window_is_summarised_once_whoever_reads_it() {
-    let llm = model().await;
+    let llm = valid_json_model().await;
     let w = world(ScratchDb::test_sqlite().await, Some(&llm)).await;
     seed(w.db()).await;
     let [day, _] = days();
@@ -299,7 +291,7 @@ async fn feedback_changes_the_next_days_ranking() {
 /// chief cannot tell the message (no channel or ts in the click), lands on yesterday's briefing.
 #[tokio::test]
 async fn story_ids_are_stable_and_feedback_finds_the_right_day() {
-    let llm = model().await;
+    let llm = valid_json_model().await;
     let w = world(ScratchDb::test_sqlite().await, Some(&llm)).await;
     seed(w.db()).await;
     let [day1, day2] = days();

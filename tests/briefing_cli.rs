@@ -7,12 +7,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use chief::config::Config;
 use chief::features::briefing::cli::{self, BriefArgs};
-use chief::testkit::model_server::LocalLlm;
 use serde_json::Value;
 
-use common::briefing::{deployment, requests_by_task, valid_json_responder};
+use common::briefing::{export_config, requests_by_task, valid_json_model};
 
 fn exports() -> PathBuf {
     common::fixtures().join("slack-exports")
@@ -157,18 +155,12 @@ fn chief_brief_without_a_model_on_houston_and_racket() {
 #[tokio::test]
 async fn chief_brief_with_a_local_model() {
     common::init();
-    let llm = LocalLlm::builder()
-        .responder(valid_json_responder)
-        .start()
-        .await
-        .unwrap();
+    let llm = valid_json_model().await;
     for (export, user, date) in [
         (houston(), "U061A5N1G", Some("2015-06-09")),
         (racket(), "U01GH44F3GC", None),
     ] {
-        let mut config = Config::for_database("sqlite::memory:");
-        config.llm.deployments = vec![deployment(&llm.base_url())];
-        config.llm.deadline_secs = Some(20);
+        let config = export_config(&llm);
         let args = BriefArgs {
             export: export.clone(),
             user: user.into(),
@@ -198,14 +190,8 @@ async fn chief_brief_with_a_local_model() {
 #[tokio::test]
 async fn an_export_briefing_of_a_past_day_does_not_see_the_future() {
     common::init();
-    let llm = LocalLlm::builder()
-        .responder(valid_json_responder)
-        .start()
-        .await
-        .unwrap();
-    let mut config = Config::for_database("sqlite::memory:");
-    config.llm.deployments = vec![deployment(&llm.base_url())];
-    config.llm.deadline_secs = Some(20);
+    let llm = valid_json_model().await;
+    let config = export_config(&llm);
     let args = BriefArgs {
         export: houston(),
         user: "U061A5N1G".into(),

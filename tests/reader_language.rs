@@ -10,10 +10,9 @@ use std::path::PathBuf;
 
 use chief::config::Config;
 use chief::features::briefing::cli::{self, BriefArgs};
-use chief::testkit::model_server::LocalLlm;
 use serde_json::Value;
 
-use common::briefing::{deployment, task_of, valid_json_responder};
+use common::briefing::{export_config, task_of, valid_json_model};
 
 const CLAIRE: &str = "U0CLAIRE1";
 const MARCO: &str = "U0MARCO01";
@@ -85,14 +84,8 @@ async fn without_a_model_the_framing_follows_the_slack_locale() {
 #[tokio::test]
 async fn with_a_model_the_prompts_say_the_readers_language() {
     common::init();
-    let llm = LocalLlm::builder()
-        .responder(valid_json_responder)
-        .start()
-        .await
-        .unwrap();
-    let mut config = Config::for_database("sqlite::memory:");
-    config.llm.deployments = vec![deployment(&llm.base_url())];
-    config.llm.deadline_secs = Some(20);
+    let llm = valid_json_model().await;
+    let config = export_config(&llm);
     cli::brief_export(config.clone(), &brief_args(CLAIRE))
         .await
         .expect("a briefing");

@@ -45,6 +45,24 @@ pub fn config(url: &str, slack: &FakeSlack, llm: Option<&LocalLlm>) -> Config {
     config
 }
 
+/// A local model that answers every task with valid JSON ([`valid_json_responder`]).
+pub async fn valid_json_model() -> LocalLlm {
+    LocalLlm::builder()
+        .responder(valid_json_responder)
+        .start()
+        .await
+        .expect("local model server")
+}
+
+/// The configuration of `chief brief --export` (a scratch database, no Slack) with `llm` as the
+/// model, under a briefing's deadline.
+pub fn export_config(llm: &LocalLlm) -> Config {
+    let mut config = Config::for_database("sqlite::memory:");
+    config.llm.deployments = vec![deployment(&llm.base_url())];
+    config.llm.deadline_secs = Some(20);
+    config
+}
+
 /// The harness deployment with room for a day's conversations.
 pub fn deployment(base_url: &str) -> DeploymentConfig {
     DeploymentConfig {
