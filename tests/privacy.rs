@@ -622,21 +622,24 @@ async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
             "{column} held the word before the deletion (else the test proves nothing): {before:?}"
         );
     }
-    let kept_before = chief::platform::db::profile::load_profile(
-        db,
-        T,
-        "U1",
-        chief::model::interest::HalfLife::default(),
-    )
-    .await
-    .unwrap()
-    .top(50, now);
-    assert!(
-        kept_before
-            .iter()
-            .any(|(t, _)| t.to_lowercase().contains("inventory")),
-        "{kept_before:?}"
-    );
+    // What U1's other message taught ("inventory"): it must outlive the deletion.
+    let taught_inventory = || async {
+        let top = chief::platform::db::profile::load_profile(
+            db,
+            T,
+            "U1",
+            chief::model::interest::HalfLife::default(),
+        )
+        .await
+        .unwrap()
+        .top(50, now);
+        assert!(
+            top.iter()
+                .any(|(t, _)| t.to_lowercase().contains("inventory")),
+            "{top:?}"
+        );
+    };
+    taught_inventory().await;
 
     deliver(
         &ctx,
@@ -652,20 +655,7 @@ async fn deletion_forgets_interests_and_briefings(scratch: &ScratchDb) {
         "no table keeps a word of the deleted message"
     );
     // What the other message taught stays.
-    let kept = chief::platform::db::profile::load_profile(
-        db,
-        T,
-        "U1",
-        chief::model::interest::HalfLife::default(),
-    )
-    .await
-    .unwrap()
-    .top(50, now);
-    assert!(
-        kept.iter()
-            .any(|(t, _)| t.to_lowercase().contains("inventory")),
-        "{kept:?}"
-    );
+    taught_inventory().await;
     // The briefing not yet sent is made again, without it.
     let again = agent::prepare_with(&ctx, &request).await.unwrap();
     assert!(!format!("{:?}", again.briefing).contains(WORD));
