@@ -105,6 +105,7 @@ impl Application {
                 ctx.clone(),
                 shutdown.clone(),
             )),
+            bg.spawn(crate::features::org::run(ctx.clone(), shutdown.clone())),
             bg.spawn(crate::features::briefing::run(
                 ctx.clone(),
                 shutdown.clone(),

@@ -41,6 +41,9 @@ pub enum Command {
     /// Prepare one person's briefing from a Slack export and print it (Markdown or JSON); needs no
     /// Slack and no model (with one configured, it is used).
     Brief(crate::features::briefing::cli::BriefArgs),
+    /// The org chart chief infers (teams, leads): from a Slack export (`--export PATH`), or
+    /// `chief org rebuild` to replay the interaction log of the configured database.
+    Org(crate::features::org::cli::OrgArgs),
     /// Fetch recent history of the channels chief is in (or one channel) from Slack.
     Backfill {
         /// Only this channel id.
@@ -168,6 +171,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::features::ingest::import::run_cli(config, &path, team).await
         }
         Command::Brief(args) => crate::features::briefing::cli::run_cli(config, args).await,
+        Command::Org(args) => crate::features::org::cli::run_cli(config, args).await,
         Command::Eval(args) => crate::eval::run_cli(config, args).await,
         Command::Backfill {
             channel,

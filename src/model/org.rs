@@ -393,6 +393,12 @@ impl OrgState {
         self.applied
     }
 
+    /// Channels people posted in (to name teams after).
+    pub fn channels(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.posts.keys().map(|(c, _)| c).collect();
+        set.into_iter().cloned().collect()
+    }
+
     /// The snapshot form (JSON).
     pub fn to_json(&self) -> String {
         let rows = StateRows {
@@ -1059,7 +1065,10 @@ mod tests {
                 (InteractionKind::Reaction, "U1".into()),
             ]
         );
-        assert_eq!(classify_ask("can you take the billing bug"), Ask::Assignment);
+        assert_eq!(
+            classify_ask("can you take the billing bug"),
+            Ask::Assignment
+        );
         assert!(asks_by_cue("Could you look?"));
         assert!(!asks_by_cue("we shipped it"));
     }

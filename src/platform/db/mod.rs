@@ -34,6 +34,7 @@ pub mod llm;
 pub mod messages;
 pub mod names;
 pub mod oauth;
+pub mod org;
 pub mod profile;
 pub mod propositions;
 pub mod purge;

@@ -45,6 +45,8 @@ pub const TEAM_TABLES: &[TeamTable] = &[
     table("interest_sources", Some("channel_id"), Some("message_ts")),
     table("propositions", Some("channel_id"), Some("message_ts")),
     table("bus_events", Some("channel_id"), Some("message_ts")),
+    // (the team's snapshots that counted them are dropped first by org::forget_in)
+    table("org_interactions", Some("channel_id"), Some("message_ts")),
     // (deleting these rows deletes their digest too: a trigger, see 0008_briefings.sql)
     table(
         "briefing_digest_messages",
@@ -71,6 +73,8 @@ pub const TEAM_TABLES: &[TeamTable] = &[
     table("briefings", None, None),
     table("briefing_interest_origins", None, None),
     table("briefing_workspaces", None, None),
+    table("org_snapshots", None, None),
+    table("org_projection", None, None),
     table("users", None, None),
     table("inbox", None, None),
     table("teams", None, None),
@@ -88,6 +92,7 @@ pub async fn delete_message_derivatives_in(
     let mut deleted =
         super::profile::forget_interest_sources_in(&mut *conn, team_id, channel_id, Some(ts))
             .await?;
+    deleted += super::org::forget_in(&mut *conn, team_id, channel_id, Some(ts)).await?;
     for t in TEAM_TABLES {
         let (Some(channel), Some(message)) = (t.channel_column, t.message_column) else {
             continue;
@@ -202,6 +207,7 @@ pub async fn purge_channel_in(
 ) -> Result<u64, DbError> {
     let mut deleted =
         super::profile::forget_interest_sources_in(&mut *conn, team_id, channel_id, None).await?;
+    deleted += super::org::forget_in(&mut *conn, team_id, channel_id, None).await?;
     for t in TEAM_TABLES {
         let Some(channel) = t.channel_column else {
             continue;
