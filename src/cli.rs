@@ -154,6 +154,10 @@ pub enum BenchCommand {
     /// Click-to-context through the HTTP edge: signed "Explain in context" shortcuts → the modal
     /// opened (`views.open`) and filled, and chief's overhead without the model's time.
     Context(crate::bench::context::Args),
+    /// The Org Chart Keeper on a synthetic workspace with true teams and leads: adjusted Rand
+    /// index of the inferred teams, lead precision and recall, and the replay time of a
+    /// 1,000,000-interaction log (SQLite and PostgreSQL).
+    Org(crate::bench::org::Args),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -322,6 +326,10 @@ async fn run_bench(which: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Briefings(args) => {
             crate::bench::briefings::run(args.into()).await?;
+            Ok(())
+        }
+        BenchCommand::Org(args) => {
+            crate::bench::org::run(args).await?;
             Ok(())
         }
         BenchCommand::Context(args) => {

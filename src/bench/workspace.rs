@@ -147,6 +147,30 @@ pub struct Workspace {
     /// (channel index, range in `messages`).
     pub channel_ranges: Vec<std::ops::Range<usize>>,
     pub stats: Stats,
+    /// The true org chart, when generated [`Workspace::with_teams`].
+    pub truth: Option<OrgTruth>,
+}
+
+/// How to overlay teams on a workspace ([`Workspace::with_teams`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct TeamSpec {
+    pub teams: usize,
+    /// Messages added in the teams' own channels (the topic channels keep theirs: cross-team
+    /// noise).
+    pub messages: usize,
+    /// Share of a team discussion's participants drawn from outside the team.
+    pub outsiders: f64,
+}
+
+/// The org chart the generator followed: what recovered teams and leads are scored against.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OrgTruth {
+    /// Each user's team (index into `names`).
+    pub team_of: Vec<usize>,
+    /// Each team's leads (user indexes).
+    pub leads: Vec<Vec<usize>>,
+    /// Each team's channel name.
+    pub names: Vec<String>,
 }
 
 #[rustfmt::skip]
@@ -293,6 +317,22 @@ const REPLIES: &[&str] = &[
     "Done, the {system} config is merged.",
     "Looping in {mention} who knows {system} best.",
     "Numbers from the load test: {pct}% of requests under {n} ms.",
+];
+
+/// A lead gives work to someone of the team ({mention}: the assignee).
+const ASSIGNMENTS: &[&str] = &[
+    "{mention} can you take the {system} part of the {project} {keyword}?",
+    "{mention} could you pick up the {feature} bug {customer} reported?",
+    "{mention} please own the {project} {keyword} plan, due {day}.",
+    "{mention} can you look into the {metric} regression on {system}?",
+    "{mention} would you handle the {customer} escalation {day}?",
+];
+
+/// Someone asks their lead to approve ({mention}: the lead).
+const APPROVALS: &[&str] = &[
+    "{mention} can you approve the {project} {keyword} plan?",
+    "{mention} could you sign off on the {feature} rollout for {customer}?",
+    "{mention} ok to ship {feature} {day}? Need your approval.",
 ];
 
 const SOCIAL_LINES: &[&str] = &[
@@ -746,7 +786,231 @@ impl Workspace {
             messages,
             channel_ranges,
             stats,
+            truth: None,
         }
+    }
+
+    /// Adds an org chart: every person gets a true team (sizes 4 to ~3× the mean) and one lead
+    /// (two in teams of 20 or more); each team gets a channel (`team-<area>`) with its members
+    /// and a few outsiders, where leads assign work ("@x can you take …"), members ask the lead
+    /// for approval, and everyone discusses, replies, mentions and reacts mostly within the team.
+    /// The topic channels and their messages stay as they were (people meet across teams there).
+    pub fn with_teams(mut self, spec: &TeamSpec) -> Workspace {
+        let mut rng = StdRng::seed_from_u64(self.spec.seed ^ 0x0726_6f72_6763_6861);
+        let n = self.users.len();
+        let k = spec.teams.clamp(1, n.max(1));
+        // Sizes: a random share of the people each, at least 4.
+        let shares: Vec<f64> = (0..k).map(|_| 0.4 + rng.random::<f64>() * 1.6).collect();
+        let total: f64 = shares.iter().sum();
+        let mut sizes: Vec<usize> = shares
+            .iter()
+            .map(|s| ((n as f64) * s / total).floor().max(4.0) as usize)
+            .collect();
+        while sizes.iter().sum::<usize>() > n {
+            if let Some(max) = sizes.iter_mut().max() {
+                *max -= 1;
+            }
+        }
+        let mut short = n - sizes.iter().sum::<usize>();
+        let mut i = 0;
+        while short > 0 {
+            sizes[i % k] += 1;
+            short -= 1;
+            i += 1;
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rng);
+        let mut team_of = vec![0; n];
+        let mut members: Vec<Vec<usize>> = Vec::with_capacity(k);
+        let mut at = 0;
+        for (t, size) in sizes.iter().enumerate() {
+            let block: Vec<usize> = order[at..at + size].to_vec();
+            at += size;
+            for &u in &block {
+                team_of[u] = t;
+            }
+            members.push(block);
+        }
+        let leads: Vec<Vec<usize>> = members
+            .iter()
+            .map(|m| m.iter().take(if m.len() >= 20 { 2 } else { 1 }).copied().collect())
+            .collect();
+        let mut names = Vec::with_capacity(k);
+        let taken: HashSet<String> = self.channels.iter().map(|c| c.name.clone()).collect();
+        for t in 0..k {
+            let base = format!("team-{}", AREAS[t % AREAS.len()]);
+            let mut name = if t < AREAS.len() {
+                base.clone()
+            } else {
+                format!("{base}-{}", t / AREAS.len() + 1)
+            };
+            while taken.contains(&name) {
+                name.push('x');
+            }
+            names.push(name);
+        }
+
+        // Messages per team, by size.
+        let per_team: Vec<usize> = sizes
+            .iter()
+            .map(|s| spec.messages * s / n.max(1))
+            .collect();
+        let day_start = self.spec.day_start();
+        let mut seq: u64 = 500_000;
+        for t in 0..k {
+            let team = &members[t];
+            let mut channel_members: Vec<usize> = team.clone();
+            for _ in 0..rng.random_range(0..=2) {
+                channel_members.push(rng.random_range(0..n));
+            }
+            channel_members.sort_unstable();
+            channel_members.dedup();
+            let c = self.channels.len();
+            let id = format!("C9{:07}", t + 1);
+            let topic = self.users[team[0]].interests[0];
+            let start_index = self.messages.len();
+            let mut msgs: Vec<PostedMessage> = Vec::new();
+            let mut remaining = per_team[t];
+            let pick = |rng: &mut StdRng, team: &[usize]| -> usize {
+                if rng.random_bool(spec.outsiders) {
+                    rng.random_range(0..n)
+                } else {
+                    team[rng.random_range(0..team.len())]
+                }
+            };
+            while remaining > 0 {
+                let len = (1 + (-(rng.random::<f64>().max(1e-9)).ln() * 3.0) as usize)
+                    .min(12)
+                    .min(remaining);
+                remaining -= len;
+                let lead = leads[t][rng.random_range(0..leads[t].len())];
+                let roll = rng.random::<f64>();
+                let member = team[rng.random_range(0..team.len())];
+                let (opener, text, addressee) = if roll < 0.3 && member != lead {
+                    let text = fill(
+                        ASSIGNMENTS[rng.random_range(0..ASSIGNMENTS.len())],
+                        &self.topics[topic],
+                        &mut rng,
+                        Some(&format!("@{}", self.users[member].display_name)),
+                    );
+                    (lead, text, Some(member))
+                } else if roll < 0.45 && member != lead {
+                    let text = fill(
+                        APPROVALS[rng.random_range(0..APPROVALS.len())],
+                        &self.topics[topic],
+                        &mut rng,
+                        Some(&format!("@{}", self.users[lead].display_name)),
+                    );
+                    (member, text, Some(lead))
+                } else {
+                    let author = pick(&mut rng, team);
+                    let template = STARTERS[rng.random_range(0..STARTERS.len())];
+                    let text = fill(
+                        template,
+                        &self.topics[topic],
+                        &mut rng,
+                        Some(&format!("@{}", self.users[member].display_name)),
+                    );
+                    let to = template.contains("{mention}") && member != author;
+                    (author, text, to.then_some(member))
+                };
+                let hour = 8 + rng.random_range(0..10i64);
+                let mut when = day_start + hour * 3600 + rng.random_range(0..3600);
+                let threaded = len >= 2 && rng.random_bool(0.6);
+                let mut parent: Option<String> = None;
+                let mut parent_index = 0;
+                for j in 0..len {
+                    let (author, text, mentions) = if j == 0 {
+                        let mentions = addressee
+                            .filter(|_| text.contains('@'))
+                            .map(|a| vec![self.users[a].id.clone()])
+                            .unwrap_or_default();
+                        (opener, text.clone(), mentions)
+                    } else {
+                        let author = if j == 1 && let Some(a) = addressee {
+                            a
+                        } else {
+                            pick(&mut rng, team)
+                        };
+                        let text = fill(
+                            REPLIES[rng.random_range(0..REPLIES.len())],
+                            &self.topics[topic],
+                            &mut rng,
+                            Some(&format!("@{}", self.users[opener].display_name)),
+                        );
+                        let mentions = if text.contains('@') && author != opener {
+                            vec![self.users[opener].id.clone()]
+                        } else {
+                            Vec::new()
+                        };
+                        (author, text, mentions)
+                    };
+                    seq += 1;
+                    let ts = format!("{when}.{:06}", seq % 1_000_000);
+                    let mut reactions = Vec::new();
+                    if rng.random_bool(0.3) {
+                        let mut who: Vec<String> = (0..rng.random_range(1..=3))
+                            .map(|_| self.users[pick(&mut rng, team)].id.clone())
+                            .collect();
+                        who.sort();
+                        who.dedup();
+                        reactions.push((EMOJI[rng.random_range(0..EMOJI.len())].to_string(), who));
+                    }
+                    let thread_ts = if threaded {
+                        match &parent {
+                            None => {
+                                parent = Some(ts.clone());
+                                parent_index = msgs.len();
+                                Some(ts.clone())
+                            }
+                            Some(p) => Some(p.clone()),
+                        }
+                    } else {
+                        None
+                    };
+                    self.stats.mentions += mentions.len();
+                    msgs.push(PostedMessage {
+                        channel_id: id.clone(),
+                        ts,
+                        thread_ts,
+                        user_id: Some(self.users[author].id.clone()),
+                        bot_id: None,
+                        subtype: None,
+                        text,
+                        mentions,
+                        posted_at: when,
+                        edited_at: None,
+                        reply_count: None,
+                        channel_private: Some(false),
+                        reactions,
+                    });
+                    when = (when + rng.random_range(30..=600)).min(day_start + 86_399);
+                }
+                if threaded {
+                    msgs[parent_index].reply_count = Some(len as i64 - 1);
+                }
+            }
+            msgs.sort_by(|a, b| a.posted_at.cmp(&b.posted_at).then_with(|| a.ts.cmp(&b.ts)));
+            self.stats.messages += msgs.len();
+            self.messages.extend(msgs);
+            self.channel_ranges.push(start_index..self.messages.len());
+            self.channels.push(SynthChannel {
+                id,
+                name: names[t].clone(),
+                private: false,
+                members: channel_members,
+                topics: vec![topic],
+                social: false,
+            });
+            debug_assert_eq!(self.channels.len(), c + 1);
+        }
+        self.stats.channels = self.channels.len();
+        self.truth = Some(OrgTruth {
+            team_of,
+            leads,
+            names,
+        });
+        self
     }
 
     /// The messages of channel `c` (index into `channels`).
