@@ -850,6 +850,16 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
     chief::platform::db::briefings::set_workspace_url(db, team, "https://x.slack.com/")
         .await
         .unwrap();
+    // The org chart: the agent's log and projection, and a snapshot.
+    let sub = chief::platform::bus::Subscription::new(
+        chief::features::org::SUBSCRIBER,
+        &chief::features::org::KINDS,
+        "privacy",
+        db.backend(),
+    )
+    .with_commit_grace(std::time::Duration::ZERO);
+    while chief::features::org::run_once(db, &sub).await.unwrap() > 0 {}
+    chief::features::org::rebuild(db, team).await.unwrap();
 }
 
 async fn rows_of(db: &Db, team: &str) -> BTreeMap<String, i64> {
