@@ -55,7 +55,11 @@ fn sub(db: &Db) -> Subscription {
 }
 
 async fn agent(db: &Db) {
-    while org::run_once(db, &sub(db)).await.expect("the org agent runs") > 0 {}
+    while org::run_once(db, &sub(db))
+        .await
+        .expect("the org agent runs")
+        > 0
+    {}
 }
 
 async fn projection_json(db: &Db, team: &str, from: Replay) -> String {
@@ -91,7 +95,10 @@ async fn replay_rebuilds_identically(scratch: &ScratchDb) {
     // The stored projection (kept incrementally) is what a rebuild writes, row for row.
     let (rebuilt, replayed) = org::rebuild(db, &team).await.unwrap();
     assert_eq!(replayed, store::count(db, &team).await.unwrap());
-    assert_eq!(store::projection(db, &team).await.unwrap(), after_corrections);
+    assert_eq!(
+        store::projection(db, &team).await.unwrap(),
+        after_corrections
+    );
     assert_eq!(serde_json::to_string(&rebuilt).unwrap(), full);
     assert_eq!(
         rebuilt.team_of(&ws.users[1].id).map(|t| t.name.as_str()),
@@ -124,7 +131,13 @@ async fn a_deleted_message_takes_its_interactions(scratch: &ScratchDb) {
     for ts in &asks {
         deliver(
             &ctx,
-            &message_event(T, "C1", "U1", ts, "<@U2> can you take the billing migration?"),
+            &message_event(
+                T,
+                "C1",
+                "U1",
+                ts,
+                "<@U2> can you take the billing migration?",
+            ),
         )
         .await;
     }
@@ -134,7 +147,10 @@ async fn a_deleted_message_takes_its_interactions(scratch: &ScratchDb) {
     let before = org::team_view(db, T, "U2").await.unwrap().expect("Bob");
     assert_eq!(before.user.collaborators[0].0, "U1");
     let kinds: i64 = common::count_rows(db, "org_interactions").await;
-    assert!(kinds >= 6, "message, mention and assignment per ask; {kinds}");
+    assert!(
+        kinds >= 6,
+        "message, mention and assignment per ask; {kinds}"
+    );
     org::rebuild(db, T).await.unwrap();
     assert!(!store::snapshot_seqs(db, T).await.unwrap().is_empty());
 
@@ -174,7 +190,10 @@ async fn a_deleted_message_takes_its_interactions(scratch: &ScratchDb) {
             .collect::<Vec<_>>(),
         ["U3"]
     );
-    assert_eq!(ana.user.assigned, 0, "the assignments went with the messages");
+    assert_eq!(
+        ana.user.assigned, 0,
+        "the assignments went with the messages"
+    );
 
     // Uninstalled: the log, snapshots and projection go.
     org::rebuild(db, T).await.unwrap();
@@ -210,7 +229,10 @@ async fn org_of_the_houston_export() {
         assert!(t["leads"].is_array());
     }
     // The organiser who asks people to do things leads the biggest group.
-    let general = teams.iter().find(|t| t["name"] == "general").expect("general");
+    let general = teams
+        .iter()
+        .find(|t| t["name"] == "general")
+        .expect("general");
     assert!(
         general["lead_names"]
             .as_array()

@@ -833,7 +833,12 @@ impl Workspace {
         }
         let leads: Vec<Vec<usize>> = members
             .iter()
-            .map(|m| m.iter().take(if m.len() >= 20 { 2 } else { 1 }).copied().collect())
+            .map(|m| {
+                m.iter()
+                    .take(if m.len() >= 20 { 2 } else { 1 })
+                    .copied()
+                    .collect()
+            })
             .collect();
         let mut names = Vec::with_capacity(k);
         let taken: HashSet<String> = self.channels.iter().map(|c| c.name.clone()).collect();
@@ -851,10 +856,7 @@ impl Workspace {
         }
 
         // Messages per team, by size.
-        let per_team: Vec<usize> = sizes
-            .iter()
-            .map(|s| spec.messages * s / n.max(1))
-            .collect();
+        let per_team: Vec<usize> = sizes.iter().map(|s| spec.messages * s / n.max(1)).collect();
         let day_start = self.spec.day_start();
         let mut seq: u64 = 500_000;
         for t in 0..k {
@@ -927,7 +929,9 @@ impl Workspace {
                             .unwrap_or_default();
                         (opener, text.clone(), mentions)
                     } else {
-                        let author = if j == 1 && let Some(a) = addressee {
+                        let author = if j == 1
+                            && let Some(a) = addressee
+                        {
                             a
                         } else {
                             pick(&mut rng, team)

@@ -95,11 +95,16 @@ pub async fn publish_with(
             None
         }
     };
-    let view = blocks::home_view(
+    let mut view = blocks::home_view(
         latest.as_ref(),
         &home_settings(&settings, interests),
         notice,
     );
+    match crate::features::org::team_lines(&ctx.db, team_id, user_id).await {
+        Ok(Some(lines)) => blocks::append_team(&mut view, &lines),
+        Ok(None) => {}
+        Err(e) => debug!(error = %e, "no team to show on the Home tab"),
+    }
     let token = ctx.bot_token(team_id).await?;
     web::publish_view(&ctx.slack.session(&token), user_id, &view)
         .await

@@ -330,6 +330,31 @@ pub fn home_view(
     json!({"type": "home", "blocks": blocks})
 }
 
+/// Adds the "Your team" section (what the org chart holds about the person, one fact a line)
+/// to a Home view, while the view stays within Slack's block limit.
+pub fn append_team(view: &mut Value, lines: &[String]) {
+    let Some(blocks) = view.get_mut("blocks").and_then(Value::as_array_mut) else {
+        return;
+    };
+    if lines.is_empty() || blocks.len() + 3 > MAX_HOME_BLOCKS {
+        return;
+    }
+    blocks.push(json!({"type": "header", "text": {"type": "plain_text", "text": "Your team"}}));
+    let text: Vec<String> = lines.iter().map(|l| escape(l)).collect();
+    blocks.push(section(&truncate_chars(&text.join("\n"), 2_900)));
+    blocks.push(context(
+        "Inferred from who you reply to, mention, react to and work with. Not right? \
+         `/chief team set <team name>` (or `/chief team reset`).",
+    ));
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// Parses Block Kit JSON into slack-morphism's types; an invalid shape is a bug, reported as such.
 pub fn to_slack(blocks: &[Value]) -> Result<Vec<SlackBlock>, serde_json::Error> {
     blocks

@@ -46,6 +46,9 @@ pub enum CommandError {
     /// `/chief context <link>`: click-to-context could not take the request.
     #[error(transparent)]
     Explain(#[from] ExplainError),
+    /// `/chief team`: reading or correcting the org chart.
+    #[error(transparent)]
+    Org(#[from] crate::features::org::OrgError),
 }
 
 impl Retryable for CommandError {
@@ -53,6 +56,8 @@ impl Retryable for CommandError {
         match self {
             CommandError::Db(e) => e.is_transient(),
             CommandError::Explain(e) => e.is_transient(),
+            CommandError::Org(crate::features::org::OrgError::Db(e)) => e.is_transient(),
+            CommandError::Org(_) => false,
         }
     }
 }
@@ -220,6 +225,33 @@ pub async fn run(
                 None,
             )
             .await;
+            Ok(())
+        }
+        ChiefCommand::Team => {
+            let text = match crate::features::org::team_lines(&ctx.db, team, user).await? {
+                Some(lines) => format!(
+                    "{}\nNot right? `/chief team set <team name>` (or `/chief team reset`).",
+                    lines.join("\n")
+                ),
+                None => "I have not seen you work with anyone yet, so I don't know your team. \
+                         You can tell me: `/chief team set <team name>`."
+                    .to_string(),
+            };
+            reply(ctx, request, &text, None).await;
+            Ok(())
+        }
+        ChiefCommand::TeamSet(name) => {
+            let model =
+                crate::features::org::set_team(&ctx.db, team, user, name.as_deref().unwrap_or(""))
+                    .await?;
+            let text = match (&name, model.people.get(user).and_then(|p| p.team.as_ref())) {
+                (Some(name), _) => format!("Done: I'll count you in the {name} team."),
+                (None, Some(inferred)) => {
+                    format!("Done: back to what I infer — the {inferred} team.")
+                }
+                (None, None) => "Done: back to what I infer (no team yet).".to_string(),
+            };
+            reply(ctx, request, &text, None).await;
             Ok(())
         }
         ChiefCommand::Pause => {

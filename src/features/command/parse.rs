@@ -43,6 +43,10 @@ pub enum ChiefCommand {
     /// `language fr` / `language auto`: the language briefings and explanations are written in
     /// (`None`: follow the Slack locale).
     Language(Option<String>),
+    /// `team`: the person's team as the org chart infers it, its lead, and the evidence.
+    Team,
+    /// `team set <name>` / `team reset` (`None`): correct it, or go back to the inference.
+    TeamSet(Option<String>),
     /// `pause`: no briefings until `resume`.
     Pause,
     /// `resume`
@@ -65,6 +69,8 @@ impl ChiefCommand {
             ChiefCommand::Mute(_) => "mute",
             ChiefCommand::Unmute(_) => "unmute",
             ChiefCommand::Language(_) => "language",
+            ChiefCommand::Team => "team",
+            ChiefCommand::TeamSet(_) => "team set",
             ChiefCommand::Pause => "pause",
             ChiefCommand::Resume => "resume",
             ChiefCommand::Help { .. } => "help",
@@ -285,6 +291,7 @@ pub fn parse(text: &str) -> ChiefCommand {
             "language" | "lang" | "langue" | "sprache" | "idioma" => parse_language(rest)
                 .map(ChiefCommand::Language)
                 .map_err(|e| e.0),
+            "team" => parse_team(rest),
             "pause" => no_args("pause", rest, ChiefCommand::Pause),
             "resume" | "unpause" => no_args("resume", rest, ChiefCommand::Resume),
             _ => Err(format!(
@@ -293,6 +300,32 @@ pub fn parse(text: &str) -> ChiefCommand {
             )),
         };
     result.unwrap_or_else(|error| ChiefCommand::Help { error: Some(error) })
+}
+
+/// `team`, `team set <name>`, `team reset`.
+fn parse_team(rest: &str) -> Result<ChiefCommand, String> {
+    let (word, name) = match rest.split_once(char::is_whitespace) {
+        Some((w, r)) => (w, r.trim()),
+        None => (rest, ""),
+    };
+    match word.to_lowercase().as_str() {
+        "" => Ok(ChiefCommand::Team),
+        "reset" | "auto" => no_args("team reset", name, ChiefCommand::TeamSet(None)),
+        "set" => {
+            let name = unescape(name.trim_start_matches('#')).trim().to_string();
+            if name.is_empty() {
+                Err("`/chief team set` needs a team name, like `/chief team set payments`.".into())
+            } else {
+                Ok(ChiefCommand::TeamSet(Some(
+                    name.chars().take(MAX_TOPIC_CHARS).collect(),
+                )))
+            }
+        }
+        other => Err(format!(
+            "`/chief team` takes `set <name>` or `reset`, not `{}`.",
+            unescape(other).chars().take(40).collect::<String>()
+        )),
+    }
 }
 
 fn no_args(name: &str, rest: &str, cmd: ChiefCommand) -> Result<ChiefCommand, String> {
@@ -416,6 +449,14 @@ pub const SUBCOMMANDS: &[(&str, &str)] = &[
     (
         "language <en|fr|de|es> | language auto",
         "Write your briefings and explanations in this language, or `auto`: your Slack language (the default).",
+    ),
+    (
+        "team",
+        "Your team as I infer it from who you work with, its likely lead, and the evidence.",
+    ),
+    (
+        "team set <name> | team reset",
+        "Correct your team (it becomes a fact I keep), or go back to what I infer.",
     ),
     ("pause", "No briefings until you `resume`."),
     ("resume", "Start your briefings again."),
@@ -767,6 +808,8 @@ mod tests {
             ("mute #x", parse("mute #x")),
             ("unmute #x", parse("unmute #x")),
             ("language fr", parse("language fr")),
+            ("team", ChiefCommand::Team),
+            ("team set payments", parse("team set payments")),
             ("pause", ChiefCommand::Pause),
             ("resume", ChiefCommand::Resume),
             ("help", ChiefCommand::Help { error: None }),

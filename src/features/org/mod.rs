@@ -454,3 +454,23 @@ pub fn describe(view: &TeamView, names: &BTreeMap<String, String>) -> Vec<String
     }
     lines
 }
+
+/// [`describe`] for one person, names from the directory. `None`: nothing known about them yet.
+pub async fn team_lines(
+    db: &Db,
+    team_id: &str,
+    user_id: &str,
+) -> Result<Option<Vec<String>>, OrgError> {
+    let Some(view) = team_view(db, team_id, user_id).await? else {
+        return Ok(None);
+    };
+    let mut ids: Vec<String> = view.members.clone();
+    ids.extend(view.user.collaborators.iter().map(|(u, _)| u.clone()));
+    ids.sort();
+    ids.dedup();
+    let names: BTreeMap<String, String> = directory::user_names(db, team_id, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Some(describe(&view, &names)))
+}
