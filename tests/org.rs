@@ -243,3 +243,82 @@ async fn org_of_the_houston_export() {
     );
     assert!(org.interactions > 1_000);
 }
+
+/// `/chief team` and `/chief team set` through the signed command path: the answer comes to the
+/// response URL; the correction is an event of the log and moves the person.
+async fn team_command_shows_and_corrects(backend: common::Backend) {
+    use common::explain::{ALICE, BOB, CAROL, READER, TEAM, command_fields, seed_directory};
+    let app = common::spawn_app(backend).await;
+    let db = &app.ctx.db;
+    seed_directory(db).await;
+    let mut log = Vec::new();
+    for (a, b) in [
+        (READER, ALICE),
+        (ALICE, READER),
+        (READER, BOB),
+        (ALICE, BOB),
+    ] {
+        for n in 0..3 {
+            log.push(chief::model::org::Interaction {
+                kind: chief::model::org::InteractionKind::Reply,
+                actor: a.into(),
+                target: b.into(),
+                channel_id: Some("C1".into()),
+                message_ts: Some(format!("1700000000.00010{n}")),
+                at: 1_700_000_000,
+                weight: 3,
+            });
+        }
+    }
+    log.push(chief::model::org::Interaction {
+        kind: chief::model::org::InteractionKind::Mention,
+        actor: CAROL.into(),
+        target: "U0SOLO".into(),
+        channel_id: Some("C2".into()),
+        message_ts: Some("1700000000.000200".into()),
+        at: 1_700_000_000,
+        weight: 2,
+    });
+    store::append(db, TEAM, &log).await.unwrap();
+    org::refresh(db, TEAM).await.unwrap();
+
+    let ask = |text: &'static str, trigger: &'static str| {
+        let app = &app;
+        async move {
+            let before = app.slack.calls("response_url").len();
+            let fields = command_fields(text, READER, trigger, &app.slack.response_url(trigger));
+            let res = app.post_command(&fields).await;
+            assert_eq!(res.status(), 200);
+            assert_eq!(app.drained(Duration::from_secs(20)).await.dead, 0);
+            let replies: Vec<String> = app.slack.calls("response_url")[before..]
+                .iter()
+                .map(|c| c.param("text").unwrap_or_default())
+                .collect();
+            assert_eq!(replies.len(), 1, "{replies:?}");
+            replies[0].clone()
+        }
+    };
+    let shown = ask("team", "t-team").await;
+    assert!(shown.contains("Your team:"), "{shown}");
+    assert!(shown.contains("inferred"), "{shown}");
+    assert!(shown.contains("Closest collaborators"), "{shown}");
+    assert!(shown.contains("alice"), "names, not ids: {shown}");
+
+    let set = ask("team set payments", "t-team-set").await;
+    assert!(set.contains("payments"), "{set}");
+    let corrections = store::load_after(db, TEAM, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, i)| i.kind == chief::model::org::InteractionKind::Correction)
+        .count();
+    assert_eq!(corrections, 1, "the correction is in the log");
+    let shown = ask("team", "t-team-2").await;
+    assert!(
+        shown.contains("Your team: payments (you said so)"),
+        "{shown}"
+    );
+    app.stop().await;
+}
+
+on_both_backends!(backend: team_command_shows_and_corrects);
