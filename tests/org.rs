@@ -322,3 +322,67 @@ async fn team_command_shows_and_corrects(backend: common::Backend) {
 }
 
 on_both_backends!(backend: team_command_shows_and_corrects);
+
+/// Redelivered and repeated events leave one interaction each; a reaction goes when the person's
+/// last emoji on the message does.
+async fn reactions_and_membership_are_recorded_once(scratch: &ScratchDb) {
+    let fake = slack_knowing_everyone(&["U1", "U2"]).await;
+    let ctx = common::context(scratch, &fake, None);
+    let db = &ctx.db;
+    const T: &str = "T1";
+    let ts = format!("{}.000100", chief::platform::db::now() - 600);
+    deliver(
+        &ctx,
+        &message_event(T, "C1", "U1", &ts, "shipped the release"),
+    )
+    .await;
+    let reaction = |kind: &str, emoji: &str| {
+        json!({"type": "event_callback", "team_id": T, "event": {
+            "type": kind, "user": "U2", "reaction": emoji,
+            "item": {"type": "message", "channel": "C1", "ts": &ts},
+            "event_ts": "1700000001.000100"}})
+    };
+    let joined = json!({"type": "event_callback", "team_id": T, "event": {
+        "type": "member_joined_channel", "user": "U4", "channel": "C1",
+        "channel_type": "C", "event_ts": "1700000002.000100"}});
+    for event in [
+        reaction("reaction_added", "tada"),
+        reaction("reaction_added", "tada"),
+        reaction("reaction_added", "rocket"),
+        joined.clone(),
+        joined,
+    ] {
+        deliver(&ctx, &event).await;
+    }
+    agent(db).await;
+    let of_kind = |log: &[(i64, chief::model::org::Interaction)], kind| {
+        log.iter().filter(|(_, i)| i.kind == kind).count()
+    };
+    use chief::model::org::InteractionKind::{Membership, Reaction};
+    let log = store::load_after(db, T, 0, 100).await.unwrap();
+    assert_eq!(of_kind(&log, Reaction), 1, "{log:?}");
+    assert_eq!(
+        log.iter()
+            .filter(|(_, i)| i.kind == Membership && i.actor == "U4")
+            .count(),
+        1,
+        "{log:?}"
+    );
+    let u2 = org::team_view(db, T, "U2").await.unwrap().expect("U2");
+    assert_eq!(u2.user.collaborators, [("U1".to_string(), 1)]);
+
+    deliver(&ctx, &reaction("reaction_removed", "tada")).await;
+    agent(db).await;
+    let log = store::load_after(db, T, 0, 100).await.unwrap();
+    assert_eq!(of_kind(&log, Reaction), 1, "the rocket is still there");
+    deliver(&ctx, &reaction("reaction_removed", "rocket")).await;
+    agent(db).await;
+    let log = store::load_after(db, T, 0, 100).await.unwrap();
+    assert_eq!(of_kind(&log, Reaction), 0);
+    assert!(
+        org::team_view(db, T, "U2").await.unwrap().is_none(),
+        "U2 interacted with no one any more"
+    );
+}
+
+on_both_backends!(reactions_and_membership_are_recorded_once);

@@ -165,11 +165,9 @@ async fn interactions_of(
 /// Appends what one event says to the log (idempotent).
 pub async fn record(db: &Db, team_id: &str, event: &DomainEvent) -> Result<(), OrgError> {
     match event {
-        DomainEvent::MessagePosted(m) | DomainEvent::MessageEdited(m) => {
-            if counts(m) {
-                let items = interactions_of(db, team_id, m).await?;
-                store::replace_for_message(db, team_id, &m.channel_id, &m.ts, &items).await?;
-            }
+        DomainEvent::MessagePosted(m) | DomainEvent::MessageEdited(m) if counts(m) => {
+            let items = interactions_of(db, team_id, m).await?;
+            store::replace_for_message(db, team_id, &m.channel_id, &m.ts, &items).await?;
         }
         DomainEvent::HistoryLoaded {
             channel_id,
@@ -218,7 +216,9 @@ pub async fn record(db: &Db, team_id: &str, event: &DomainEvent) -> Result<(), O
             user_id,
             ..
         } => {
-            if !store::has_reaction(db, team_id, channel_id, message_ts, user_id).await? {
+            // A person with another emoji left on the message still reacted to it.
+            let still = store::has_reaction(db, team_id, channel_id, message_ts, user_id).await?;
+            if !still {
                 store::remove_reaction(db, team_id, channel_id, message_ts, user_id).await?;
             }
         }
