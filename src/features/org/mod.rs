@@ -22,7 +22,7 @@ pub mod cli;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
@@ -66,11 +66,17 @@ pub enum OrgError {
     Snapshot(#[from] serde_json::Error),
 }
 
+/// How often `chief serve` refreshes a team's projection at most while events keep coming (a
+/// projection of a large workspace takes about a second; see BENCHMARKS.md). Deletions refresh at
+/// once.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(10);
+
 /// Runs until `shutdown`.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let sub = Subscription::new(SUBSCRIBER, &KINDS, &ctx.instance_id, ctx.db.backend());
+    let pacer = Pacer::every(REFRESH_EVERY);
     loop {
-        let pause = match run_once(&ctx.db, &sub).await {
+        let pause = match run_once_paced(&ctx.db, &sub, &pacer).await {
             Ok(0) => Duration::from_millis(500),
             Ok(_) => Duration::ZERO,
             Err(e) => {
@@ -78,6 +84,13 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
                 Duration::from_secs(5)
             }
         };
+        for team in pacer.due() {
+            if let Err(e) = refresh(&ctx.db, &team).await {
+                warn!(team_id = %team, error = %e, "org refresh failed; will retry");
+            } else {
+                pacer.refreshed(&team);
+            }
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(pause) => {}
@@ -85,9 +98,72 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     }
 }
 
+/// Which teams' projections are behind their log, and when each was last refreshed: so that a
+/// busy workspace is re-projected every so often rather than after every batch.
+#[derive(Debug)]
+pub struct Pacer {
+    every: Duration,
+    teams: std::sync::Mutex<std::collections::HashMap<String, (Option<Instant>, bool)>>,
+}
+
+impl Pacer {
+    /// Refresh after every batch.
+    pub fn immediate() -> Pacer {
+        Pacer::every(Duration::ZERO)
+    }
+
+    pub fn every(every: Duration) -> Pacer {
+        Pacer {
+            every,
+            teams: Default::default(),
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (Option<Instant>, bool)>> {
+        self.teams.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The team's log changed.
+    fn touched(&self, team: &str) {
+        self.lock()
+            .entry(team.to_string())
+            .or_insert((None, false))
+            .1 = true;
+    }
+
+    /// Teams behind their log whose last refresh is at least `every` ago.
+    pub fn due(&self) -> Vec<String> {
+        let now = Instant::now();
+        let mut due: Vec<String> = self
+            .lock()
+            .iter()
+            .filter(|(_, (last, dirty))| {
+                *dirty && last.is_none_or(|l| now.duration_since(l) >= self.every)
+            })
+            .map(|(team, _)| team.clone())
+            .collect();
+        due.sort();
+        due
+    }
+
+    fn refreshed(&self, team: &str) {
+        self.lock()
+            .insert(team.to_string(), (Some(Instant::now()), false));
+    }
+}
+
 /// Polls one batch, records its interactions, refreshes the touched teams' projections, acks.
 /// Returns the number of events handled.
 pub async fn run_once(db: &Db, sub: &Subscription) -> Result<usize, OrgError> {
+    run_once_paced(db, sub, &Pacer::immediate()).await
+}
+
+/// [`run_once`], refreshing a touched team only when `pacer` says it is due, or at once when
+/// something was removed (a deleted message, channel or reaction: the projection must not keep
+/// what they gave).
+pub async fn run_once_paced(db: &Db, sub: &Subscription, pacer: &Pacer) -> Result<usize, OrgError> {
     let polled = bus::poll(db, sub, POLL_LIMIT).await?;
     if polled.events.is_empty() {
         if polled.up_to > 0 {
@@ -95,7 +171,7 @@ pub async fn run_once(db: &Db, sub: &Subscription) -> Result<usize, OrgError> {
         }
         return Ok(0);
     }
-    let mut touched: BTreeSet<String> = BTreeSet::new();
+    let mut urgent: BTreeSet<String> = BTreeSet::new();
     let handled = polled.events.len();
     for event in polled.events {
         let span =
@@ -103,12 +179,23 @@ pub async fn run_once(db: &Db, sub: &Subscription) -> Result<usize, OrgError> {
         record(db, &event.team_id, &event.event)
             .instrument(span)
             .await?;
-        touched.insert(event.team_id);
+        pacer.touched(&event.team_id);
+        if matches!(
+            event.event,
+            DomainEvent::MessageDeleted { .. }
+                | DomainEvent::ChannelDeleted { .. }
+                | DomainEvent::ReactionRemoved { .. }
+        ) {
+            urgent.insert(event.team_id);
+        }
     }
-    for team in touched {
+    let mut teams: BTreeSet<String> = pacer.due().into_iter().collect();
+    teams.extend(urgent);
+    for team in teams {
         refresh(db, &team)
             .instrument(info_span!("org_refresh", team_id = %team))
             .await?;
+        pacer.refreshed(&team);
     }
     bus::ack(db, sub, polled.up_to).await?;
     Ok(handled)
@@ -473,4 +560,27 @@ pub async fn team_lines(
         .into_iter()
         .collect();
     Ok(Some(describe(&view, &names)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_team_is_refreshed_every_so_often() {
+        let pacer = Pacer::every(Duration::from_secs(3_600));
+        assert!(pacer.due().is_empty(), "nothing changed");
+        pacer.touched("T1");
+        assert_eq!(pacer.due(), ["T1"], "the first change refreshes at once");
+        pacer.refreshed("T1");
+        pacer.touched("T1");
+        assert!(pacer.due().is_empty(), "the next waits for the interval");
+
+        let immediate = Pacer::immediate();
+        immediate.touched("T1");
+        immediate.refreshed("T1");
+        assert!(immediate.due().is_empty(), "up to date");
+        immediate.touched("T1");
+        assert_eq!(immediate.due(), ["T1"]);
+    }
 }
