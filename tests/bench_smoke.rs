@@ -119,3 +119,53 @@ async fn context_benchmark_acks_every_shortcut() {
     }
     assert!(out.path().join("context.json").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_benchmark_scores_teams_and_replays_identically_on_both_backends() {
+    use clap::Parser;
+    common::init();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("org.json");
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: chief::bench::org::Args,
+    }
+    let mut args = Cli::parse_from([
+        "bench",
+        "--users",
+        "120",
+        "--channels",
+        "12",
+        "--messages",
+        "600",
+        "--teams",
+        "6",
+        "--team-messages",
+        "1200",
+        "--replay",
+        "20000",
+    ])
+    .args;
+    args.postgres = chief::testkit::scratch::test_server_url();
+    args.out = path.clone();
+    let report = chief::bench::org::run(args)
+        .await
+        .expect("the benchmark runs");
+    assert_eq!(report.recovery.len(), 2, "SQLite and PostgreSQL");
+    assert_eq!(report.replay.len(), 2);
+    let first = &report.recovery[0];
+    for r in &report.recovery {
+        assert!(r.adjusted_rand_index > 0.5, "{r:?}");
+        assert_eq!(
+            r.adjusted_rand_index, first.adjusted_rand_index,
+            "one projection"
+        );
+    }
+    for r in &report.replay {
+        assert!(r.identical, "snapshot + tail = full replay: {r:?}");
+        assert_eq!(r.interactions, 20_000);
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(json["recovery"][0]["adjusted_rand_index"].is_number());
+}
