@@ -129,6 +129,9 @@ pub async fn run_cli(config: Config, args: OrgArgs) -> anyhow::Result<()> {
         (Some(OrgCommand::Rebuild), _) => {
             let db = Db::connect(&config.database_url).await?;
             db.migrate().await?;
+            // Events the agent has not read yet (chief import, or serve not running) first.
+            let sub = Subscription::new(SUBSCRIBER, &KINDS, "chief-org-rebuild", db.backend());
+            while super::run_once(&db, &sub).await? > 0 {}
             for team in crate::platform::db::org::teams(&db).await? {
                 let started = std::time::Instant::now();
                 let (model, replayed) = super::rebuild(&db, &team).await.map_err(|e| match e {
