@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, Row};
 use super::{Db, DbError, corrupt, now};
 use crate::model::org::{Interaction, InteractionKind};
 
-/// Rows per multi-row INSERT (9 parameters each).
+/// Rows per multi-row INSERT (8 parameters each).
 const INSERT_CHUNK: usize = 500;
 
 /// One row of the projection.
@@ -28,12 +28,34 @@ pub struct ProjectionRow {
     pub up_to_seq: i64,
 }
 
+/// Serialises the writers of one team's log until the end of the transaction, on PostgreSQL.
+///
+/// Seqs are handed out at insert time but become visible at commit, so without it a snapshot
+/// could be taken up to seq 100 while seq 99 was still uncommitted, and every refresh resuming
+/// from that snapshot would miss 99. Appends, removals and the snapshot check
+/// ([`save_snapshot`]) take this lock, so the check sees every row below its seq. SQLite has one
+/// writer at a time and commits in seq order already.
+async fn lock_log(conn: &mut AnyConnection, team_id: &str) -> Result<(), DbError> {
+    if conn.backend_name() == "PostgreSQL" {
+        // `execute`: the function returns `void`, which `sqlx::Any` cannot decode.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('org_log:' || $1))")
+            .bind(team_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Appends `items` to the team's log in order; returns the last seq (0 when empty).
 pub async fn append_in(
     conn: &mut AnyConnection,
     team_id: &str,
     items: &[Interaction],
 ) -> Result<i64, DbError> {
+    if items.is_empty() {
+        return Ok(0);
+    }
+    lock_log(conn, team_id).await?;
     let mut last = 0;
     for chunk in items.chunks(INSERT_CHUNK) {
         let sql = format!(
@@ -87,6 +109,7 @@ pub async fn invalidate_snapshots_in(
     team_id: &str,
     from_seq: i64,
 ) -> Result<u64, DbError> {
+    lock_log(conn, team_id).await?;
     Ok(
         sqlx::query("DELETE FROM org_snapshots WHERE team_id = $1 AND up_to_seq >= $2")
             .bind(team_id)
@@ -374,6 +397,7 @@ pub async fn save_snapshot(
     state: &str,
 ) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
+    lock_log(&mut tx, team_id).await?;
     let held: i64 =
         sqlx::query("SELECT COUNT(*) AS n FROM org_interactions WHERE team_id = $1 AND seq <= $2")
             .bind(team_id)
