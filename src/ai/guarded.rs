@@ -373,6 +373,7 @@ pub fn violations_summary(report: &GuardrailReport) -> String {
             }
             Violation::TooManyBlocks { .. } => "too many blocks".to_string(),
             Violation::UnsupportedLink { url, .. } => format!("unsupported link \"{url}\""),
+            Violation::Unfaithful { problem, .. } => format!("unfaithful: {problem}"),
         })
         .collect();
     let mut unique: Vec<String> = Vec::new();
