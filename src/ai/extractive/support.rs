@@ -546,19 +546,14 @@ const DENYING: &[&str] = &[
 /// Negation cues of a clause, denying verbs included.
 fn denials(lower: &str, lang: Lang) -> usize {
     let explicit = acts::negations(lower);
-    // Denying verbs count only against a clause that negates: "will miss" agrees with
-    // "won't make", while "failed" against "failed" is no flip either way.
-    let implicit = if explicit == 0 {
-        0
-    } else {
-        tokens(lower)
-            .iter()
-            .filter(|w| {
-                let stem = text::stem(&w.lower, lang);
-                DENYING.iter().any(|d| stem.starts_with(d) || w.lower.starts_with(d))
-            })
-            .count()
-    };
+    // Denying verbs count as negations: "will miss it" agrees with "won't make it".
+    let implicit = tokens(lower)
+        .iter()
+        .filter(|w| {
+            let stem = text::stem(&w.lower, lang);
+            DENYING.iter().any(|d| stem.starts_with(d) || w.lower.starts_with(d))
+        })
+        .count();
     // French "ne … pas" is one negation written twice.
     let ne = tokens(lower)
         .iter()
