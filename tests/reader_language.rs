@@ -60,7 +60,7 @@ async fn without_a_model_the_framing_follows_the_slack_locale() {
     assert!(english.contains("This is for you because"), "{english}");
     assert!(!english.contains("Sujet abordé"), "{english}");
 
-    let (explanation, _) = chief::features::explain::cli::explain_export(
+    let (explanation, _, _) = chief::features::explain::cli::explain_export(
         &config,
         &export(),
         "C0DESIGN01",

@@ -368,9 +368,15 @@ pub async fn run(mut config: Config, args: &EvalArgs) -> Result<Report, EvalErro
     // whole suite.
     if args.only.is_none() {
         let all = scenario::load(&args.suite, None)?;
-        let drift = drift::run(&args.suite.join("drift"), &all, &args.suite, &fixtures)
-            .instrument(info_span!("eval_drift"))
-            .await
+        // Boxed: its import and checks would otherwise make this future too deep to lay out.
+        let drift = Box::pin(drift::run(
+            &args.suite.join("drift"),
+            &all,
+            &args.suite,
+            &fixtures,
+        ))
+        .instrument(info_span!("eval_drift"))
+        .await
             .map_err(|e| EvalError::Scenario {
                 id: "drift".into(),
                 error: format!("{e:#}"),
