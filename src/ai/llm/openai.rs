@@ -319,13 +319,9 @@ pub fn estimate_tokens(text: &str) -> u64 {
     super::tokens::estimate_tokens(text)
 }
 
-/// Tokens of a prompt, with the few tokens of framing each message costs.
+/// Tokens of a prompt by the estimate, with the few tokens of framing each message costs.
 pub fn estimate_prompt_tokens(messages: &[PromptMessage]) -> u64 {
-    messages
-        .iter()
-        .map(|m| estimate_tokens(&m.content) + 4)
-        .sum::<u64>()
-        + 3
+    super::tokens::Tokenizer::Estimate.count_prompt(messages)
 }
 
 #[cfg(test)]

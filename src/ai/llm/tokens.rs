@@ -127,7 +127,11 @@ impl Tokenizer {
     pub fn count_prompt(&self, messages: &[PromptMessage]) -> u64 {
         messages
             .iter()
-            .map(|m| self.count(&m.content) + self.count(&m.role) + MESSAGE_OVERHEAD)
+            .map(|m| match self {
+                // The role is a token or two: part of the estimate's flat framing.
+                Tokenizer::Estimate => estimate_tokens(&m.content) + 1 + MESSAGE_OVERHEAD,
+                _ => self.count(&m.content) + self.count(&m.role) + MESSAGE_OVERHEAD,
+            })
             .sum::<u64>()
             + REPLY_PRIMING
     }
