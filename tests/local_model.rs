@@ -114,8 +114,14 @@ async fn a_server_that_refuses_json_schema_is_asked_more_simply_and_remembered()
         .iter()
         .map(|r| r.body["response_format"]["type"].to_string())
         .collect();
-    assert_eq!(kinds, [r#""json_schema""#, r#""json_object""#, r#""json_object""#]);
-    assert!(llm.requests()[1].schema().is_some(), "json_object with the schema");
+    assert_eq!(
+        kinds,
+        [r#""json_schema""#, r#""json_object""#, r#""json_object""#]
+    );
+    assert!(
+        llm.requests()[1].schema().is_some(),
+        "json_object with the schema"
+    );
     // A configured mode is an override: never stepped down.
     let fixed = Gateway::with_settings(
         scratch.db.clone(),
@@ -233,10 +239,20 @@ async fn a_tpm_limited_deployment_never_sends_more_than_its_limit_in_any_window(
 async fn briefing_and_explanation(app: &TestApp, wait: Duration) -> (String, String) {
     let seeded = seed(&app.ctx.db).await;
     let trigger = "t-local-brief";
-    let fields = command_fields("briefing", READER, trigger, &app.slack.response_url(trigger));
+    let fields = command_fields(
+        "briefing",
+        READER,
+        trigger,
+        &app.slack.response_url(trigger),
+    );
     assert_eq!(app.post_command(&fields).await.status(), 200);
     let click = "t-local-click";
-    let payload = shortcut_payload(&seeded.clicked, READER, click, &app.slack.response_url(click));
+    let payload = shortcut_payload(
+        &seeded.clicked,
+        READER,
+        click,
+        &app.slack.response_url(click),
+    );
     assert_eq!(app.post_interaction(&payload).await.status(), 200);
     let explained = app.slack.wait_for("views.update", 1, wait).await;
     assert_eq!(explained.len(), 1, "the explanation arrived");
@@ -386,7 +402,10 @@ impl LlamaServer {
             {
                 break;
             }
-            assert!(std::time::Instant::now() < ready, "llama server not ready in 120 s");
+            assert!(
+                std::time::Instant::now() < ready,
+                "llama server not ready in 120 s"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         LlamaServer { child, base_url }

@@ -38,8 +38,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::ai::llm::tokens::Tokenizer;
 use crate::ai::llm::prompt::{DATA_END, DATA_START};
+use crate::ai::llm::tokens::Tokenizer;
 use crate::ai::tasks::PromptMessage;
 
 /// Decides the answer to a request once the script is empty.

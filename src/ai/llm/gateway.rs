@@ -605,7 +605,13 @@ impl Gateway {
                         let tokens = deployment.tokenizer.count_prompt(&conversation)
                             + u64::from(max_tokens);
                         match self
-                            .wait_for_quota(deployment, options.priority, tokens, deadline, wait_limit)
+                            .wait_for_quota(
+                                deployment,
+                                options.priority,
+                                tokens,
+                                deadline,
+                                wait_limit,
+                            )
                             .await
                         {
                             Ok(r) => r,
@@ -681,7 +687,11 @@ impl Gateway {
                 };
                 deployment.slots.observe(sent.elapsed());
                 deployment.healthy();
-                reconcile(deployment, &reply, reservation.tokens() - u64::from(max_tokens));
+                reconcile(
+                    deployment,
+                    &reply,
+                    reservation.tokens() - u64::from(max_tokens),
+                );
                 reservation.settle(reply.prompt_tokens + reply.completion_tokens);
                 progress.tokens.prompt += reply.prompt_tokens;
                 progress.tokens.completion += reply.completion_tokens;
@@ -1039,7 +1049,9 @@ impl Deployment {
     /// `max_tokens` for a request: the task's need, cut to what the context window has left.
     fn max_tokens(&self, prompt_tokens: &u64, need: u32) -> u32 {
         let left = self.context_tokens.saturating_sub(*prompt_tokens);
-        u32::try_from(left).unwrap_or(u32::MAX).clamp(16, need.max(16))
+        u32::try_from(left)
+            .unwrap_or(u32::MAX)
+            .clamp(16, need.max(16))
     }
 
     /// How long it still cools down, if it does.

@@ -161,7 +161,14 @@ impl TokenWindow {
     }
 
     /// How long until `tokens` more fit under `limit`, if they do not now.
-    fn wait(&self, inner: &WindowInner, used: u64, tokens: u64, limit: u64, now: Instant) -> Denied {
+    fn wait(
+        &self,
+        inner: &WindowInner,
+        used: u64,
+        tokens: u64,
+        limit: u64,
+        now: Instant,
+    ) -> Denied {
         // The oldest settled entries expire first; in-flight ones only when they settle.
         let mut expiring: Vec<(Instant, u64)> = inner
             .entries
@@ -362,17 +369,26 @@ mod tests {
     fn the_token_window_holds_over_any_rolling_period() {
         let period = Duration::from_millis(300);
         let q = Quotas::new(1000, 100, 0.0, period);
-        let first = q.try_acquire(Priority::Interactive, 60).map_err(|_| ()).unwrap();
+        let first = q
+            .try_acquire(Priority::Interactive, 60)
+            .map_err(|_| ())
+            .unwrap();
         // In flight: its 60 tokens count however long it takes.
         assert!(matches!(
             q.try_acquire(Priority::Interactive, 60),
             Err(Denied::Wait(_))
         ));
         std::thread::sleep(period + Duration::from_millis(50));
-        assert!(q.try_acquire(Priority::Interactive, 60).is_err(), "still in flight");
+        assert!(
+            q.try_acquire(Priority::Interactive, 60).is_err(),
+            "still in flight"
+        );
         // Settled with what it really cost: 30 tokens, counted from now for a period.
         first.settle(30);
-        let second = q.try_acquire(Priority::Interactive, 60).map_err(|_| ()).unwrap();
+        let second = q
+            .try_acquire(Priority::Interactive, 60)
+            .map_err(|_| ())
+            .unwrap();
         second.settle(60);
         match q.try_acquire(Priority::Interactive, 60) {
             Err(Denied::Wait(wait)) => assert!(wait <= period, "{wait:?}"),

@@ -264,7 +264,9 @@ pub enum GatewayError {
     InvalidOutput { attempts: u32, reason: String },
     #[error("the call's deadline of {0:?} passed")]
     Deadline(Duration),
-    #[error("deployment {deployment} is busy: about {expected:?} of queue ahead, {allowed:?} allowed")]
+    #[error(
+        "deployment {deployment} is busy: about {expected:?} of queue ahead, {allowed:?} allowed"
+    )]
     Busy {
         deployment: String,
         expected: Duration,

@@ -451,7 +451,10 @@ mod tests {
         };
         // llama-cpp-python's answer to `json_schema`, word for word.
         assert!(refused(500, "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be 'text' or 'json_object'").refuses_response_format());
-        assert!(refused(400, "Unsupported value: 'response_format.type' json_schema").refuses_response_format());
+        assert!(
+            refused(400, "Unsupported value: 'response_format.type' json_schema")
+                .refuses_response_format()
+        );
         assert!(!refused(500, "CUDA out of memory").refuses_response_format());
         assert!(!refused(429, "response_format rate limit").refuses_response_format());
         assert!(ProviderError::Timeout(Duration::from_secs(1)).is_transient());

@@ -139,7 +139,11 @@ impl Slots {
         let mut waiter = rx;
         let granted = match waiter.rx.as_mut() {
             Some(rx) => tokio::time::timeout_at(give_up, rx).await,
-            None => return Err(QueueTimeout { waited: Duration::ZERO }),
+            None => {
+                return Err(QueueTimeout {
+                    waited: Duration::ZERO,
+                });
+            }
         };
         match granted {
             Ok(Ok(())) => {
@@ -231,7 +235,10 @@ mod tests {
     #[tokio::test]
     async fn interactive_reader_facing_work_is_served_first() {
         let slots = Arc::new(Slots::new("d", 1));
-        let held = slots.acquire(Rank::new(false, false), soon(100)).await.unwrap();
+        let held = slots
+            .acquire(Rank::new(false, false), soon(100))
+            .await
+            .unwrap();
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (name, rank) in [
@@ -268,7 +275,10 @@ mod tests {
     #[tokio::test]
     async fn a_bounded_wait_gives_up_and_leaves_the_queue() {
         let slots = Slots::new("d", 1);
-        let held = slots.acquire(Rank::new(true, true), soon(100)).await.unwrap();
+        let held = slots
+            .acquire(Rank::new(true, true), soon(100))
+            .await
+            .unwrap();
         let err = slots
             .acquire(Rank::new(true, true), soon(50))
             .await
@@ -278,15 +288,26 @@ mod tests {
         assert_eq!(slots.depth(), 0);
         drop(held);
         // The slot is free again, not lost to the caller who left.
-        assert!(slots.acquire(Rank::new(false, false), soon(10)).await.is_ok());
+        assert!(
+            slots
+                .acquire(Rank::new(false, false), soon(10))
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
     async fn the_wait_is_estimated_from_service_times() {
         let slots = Slots::new("d", 1);
-        assert_eq!(slots.estimated_wait(Rank::new(false, false)), Duration::ZERO);
+        assert_eq!(
+            slots.estimated_wait(Rank::new(false, false)),
+            Duration::ZERO
+        );
         slots.observe(Duration::from_secs(2));
-        let _held = slots.acquire(Rank::new(true, true), soon(10)).await.unwrap();
+        let _held = slots
+            .acquire(Rank::new(true, true), soon(10))
+            .await
+            .unwrap();
         assert!(slots.estimated_wait(Rank::new(false, false)) >= Duration::from_secs(1));
     }
 }

@@ -92,7 +92,10 @@ impl Tokenizer {
 
     #[cfg(not(feature = "hf-tokenizers"))]
     fn from_file(_path: &Path) -> Result<Self, String> {
-        Err("this build has no Hugging Face tokenizers (build with --features hf-tokenizers)".into())
+        Err(
+            "this build has no Hugging Face tokenizers (build with --features hf-tokenizers)"
+                .into(),
+        )
     }
 
     /// `o200k_base`, `cl100k_base`, `huggingface` or `estimate`, for logs.
