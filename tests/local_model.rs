@@ -325,6 +325,23 @@ async fn a_one_slot_model_at_two_seconds_an_answer_writes_the_briefing_and_the_e
     assert!(explain.contains(&"explain".to_string()), "{explain:?}");
     let briefing = model_steps(&app, "briefing").await;
     assert!(briefing.contains(&"generate".to_string()), "{briefing:?}");
+    // The queue is visible to operators.
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "chief_llm_queue_depth",
+        "chief_llm_in_flight",
+        "chief_llm_queue_wait_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} in /metrics");
+    }
     println!(
         "{} model requests in {took:?}; briefing steps by the model: {briefing:?}",
         counters.calls
