@@ -233,6 +233,90 @@ async fn a_tpm_limited_deployment_never_sends_more_than_its_limit_in_any_window(
 }
 
 // ---------------------------------------------------------------------------------------------
+// A slow deployment: text readers see goes first, shared work yields.
+
+#[tokio::test]
+async fn on_a_slow_one_slot_model_shared_work_goes_extractive_and_reader_text_is_written() {
+    use chief::ai::llm::FallbackReason;
+    let scratch = Backend::Sqlite.scratch().await;
+    let llm = LocalLlm::builder()
+        .serial()
+        .latency(Duration::from_millis(1500))
+        .responder(|_| Reply::json(json!({"sentence": "The planning review moved to Thursday."})))
+        .start()
+        .await
+        .unwrap();
+    let gateway = Gateway::with_settings(
+        scratch.db.clone(),
+        vec![local(&llm.base_url())],
+        Settings {
+            interactive_wait: Duration::from_secs(2),
+            ..Settings::default()
+        },
+    );
+    let shared = CallOptions::interactive("T1", Some("U1"));
+    // One answer teaches the gateway how long this model takes.
+    gateway.run(&Describe, &note(0), &shared).await.unwrap();
+    // Four shared calls, then the reader's text, all at once.
+    let mut calls = Vec::new();
+    for i in 1..=5 {
+        let gateway = gateway.clone();
+        let options = if i == 5 {
+            shared.clone().reader_facing()
+        } else {
+            shared.clone()
+        };
+        calls.push(tokio::spawn(async move {
+            gateway
+                .run_or_extractive(&Describe, &note(i), &options)
+                .await
+        }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap());
+    }
+    let reader = answers.pop().unwrap();
+    assert!(
+        matches!(reader.source, Source::Model { .. }),
+        "{:?}",
+        reader.source
+    );
+    let busy = answers
+        .iter()
+        .filter(|a| {
+            a.source
+                == Source::Extractive {
+                    reason: FallbackReason::Busy,
+                }
+        })
+        .count();
+    assert!(
+        busy >= 2,
+        "{:?}",
+        answers.iter().map(|a| &a.source).collect::<Vec<_>>()
+    );
+    // Answered at once, not after waiting in vain.
+    for a in &answers {
+        if a.source
+            == (Source::Extractive {
+                reason: FallbackReason::Busy,
+            })
+        {
+            assert!(a.latency < Duration::from_millis(500), "{:?}", a.latency);
+        }
+    }
+    // `chief usage` says which ran where, and why.
+    let rows = chief::ai::llm::accounting::usage_report(&scratch.db, 1)
+        .await
+        .unwrap();
+    let table = chief::ai::llm::accounting::usage_table(&rows);
+    assert!(table.contains(&format!("busy {busy}")), "{table}");
+    assert_eq!(rows[0].model as usize, 6 - busy, "{table}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // chief serve against a one-slot model.
 
 /// `/chief briefing` and an explanation at once; returns when both reached Slack.
