@@ -262,6 +262,8 @@ impl<T: Task, C: Task<Output = T::Output>> Guarded<'_, T, C> {
         G: Task<Output = T::Output>,
         R: Recorded<T::Output>,
     {
+        // What this loop writes is read by a person: on a busy model it goes first.
+        let options = &options.clone().reader_facing();
         run.step_summarized(name, summary, input, |i| async move {
             let answer = gateway.run_or_extractive(task, i, options).await;
             let meta = step_meta(&answer);

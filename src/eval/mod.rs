@@ -411,6 +411,10 @@ fn replay_deployment(base_url: &str) -> crate::config::DeploymentConfig {
         context_tokens: 128_000,
         json_mode: crate::config::JsonMode::JsonSchema,
         temperature: None,
+        // The replay server answers at once, many at a time.
+        kind: crate::config::DeploymentKind::Hosted,
+        max_concurrency: None,
+        tokenizer: None,
     }
 }
 

@@ -64,6 +64,11 @@ impl Task for SummarizeDiscussion {
     type Input = Discussion;
     type Output = DiscussionSummary;
 
+    /// A discussion's summary is a few sentences and their citations.
+    fn max_output_tokens(&self) -> u32 {
+        400
+    }
+
     fn name(&self) -> &'static str {
         "summarize_discussion"
     }
