@@ -128,10 +128,16 @@ fn scores(outcomes: Vec<Outcome>) -> DriftScores {
     }
     DriftScores {
         cases: outcomes.len(),
-        detection: ratio(drifted.iter().filter(|o| o.flagged()).count(), drifted.len())
-            .map(round3),
-        false_alarm: ratio(faithful.iter().filter(|o| o.flagged()).count(), faithful.len())
-            .map(round3),
+        detection: ratio(
+            drifted.iter().filter(|o| o.flagged()).count(),
+            drifted.len(),
+        )
+        .map(round3),
+        false_alarm: ratio(
+            faithful.iter().filter(|o| o.flagged()).count(),
+            faithful.len(),
+        )
+        .map(round3),
         detection_all_checks: ratio(
             drifted.iter().filter(|o| o.flagged_by_any()).count(),
             drifted.len(),
@@ -198,18 +204,14 @@ async fn run_file(
                 .ok_or_else(|| anyhow::anyhow!("{}: cite {r:?} is not channel/ts", case.id))?;
             let at = crate::model::domain::ts_to_epoch(ts)
                 .ok_or_else(|| anyhow::anyhow!("{}: bad ts {ts:?}", case.id))?;
-            let message = messages::visible_in_channel(
-                db,
-                &team,
-                &scenario.reader,
-                channel,
-                at,
-                at + 1,
-            )
-            .await?
-            .into_iter()
-            .find(|m| m.ts == ts)
-            .ok_or_else(|| anyhow::anyhow!("{}: the reader sees no message {r}", case.id))?;
+            let message =
+                messages::visible_in_channel(db, &team, &scenario.reader, channel, at, at + 1)
+                    .await?
+                    .into_iter()
+                    .find(|m| m.ts == ts)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("{}: the reader sees no message {r}", case.id)
+                    })?;
             channel_days.push((channel.to_string(), message.posted_at));
             let chat = ChatMessage::from(&message);
             cited.push(chat);

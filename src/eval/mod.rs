@@ -377,10 +377,10 @@ pub async fn run(mut config: Config, args: &EvalArgs) -> Result<Report, EvalErro
         ))
         .instrument(info_span!("eval_drift"))
         .await
-            .map_err(|e| EvalError::Scenario {
-                id: "drift".into(),
-                error: format!("{e:#}"),
-            })?;
+        .map_err(|e| EvalError::Scenario {
+            id: "drift".into(),
+            error: format!("{e:#}"),
+        })?;
         add_drift(&mut report, &drift);
     }
     Ok(report)

@@ -233,7 +233,9 @@ pub async fn for_window(
             utc_offset_secs,
             &options,
         )
-        .instrument(info_span!("extract_propositions", channel_id = %channel.id, messages = stale.len()))
+        .instrument(
+            info_span!("extract_propositions", channel_id = %channel.id, messages = stale.len()),
+        )
         .await?;
     }
     let visible: BTreeSet<&str> = msgs.iter().map(|m| m.ts.as_str()).collect();

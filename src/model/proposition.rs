@@ -108,9 +108,7 @@ impl Kind {
 
 /// Whether the statement affirms or denies its predicate ("will" / "won't", "is fixed" / "is not
 /// fixed"): the difference the guardrail must never let a paraphrase flip.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Polarity {
     #[default]
@@ -215,7 +213,9 @@ impl Proposition {
 
     /// Whether it is put to `name`.
     pub fn to(&self, name: &str) -> bool {
-        self.addressee.as_deref().is_some_and(|a| same_person(a, name))
+        self.addressee
+            .as_deref()
+            .is_some_and(|a| same_person(a, name))
     }
 }
 

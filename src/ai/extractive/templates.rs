@@ -627,4 +627,3 @@ fn vocabulary_words() -> Vec<String> {
         })
         .collect()
 }
-

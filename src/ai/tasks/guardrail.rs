@@ -694,11 +694,18 @@ impl Guardrail {
             // What the lexical checks already named is not said twice.
             let named_already = |d: &support::Drift| {
                 violations.iter().any(|v| match (v, d) {
-                    (Violation::InventedName { name, section }, support::Drift::Person { name: word })
-                    | (Violation::InventedName { name, section }, support::Drift::Actor { name: word, .. }) => {
-                        *section == si && crate::model::proposition::same_person(name, word)
-                    }
-                    (Violation::InventedName { name, section }, support::Drift::Entity { word })
+                    (
+                        Violation::InventedName { name, section },
+                        support::Drift::Person { name: word },
+                    )
+                    | (
+                        Violation::InventedName { name, section },
+                        support::Drift::Actor { name: word, .. },
+                    ) => *section == si && crate::model::proposition::same_person(name, word),
+                    (
+                        Violation::InventedName { name, section },
+                        support::Drift::Entity { word },
+                    )
                     | (
                         Violation::UnsupportedNumber {
                             number: name,

@@ -185,7 +185,10 @@ impl Task for ExtractPropositions {
                         projects: found.projects,
                         systems: found.systems,
                         channels: mentioned_channels,
-                        tickets: message_texts.iter().flat_map(|t| acts::tickets(t)).collect(),
+                        tickets: message_texts
+                            .iter()
+                            .flat_map(|t| acts::tickets(t))
+                            .collect(),
                         dates: time.iter().cloned().collect(),
                     },
                     statement: s.text,
