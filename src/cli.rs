@@ -151,6 +151,9 @@ pub enum BenchCommand {
     /// Click-to-context through the HTTP edge: signed "Explain in context" shortcuts → the modal
     /// opened (`views.open`) and filled, and chief's overhead without the model's time.
     Context(crate::bench::context::Args),
+    /// Proposition extraction on real exports: propositions per message and by kind, model calls
+    /// and prompt/answer tokens per 1,000 messages (noise skipped, batched by token budget).
+    Propositions(crate::bench::propositions::Args),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -322,6 +325,23 @@ async fn run_bench(which: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Context(args) => {
             crate::bench::context::run(args.into()).await?;
+            Ok(())
+        }
+        BenchCommand::Propositions(args) => {
+            for r in crate::bench::propositions::run(&args)? {
+                println!(
+                    "{}: {} messages ({} extracted), {} propositions ({}/message) {:?}; per 1,000 messages: {} calls, {} prompt + {} answer tokens",
+                    r.export,
+                    r.messages,
+                    r.extracted_messages,
+                    r.propositions,
+                    r.propositions_per_message,
+                    r.by_kind,
+                    r.calls_per_1000_messages,
+                    r.prompt_tokens_per_1000_messages,
+                    r.completion_tokens_per_1000_messages
+                );
+            }
             Ok(())
         }
     }

@@ -715,7 +715,7 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
         team,
         "C1",
         &[chief::platform::db::propositions::Extracted::new(
-            &ts, posted, "hello",
+            &ts, posted, &text,
         )],
         &[proposition],
     )

@@ -40,9 +40,9 @@ async fn without_a_model_the_framing_follows_the_slack_locale() {
             .unwrap(),
     );
     println!("{french}");
-    // chief's own sentences in French…
+    // chief's own sentences in French (the request to Claire is why)…
     assert!(
-        french.contains("C'est pour vous parce qu'on vous a mentionné."),
+        french.contains("C'est pour vous parce qu'on vous a demandé quelque chose."),
         "{french}"
     );
     assert!(

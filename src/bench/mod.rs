@@ -5,6 +5,7 @@
 pub mod briefings;
 pub mod context;
 pub mod intake;
+pub mod propositions;
 pub mod report;
 pub mod segmentation;
 pub mod workspace;

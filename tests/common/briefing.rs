@@ -286,7 +286,7 @@ pub fn valid_json_responder(req: &SeenRequest) -> Reply {
 }
 
 /// Empties every `propositions` list of prompt lines (strings) in a prompt's data.
-fn drop_proposition_lines(v: &mut Value) {
+pub fn drop_proposition_lines(v: &mut Value) {
     match v {
         Value::Object(map) => {
             for (k, x) in map.iter_mut() {
