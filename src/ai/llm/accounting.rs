@@ -145,8 +145,24 @@ pub fn usage_table(rows: &[UsageRow]) -> String {
         "PROMPT_TOK",
         "COMPL_TOK",
         "TOTAL_TOK",
+        "TOK_SHARE",
         "EXTRACTIVE_WHY",
     ];
+    // Each row's share of all tokens: what proposition extraction costs beside the briefings.
+    let all_tokens: i64 = rows
+        .iter()
+        .map(|r| r.prompt_tokens + r.completion_tokens)
+        .sum();
+    let share = |r: &UsageRow| {
+        if all_tokens <= 0 {
+            "-".to_string()
+        } else {
+            format!(
+                "{:.1}%",
+                (r.prompt_tokens + r.completion_tokens) as f64 * 100.0 / all_tokens as f64
+            )
+        }
+    };
     let mut total = UsageRow {
         day: "TOTAL".into(),
         ..Default::default()
@@ -167,6 +183,7 @@ pub fn usage_table(rows: &[UsageRow]) -> String {
             r.prompt_tokens.to_string(),
             r.completion_tokens.to_string(),
             (r.prompt_tokens + r.completion_tokens).to_string(),
+            share(r),
             why(&r.fallback_reasons),
         ]
     };
