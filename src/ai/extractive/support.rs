@@ -140,6 +140,12 @@ const YOU: &[&str] = &[
     "usted", "ustedes", "tú", "ti", "tu", "tus", "você", "vocês", "seu", "sua",
 ];
 
+/// The reader's possessives among [`YOU`]: never the one who acts.
+const POSSESSIVE_YOU: &[&str] = &[
+    "your", "yours", "votre", "vos", "ton", "ta", "tes", "dein", "deine", "deinen", "deinem",
+    "deiner", "tus", "seu", "sua",
+];
+
 /// Words a faithful paraphrase uses whatever the messages say: reporting verbs, framing,
 /// connectives, generic nouns and verbs. They are never a new claim.
 static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
@@ -1286,11 +1292,15 @@ pub fn check(claim: &Claim) -> Vec<Drift> {
     let lower_sentence = sentence.to_lowercase();
     let passive = PASSIVE.is_match(&lower_sentence);
     let first_act = first_act_position(&lower_sentence);
+    // A possessive ("your comments", "Priya's plan") names whose thing it is, not who acts.
+    let possessive = |i: usize| {
+        POSSESSIVE_YOU.contains(&words[i].lower.as_str()) || words[i].lower.ends_with("'s")
+    };
     let subject = people
         .iter()
         .find(|(i, _)| {
             let pos = byte_of_word(sentence, &words, *i);
-            first_act.is_none_or(|a| pos < a)
+            !possessive(*i) && first_act.is_none_or(|a| pos < a)
         })
         .map(|(_, n)| n.clone());
     let act_of_person = said.iter().copied().find(|k| {
