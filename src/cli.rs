@@ -158,6 +158,9 @@ pub enum BenchCommand {
     /// index of the inferred teams, lead precision and recall, and the replay time of a
     /// 1,000,000-interaction log (SQLite and PostgreSQL).
     Org(crate::bench::org::Args),
+    /// Proposition extraction on real exports: propositions per message and by kind, model calls
+    /// and prompt/answer tokens per 1,000 messages (noise skipped, batched by token budget).
+    Propositions(crate::bench::propositions::Args),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -334,6 +337,23 @@ async fn run_bench(which: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Context(args) => {
             crate::bench::context::run(args.into()).await?;
+            Ok(())
+        }
+        BenchCommand::Propositions(args) => {
+            for r in crate::bench::propositions::run(&args)? {
+                println!(
+                    "{}: {} messages ({} extracted), {} propositions ({}/message) {:?}; per 1,000 messages: {} calls, {} prompt + {} answer tokens",
+                    r.export,
+                    r.messages,
+                    r.extracted_messages,
+                    r.propositions,
+                    r.propositions_per_message,
+                    r.by_kind,
+                    r.calls_per_1000_messages,
+                    r.prompt_tokens_per_1000_messages,
+                    r.completion_tokens_per_1000_messages
+                );
+            }
             Ok(())
         }
     }

@@ -46,17 +46,34 @@ pub struct DeploymentConfig {
     /// Context window in tokens; longer inputs are chunked by the tasks.
     #[serde(default = "default_context_tokens")]
     pub context_tokens: u32,
-    /// How the gateway asks this deployment for JSON (`json_schema`, `json_object` or `none`).
+    /// How the gateway asks this deployment for JSON. `auto` (the default) starts at `json_schema`
+    /// and steps down when the server refuses a `response_format`; any other value is used as is.
     #[serde(default)]
     pub json_mode: JsonMode,
+    /// `local` (a model on your own hardware: Ollama, llama.cpp, LM Studio) or `hosted`; unset,
+    /// a loopback address or Ollama's port means local. Local deployments get one request at a
+    /// time unless `max_concurrency` says otherwise.
+    #[serde(default)]
+    pub kind: DeploymentKind,
+    /// Requests in flight at once on this deployment; more wait in a fair queue (interactive
+    /// first). Default: 1 for a local deployment, 32 for a hosted one.
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+    /// A Hugging Face `tokenizer.json` for counting this model's tokens (needs the
+    /// `hf-tokenizers` build feature). Without it OpenAI model names are counted with their own
+    /// tokenizer (tiktoken) and other models are estimated.
+    #[serde(default)]
+    pub tokenizer: Option<PathBuf>,
     /// Sampling temperature sent with every request; unset leaves the server's default (some
     /// reasoning models accept no other value).
     #[serde(default)]
     pub temperature: Option<f32>,
 }
 
-/// The `response_format` a deployment understands. `json_schema` (the default) suits OpenAI, Azure
-/// (2024-08-01 and later), vLLM, llama.cpp's `llama-server`, Ollama and LM Studio;
+/// The `response_format` a deployment understands. `auto` (the default) finds it: it starts at
+/// `json_schema` and steps down (`json_object_schema`, `json_object`, `none`) when the server
+/// refuses a `response_format`, remembering the answer per deployment. `json_schema` suits OpenAI,
+/// Azure (2024-08-01 and later), vLLM, llama.cpp's `llama-server`, Ollama and LM Studio;
 /// `json_object_schema` sends `{"type": "json_object", "schema": …}` (llama-cpp-python's server);
 /// `json_object` asks for any JSON; `none` sends no `response_format` (the schema is still in the
 /// prompt, and the gateway validates either way).
@@ -64,6 +81,7 @@ pub struct DeploymentConfig {
 #[serde(rename_all = "snake_case")]
 pub enum JsonMode {
     #[default]
+    Auto,
     JsonSchema,
     JsonObjectSchema,
     JsonObject,
@@ -75,14 +93,81 @@ impl std::str::FromStr for JsonMode {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
+            "auto" => Ok(JsonMode::Auto),
             "json_schema" => Ok(JsonMode::JsonSchema),
             "json_object_schema" => Ok(JsonMode::JsonObjectSchema),
             "json_object" => Ok(JsonMode::JsonObject),
             "none" => Ok(JsonMode::None),
             other => Err(format!(
-                "{other:?} is not one of json_schema, json_object_schema, json_object, none"
+                "{other:?} is not one of auto, json_schema, json_object_schema, json_object, none"
             )),
         }
+    }
+}
+
+impl JsonMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonMode::Auto => "auto",
+            JsonMode::JsonSchema => "json_schema",
+            JsonMode::JsonObjectSchema => "json_object_schema",
+            JsonMode::JsonObject => "json_object",
+            JsonMode::None => "none",
+        }
+    }
+}
+
+/// Where a deployment runs, which sets its defaults (see [`DeploymentConfig::concurrency`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentKind {
+    /// Local when the base URL is a loopback address or Ollama's port (11434), hosted otherwise.
+    #[default]
+    Auto,
+    /// A server on your own hardware that runs one or a few requests at a time.
+    Local,
+    /// A hosted API (OpenAI, Azure, a vLLM cluster): many requests at once, limited by RPM/TPM.
+    Hosted,
+}
+
+impl std::str::FromStr for DeploymentKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "auto" => Ok(DeploymentKind::Auto),
+            "local" => Ok(DeploymentKind::Local),
+            "hosted" => Ok(DeploymentKind::Hosted),
+            other => Err(format!("{other:?} is not one of auto, local, hosted")),
+        }
+    }
+}
+
+impl DeploymentConfig {
+    /// Whether this deployment is a model on local hardware (set, or detected from the URL).
+    pub fn is_local(&self) -> bool {
+        match self.kind {
+            DeploymentKind::Local => true,
+            DeploymentKind::Hosted => false,
+            DeploymentKind::Auto => url::Url::parse(&self.base_url).is_ok_and(|u| {
+                let loopback = match u.host() {
+                    Some(url::Host::Domain(d)) => d == "localhost",
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    None => false,
+                };
+                loopback || u.port() == Some(11434)
+            }),
+        }
+    }
+
+    /// Requests this deployment runs at once: `max_concurrency`, else 1 for a local server (a
+    /// laptop's llama.cpp or Ollama serves one at a time; more only queue there, out of chief's
+    /// sight and past its timeouts), else 32.
+    pub fn concurrency(&self) -> u32 {
+        self.max_concurrency
+            .filter(|n| *n > 0)
+            .unwrap_or(if self.is_local() { 1 } else { 32 })
     }
 }
 
@@ -265,6 +350,9 @@ impl Config {
                         .unwrap_or_else(default_context_tokens),
                     json_mode: parse_num(&var, "CHIEF_LLM_JSON_MODE")?.unwrap_or_default(),
                     temperature: None,
+                    kind: parse_num(&var, "CHIEF_LLM_KIND")?.unwrap_or_default(),
+                    max_concurrency: parse_num(&var, "CHIEF_LLM_MAX_CONCURRENCY")?,
+                    tokenizer: non_empty("CHIEF_LLM_TOKENIZER").map(PathBuf::from),
                 },
             );
         }
@@ -454,6 +542,35 @@ mod tests {
         assert_eq!(d.base_url, "http://127.0.0.1:8081/v1");
         assert_eq!(d.model, "smollm2");
         assert_eq!(d.api_key.as_ref().unwrap().expose_secret(), "sk-test");
+        assert_eq!(d.json_mode, JsonMode::Auto, "found, not configured");
+        assert!(d.is_local(), "a loopback URL is a local model");
+        assert_eq!(d.concurrency(), 1);
+    }
+
+    #[test]
+    fn local_models_get_one_slot_and_hosted_ones_many() {
+        let c = config(&[
+            ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+            ("CHIEF_LLM_JSON_MODE", "json_object_schema"),
+        ])
+        .unwrap();
+        let d = &c.llm.deployments[0];
+        assert!(!d.is_local());
+        assert_eq!(d.concurrency(), 32);
+        assert_eq!(d.json_mode, JsonMode::JsonObjectSchema, "an override");
+        let c = config(&[
+            ("OPENAI_BASE_URL", "http://gpu-box.lan:11434/v1"),
+            ("CHIEF_LLM_MAX_CONCURRENCY", "2"),
+        ])
+        .unwrap();
+        assert!(c.llm.deployments[0].is_local(), "Ollama's port");
+        assert_eq!(c.llm.deployments[0].concurrency(), 2);
+        let c = config(&[
+            ("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1"),
+            ("CHIEF_LLM_KIND", "hosted"),
+        ])
+        .unwrap();
+        assert_eq!(c.llm.deployments[0].concurrency(), 32, "a vLLM box said so");
     }
 
     #[test]

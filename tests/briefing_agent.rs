@@ -431,7 +431,8 @@ fn inventing(times: usize) -> impl Fn(&chief::testkit::model_server::SeenRequest
         if task_of(req) != "Briefing" || count.fetch_add(1, Ordering::SeqCst) >= times {
             return reply;
         }
-        let data: serde_json::Value = serde_json::from_str(req.data().unwrap()).unwrap();
+        let mut data: serde_json::Value = serde_json::from_str(req.data().unwrap()).unwrap();
+        common::briefing::drop_proposition_lines(&mut data);
         let input: chief::ai::tasks::BriefingInput = serde_json::from_value(data).unwrap();
         let mut b = chief::ai::tasks::Task::extractive(&chief::ai::tasks::GenerateBriefing, &input);
         if let Some(s) = b.items.first_mut().and_then(|i| i.sentences.first_mut()) {

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The quality suite (`chief eval`, `eval/`) runs on every `cargo test`: the whole suite with the
 //! extractive engine, and the replayed capable model on the scenarios it has answers for. The
 //! floors below are the figures QUALITY.md records; they only move up (issue 14's targets are in

@@ -714,7 +714,9 @@ async fn fill_team(ctx: &Context, llm: &LocalLlm, team: &str) {
         db,
         team,
         "C1",
-        &[(ts.clone(), posted)],
+        &[chief::platform::db::propositions::Extracted::new(
+            &ts, posted, &text,
+        )],
         &[proposition],
     )
     .await

@@ -150,4 +150,172 @@ async fn lifecycle(scratch: &ScratchDb) {
     );
 }
 
-on_both_backends!(lifecycle);
+/// The propositions a briefing run read, by the message they cite.
+async fn propositions_of_run(ctx: &Context, run_id: i64) -> Vec<Value> {
+    let steps = chief::platform::db::runs::steps(&ctx.db, run_id)
+        .await
+        .unwrap();
+    chief::platform::runs::inspect::propositions_used(&steps)
+}
+
+fn cites(p: &Value, ts: &str) -> bool {
+    p["sources"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|r| r["ts"] == ts))
+}
+
+/// Ana's on-demand briefing `n` (now is just after the messages).
+async fn brief_ana(ctx: &Context, n: i64) -> chief::platform::db::briefings::BriefingRow {
+    use chief::features::briefing::agent::{PrepareRequest, prepare_with};
+    let now = 1_714_557_600;
+    let date = chrono::NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+    let req = PrepareRequest::on_demand(
+        "T1",
+        "UANA",
+        date,
+        n,
+        now,
+        chief::ai::llm::Priority::Interactive,
+    );
+    prepare_with(ctx, &req).await.unwrap()
+}
+
+/// A briefing reads the propositions of its window (extracting the messages the agent has not,
+/// here all of them, as after an import), and a deleted message's propositions are gone from
+/// every later run: from the store, from the digest (made again without it) and from the stories.
+async fn deleted_messages_leave_later_runs(scratch: &ScratchDb) {
+    let fake = FakeSlack::start().await.unwrap();
+    let ctx = context(scratch, &fake);
+    deliver(
+        &ctx,
+        message(
+            "1714550400.000100",
+            "UBOB",
+            "@Ana can you move the project meeting to Monday? I am sick tomorrow.",
+        ),
+    )
+    .await;
+    deliver(
+        &ctx,
+        message(
+            "1714550460.000200",
+            "UANA",
+            "Sure, I'll move it to Monday and tell the design team.",
+        ),
+    )
+    .await;
+    let first = brief_ana(&ctx, 1).await;
+    let read = propositions_of_run(&ctx, first.run_id.unwrap()).await;
+    assert!(
+        read.iter().any(|p| cites(p, "1714550400.000100")),
+        "{read:#?}"
+    );
+    assert!(
+        read.iter()
+            .any(|p| p["kind"] == "commitment" && cites(p, "1714550460.000200")),
+        "Ana's promise is a commitment: {read:#?}"
+    );
+
+    deliver(&ctx, json!({"type": "message", "subtype": "message_deleted", "channel": "CLAV",
+        "channel_type": "channel", "ts": "1714550600.000400", "deleted_ts": "1714550400.000100",
+        "previous_message": {"type": "message", "user": "UBOB", "ts": "1714550400.000100", "text": "x"}})).await;
+    assert!(statements(&ctx.db, "1714550400.000100").await.is_empty());
+    let second = brief_ana(&ctx, 2).await;
+    let read = propositions_of_run(&ctx, second.run_id.unwrap()).await;
+    assert!(
+        !read.is_empty() && read.iter().all(|p| !cites(p, "1714550400.000100")),
+        "{read:#?}"
+    );
+}
+
+on_both_backends!(lifecycle, deleted_messages_leave_later_runs);
+
+mod every_step {
+    //! With a model, every step of a briefing and of an explanation is sent the propositions of
+    //! its messages (`tests/exports/reschedule`: Marco asks to move the design review, the
+    //! thread settles it, and Priya later asks Claire for the onboarding screens).
+
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use chief::features::briefing::cli::{self, BriefArgs};
+
+    use super::common;
+    use super::common::briefing::{export_config, valid_json_model};
+
+    fn export() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/exports/reschedule")
+    }
+
+    #[tokio::test]
+    async fn every_step_is_sent_the_propositions() {
+        common::init();
+        let llm = valid_json_model().await;
+        let config = export_config(&llm);
+        cli::brief_export(
+            config.clone(),
+            &BriefArgs {
+                export: export(),
+                user: "U0CLAIRE1".into(),
+                date: Some("2026-12-07".parse().unwrap()),
+                json: false,
+                workspace_url: "https://slack.com".into(),
+            },
+        )
+        .await
+        .expect("a briefing");
+        chief::features::explain::cli::explain_export(
+            &config,
+            &export(),
+            "C0DESIGN01",
+            "1796634000.000100",
+            Some("U0CLAIRE1"),
+        )
+        .await
+        .expect("an explanation");
+        let mut data: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in llm.requests() {
+            data.entry(r.task.clone().unwrap_or_default())
+                .or_default()
+                .push(r.data().unwrap_or_default().to_string());
+        }
+        for task in [
+            "extract_propositions",
+            "summarize_discussion",
+            "group_topics",
+            "rank_for_user",
+            "generate_briefing",
+            "explain_context",
+        ] {
+            assert!(
+                data.contains_key(task),
+                "{task} was not asked: {:?}",
+                data.keys()
+            );
+        }
+        // The statements reach every step after extraction, one line each with their kind.
+        for task in [
+            "summarize_discussion",
+            "group_topics",
+            "rank_for_user",
+            "generate_briefing",
+            "explain_context",
+        ] {
+            assert!(
+                data[task]
+                    .iter()
+                    .any(|d| d.contains("\"propositions\":[\"") && d.contains("request")),
+                "{task}: {:#?}",
+                data[task]
+            );
+        }
+        // The ranking and the writer see what is asked of the reader.
+        for task in ["rank_for_user", "generate_briefing"] {
+            assert!(
+                data[task].iter().any(|d| d.contains("request → Claire")),
+                "{task}: {:#?}",
+                data[task]
+            );
+        }
+    }
+}

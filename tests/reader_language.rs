@@ -40,9 +40,9 @@ async fn without_a_model_the_framing_follows_the_slack_locale() {
             .unwrap(),
     );
     println!("{french}");
-    // chief's own sentences in French…
+    // chief's own sentences in French (the request to Claire is why)…
     assert!(
-        french.contains("C'est pour vous parce qu'on vous a mentionné."),
+        french.contains("C'est pour vous parce qu'on vous a demandé quelque chose."),
         "{french}"
     );
     assert!(
@@ -60,7 +60,7 @@ async fn without_a_model_the_framing_follows_the_slack_locale() {
     assert!(english.contains("This is for you because"), "{english}");
     assert!(!english.contains("Sujet abordé"), "{english}");
 
-    let (explanation, _) = chief::features::explain::cli::explain_export(
+    let (explanation, _, _) = chief::features::explain::cli::explain_export(
         &config,
         &export(),
         "C0DESIGN01",

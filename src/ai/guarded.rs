@@ -262,6 +262,8 @@ impl<T: Task, C: Task<Output = T::Output>> Guarded<'_, T, C> {
         G: Task<Output = T::Output>,
         R: Recorded<T::Output>,
     {
+        // What this loop writes is read by a person: on a busy model it goes first.
+        let options = &options.clone().reader_facing();
         run.step_summarized(name, summary, input, |i| async move {
             let answer = gateway.run_or_extractive(task, i, options).await;
             let meta = step_meta(&answer);
@@ -373,6 +375,7 @@ pub fn violations_summary(report: &GuardrailReport) -> String {
             }
             Violation::TooManyBlocks { .. } => "too many blocks".to_string(),
             Violation::UnsupportedLink { url, .. } => format!("unsupported link \"{url}\""),
+            Violation::Unfaithful { problem, .. } => format!("unfaithful: {problem}"),
         })
         .collect();
     let mut unique: Vec<String> = Vec::new();

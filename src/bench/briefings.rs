@@ -336,6 +336,10 @@ pub fn deployment(server: &LocalLlm, rpm: Option<u32>, tpm: Option<u32>) -> Depl
         context_tokens: 16_000,
         json_mode: JsonMode::JsonSchema,
         temperature: None,
+        // The bench measures chief, not a one-slot laptop model: as many at once as it sends.
+        kind: crate::config::DeploymentKind::Hosted,
+        max_concurrency: None,
+        tokenizer: None,
     }
 }
 

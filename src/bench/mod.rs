@@ -6,6 +6,7 @@ pub mod briefings;
 pub mod context;
 pub mod intake;
 pub mod org;
+pub mod propositions;
 pub mod report;
 pub mod segmentation;
 pub mod workspace;

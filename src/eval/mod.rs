@@ -6,6 +6,7 @@
 //! HTTP, see [`replay`]) or `live` (the configured endpoint). The figures go to `QUALITY.md` with
 //! the command that produced them; a run of the whole suite is part of `cargo test`.
 
+pub mod drift;
 pub mod drive;
 pub mod replay;
 pub mod scenario;
@@ -362,7 +363,39 @@ pub async fn run(mut config: Config, args: &EvalArgs) -> Result<Report, EvalErro
         info!(id = %s.id, facts = ?s.facts, items = ?s.reader_items, "scored");
         scores.push(s);
     }
-    Ok(aggregate(args.engine, scores))
+    let mut report = aggregate(args.engine, scores);
+    // The drift set judges the guardrail's check itself, whatever wrote the text: run with the
+    // whole suite.
+    if args.only.is_none() {
+        let all = scenario::load(&args.suite, None)?;
+        // Boxed: its import and checks would otherwise make this future too deep to lay out.
+        let drift = Box::pin(drift::run(
+            &args.suite.join("drift"),
+            &all,
+            &args.suite,
+            &fixtures,
+        ))
+        .instrument(info_span!("eval_drift"))
+        .await
+        .map_err(|e| EvalError::Scenario {
+            id: "drift".into(),
+            error: format!("{e:#}"),
+        })?;
+        add_drift(&mut report, &drift);
+    }
+    Ok(report)
+}
+
+/// Puts the drift set's scores into the report: the two rates as metrics, the rest as extra.
+fn add_drift(report: &mut Report, drift: &drift::DriftScores) {
+    report.metrics["faithfulness_detection"] = json!(drift.detection);
+    report.metrics["faithfulness_false_alarm"] = json!(drift.false_alarm);
+    report.extra["drift_cases"] = json!(drift.cases);
+    report.extra["faithfulness_detection_all_checks"] = json!(drift.detection_all_checks);
+    report.extra["faithfulness_false_alarm_all_checks"] = json!(drift.false_alarm_all_checks);
+    report.extra["drift_detection_by_kind"] = json!(drift.by_kind);
+    report.extra["drift_wrong"] = json!(drift.wrong);
+    report.extra["drift_outcomes"] = json!(drift.outcomes);
 }
 
 fn replay_deployment(base_url: &str) -> crate::config::DeploymentConfig {
@@ -378,6 +411,10 @@ fn replay_deployment(base_url: &str) -> crate::config::DeploymentConfig {
         context_tokens: 128_000,
         json_mode: crate::config::JsonMode::JsonSchema,
         temperature: None,
+        // The replay server answers at once, many at a time.
+        kind: crate::config::DeploymentKind::Hosted,
+        max_concurrency: None,
+        tokenizer: None,
     }
 }
 
@@ -391,6 +428,8 @@ pub fn targets(engine: Engine) -> &'static [(&'static str, bool, f64)] {
             ("contentless_stories", false, 0.0),
             ("invented_facts", false, 0.0),
             ("citations_valid", true, 1.0),
+            ("faithfulness_detection", true, 0.9),
+            ("faithfulness_false_alarm", false, 0.05),
         ],
         Engine::Replay => &[
             ("reader_item_recall", true, 0.95),
@@ -447,6 +486,23 @@ pub fn table(report: &Report) -> String {
         }
     }
     out.push('\n');
+    if let Some(wrong) = report.extra["drift_wrong"].as_array() {
+        for w in wrong {
+            let verdict = if w["faithful"].as_bool() == Some(true) {
+                "false alarm".to_string()
+            } else {
+                format!("drift missed ({})", w["drift"].as_str().unwrap_or_default())
+            };
+            out.push_str(&format!(
+                "drift {}: {verdict} {}\n",
+                w["id"].as_str().unwrap_or_default(),
+                w["found"]
+            ));
+        }
+        if !wrong.is_empty() {
+            out.push('\n');
+        }
+    }
     for s in &report.per_scenario {
         let problems = !s.missed.is_empty()
             || !s.contentless.is_empty()

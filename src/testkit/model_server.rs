@@ -6,6 +6,13 @@
 //! value matching the schema in `response_format`). It can add latency, refuse over a concurrency
 //! limit or a tokens-per-minute limit with 429, and counts calls and tokens.
 //!
+//! It can also behave like a model on a laptop ([`LocalLlmBuilder::serial`]): one request at a
+//! time, each taking a fixed time, the rest waiting inside the server; refuse `response_format`
+//! types it does not know with a 500, as llama-cpp-python does
+//! ([`LocalLlmBuilder::response_formats`]); count tokens with a model's tokenizer and report the
+//! most sent in any window ([`LocalLlm::max_tokens_in_window`]); and notice clients that hang up
+//! ([`Counters::abandoned`]).
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use chief::testkit::model_server::{LocalLlm, Reply};
@@ -31,8 +38,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::ai::llm::openai::{estimate_prompt_tokens, estimate_tokens};
 use crate::ai::llm::prompt::{DATA_END, DATA_START};
+use crate::ai::llm::tokens::Tokenizer;
 use crate::ai::tasks::PromptMessage;
 
 /// Decides the answer to a request once the script is empty.
@@ -178,6 +185,10 @@ pub struct LocalLlmBuilder {
     latency: Duration,
     max_concurrency: Option<usize>,
     tpm: Option<u64>,
+    tpm_window: Duration,
+    serial: bool,
+    response_formats: Option<Vec<String>>,
+    tokenizer: Tokenizer,
     model: String,
     responder: Responder,
 }
@@ -188,6 +199,10 @@ impl Default for LocalLlmBuilder {
             latency: Duration::ZERO,
             max_concurrency: None,
             tpm: None,
+            tpm_window: Duration::from_secs(60),
+            serial: false,
+            response_formats: None,
+            tokenizer: Tokenizer::Estimate,
             model: "local-model".into(),
             responder: Arc::new(schema_responder),
         }
@@ -213,6 +228,32 @@ impl LocalLlmBuilder {
         self
     }
 
+    /// The TPM limit's window (a minute unless a test shortens it).
+    pub fn tpm_window(mut self, window: Duration) -> Self {
+        self.tpm_window = window;
+        self
+    }
+
+    /// Serves one request at a time, like llama.cpp on a laptop: the others wait inside the
+    /// server, each served `latency` after its turn comes.
+    pub fn serial(mut self) -> Self {
+        self.serial = true;
+        self
+    }
+
+    /// Accepts only these `response_format.type`s (e.g. `["text", "json_object"]`, as
+    /// llama-cpp-python's server) and answers any other with a 500 naming `response_format`.
+    pub fn response_formats(mut self, types: &[&str]) -> Self {
+        self.response_formats = Some(types.iter().map(|t| t.to_string()).collect());
+        self
+    }
+
+    /// Counts tokens with `model`'s tokenizer ([`Tokenizer::for_model`]) instead of estimating.
+    pub fn count_tokens_as(mut self, model: &str) -> Self {
+        self.tokenizer = Tokenizer::for_model(model);
+        self
+    }
+
     /// The model name reported in answers.
     pub fn model(mut self, model: &str) -> Self {
         self.model = model.to_string();
@@ -235,6 +276,13 @@ impl LocalLlmBuilder {
             latency: self.latency,
             max_concurrency: self.max_concurrency,
             tpm: self.tpm,
+            tpm_window: self.tpm_window,
+            serial: self.serial.then(|| tokio::sync::Semaphore::new(1)),
+            response_formats: self.response_formats,
+            tokenizer: self.tokenizer,
+            sent: Mutex::new(Vec::new()),
+            abandoned: AtomicU64::new(0),
+            max_in_flight: AtomicUsize::new(0),
             model: self.model,
             in_flight: AtomicUsize::new(0),
             window: Mutex::new(VecDeque::new()),
@@ -293,6 +341,10 @@ pub struct Counters {
     pub rejected: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Requests whose client hung up before the answer (the connection closed).
+    pub abandoned: u64,
+    /// The most requests that were in the server at once.
+    pub max_in_flight: u64,
 }
 
 impl LocalLlm {
@@ -337,7 +389,27 @@ impl LocalLlm {
             rejected: s.rejected.load(Ordering::SeqCst),
             prompt_tokens: s.prompt_tokens.load(Ordering::SeqCst),
             completion_tokens: s.completion_tokens.load(Ordering::SeqCst),
+            abandoned: s.abandoned.load(Ordering::SeqCst),
+            max_in_flight: s.max_in_flight.load(Ordering::SeqCst) as u64,
         }
+    }
+
+    /// The most tokens (prompt and completion, as this server counts them) of answers sent within
+    /// any `window`: what a provider enforcing a tokens-per-`window` limit would have seen.
+    pub fn max_tokens_in_window(&self, window: Duration) -> u64 {
+        let sent = lock(&self.state.sent).clone();
+        let mut best = 0;
+        let mut sum = 0;
+        let mut start = 0;
+        for end in 0..sent.len() {
+            sum += sent[end].1;
+            while sent[end].0.duration_since(sent[start].0) >= window {
+                sum -= sent[start].1;
+                start += 1;
+            }
+            best = best.max(sum);
+        }
+        best
     }
 
     /// Requests received so far.
@@ -359,6 +431,15 @@ struct ServerState {
     latency: Duration,
     max_concurrency: Option<usize>,
     tpm: Option<u64>,
+    tpm_window: Duration,
+    /// One request at a time when set.
+    serial: Option<tokio::sync::Semaphore>,
+    response_formats: Option<Vec<String>>,
+    tokenizer: Tokenizer,
+    /// (when answered, tokens) of every completion sent, in order.
+    sent: Mutex<Vec<(Instant, u64)>>,
+    abandoned: AtomicU64,
+    max_in_flight: AtomicUsize,
     model: String,
     in_flight: AtomicUsize,
     /// Tokens served in the last minute, for the TPM limit.
@@ -374,6 +455,20 @@ struct ServerState {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Counts a request whose handler is dropped before it answered: the client hung up.
+struct Abandoned<'a> {
+    counter: &'a AtomicU64,
+    answered: bool,
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.counter.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 struct InFlightGuard<'a>(&'a AtomicUsize);
@@ -457,32 +552,66 @@ async fn handle(
         }
     }
 
+    if let (Some(accepted), Some(kind)) = (
+        &state.response_formats,
+        seen.body
+            .get("response_format")
+            .and_then(|f| f.get("type"))
+            .and_then(Value::as_str),
+    ) && !accepted.iter().any(|a| a == kind)
+    {
+        // llama-cpp-python's words for it (a pydantic error, answered as a 500).
+        let message = format!(
+            "1 validation error:\n  {{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be {}\", 'input': '{kind}'}}",
+            accepted
+                .iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        );
+        return error(500, &message, &[]);
+    }
+
     let in_flight = state.in_flight.fetch_add(1, Ordering::SeqCst);
     let _guard = InFlightGuard(&state.in_flight);
+    state
+        .max_in_flight
+        .fetch_max(in_flight + 1, Ordering::SeqCst);
+    let mut abandoned = Abandoned {
+        counter: &state.abandoned,
+        answered: false,
+    };
     if state.max_concurrency.is_some_and(|max| in_flight >= max) {
         state.rejected.fetch_add(1, Ordering::SeqCst);
+        abandoned.answered = true;
         return error(429, "too many concurrent requests", &[("retry-after", "1")]);
     }
-    let prompt_tokens = estimate_prompt_tokens(&seen.messages);
+    // Like llama.cpp: one at a time, the rest wait here (and keep waiting if their client left).
+    let _turn = match &state.serial {
+        Some(semaphore) => semaphore.acquire().await.ok(),
+        None => None,
+    };
+    let prompt_tokens = state.tokenizer.count_prompt(&seen.messages);
     if let Some(tpm) = state.tpm {
         let now = Instant::now();
         let mut window = lock(&state.window);
         while window
             .front()
-            .is_some_and(|(at, _)| now.duration_since(*at) >= Duration::from_secs(60))
+            .is_some_and(|(at, _)| now.duration_since(*at) >= state.tpm_window)
         {
             window.pop_front();
         }
         let used: u64 = window.iter().map(|(_, n)| n).sum();
         if used + prompt_tokens > tpm {
             let wait = window.front().map_or(1, |(at, _)| {
-                (Duration::from_secs(60).saturating_sub(now.duration_since(*at)))
+                (state.tpm_window.saturating_sub(now.duration_since(*at)))
                     .as_secs_f64()
                     .ceil()
                     .max(1.0) as u64
             });
             drop(window);
             state.rejected.fetch_add(1, Ordering::SeqCst);
+            abandoned.answered = true;
             return error(
                 429,
                 "rate limit reached for tokens per minute",
@@ -510,9 +639,13 @@ async fn handle(
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
-            _ = state.cancel.cancelled() => return error(503, "server stopping", &[]),
+            _ = state.cancel.cancelled() => {
+                abandoned.answered = true;
+                return error(503, "server stopping", &[]);
+            }
         }
     }
+    abandoned.answered = true;
     let extra: Vec<(&str, &str)> = reply
         .headers
         .iter()
@@ -520,8 +653,9 @@ async fn handle(
         .collect();
     match reply.body {
         ReplyBody::Content(content) => {
-            let completion_tokens = estimate_tokens(&content).max(1);
+            let completion_tokens = state.tokenizer.count(&content).max(1);
             if reply.status == 200 {
+                lock(&state.sent).push((Instant::now(), prompt_tokens + completion_tokens));
                 state.answered.fetch_add(1, Ordering::SeqCst);
                 state
                     .prompt_tokens

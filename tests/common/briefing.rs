@@ -257,10 +257,14 @@ pub fn valid_json_responder(req: &SeenRequest) -> Reply {
     let Some(data) = req.data() else {
         return Reply::json(serde_json::json!({}));
     };
-    let Ok(data) = serde_json::from_str::<Value>(data) else {
+    let Ok(mut data) = serde_json::from_str::<Value>(data) else {
         return Reply::json(serde_json::json!({}));
     };
+    // Prompts show propositions as lines; the inputs are rebuilt without them.
+    drop_proposition_lines(&mut data);
     let answer = match task_of(req).as_str() {
+        "PropositionsOutput" => serde_json::from_value::<chief::ai::tasks::PropositionsInput>(data)
+            .map(|i| serde_json::to_value(chief::ai::tasks::ExtractPropositions.extractive(&i))),
         "DiscussionSummary" => serde_json::from_value::<Discussion>(data)
             .map(|i| serde_json::to_value(SummarizeDiscussion::default().extractive(&i))),
         "ConsolidateOutput" => serde_json::from_value::<ConsolidateInput>(data["input"].clone())
@@ -278,6 +282,25 @@ pub fn valid_json_responder(req: &SeenRequest) -> Reply {
     match answer {
         Ok(Ok(v)) => Reply::json(v),
         _ => Reply::json(serde_json::json!({})),
+    }
+}
+
+/// Empties every `propositions` list of prompt lines (strings) in a prompt's data.
+pub fn drop_proposition_lines(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                if k == "propositions"
+                    && x.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+                {
+                    *x = Value::Array(vec![]);
+                } else {
+                    drop_proposition_lines(x);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_proposition_lines),
+        _ => {}
     }
 }
 

@@ -1,7 +1,7 @@
 //! The local model server (`chief::testkit::model_server`) as chief's LLM endpoint: one deployment
 //! shape and one way to point a configuration at the server.
 
-use chief::config::{Config, DeploymentConfig, JsonMode};
+use chief::config::{Config, DeploymentConfig, DeploymentKind, JsonMode};
 use chief::testkit::model_server::LocalLlm;
 
 /// A deployment at `base_url` (the local server's, or a closed port): an OpenAI-style endpoint with
@@ -20,6 +20,10 @@ pub fn deployment(base_url: &str) -> DeploymentConfig {
         context_tokens: 16_000,
         json_mode: JsonMode::JsonSchema,
         temperature: None,
+        // The local test server stands in for a hosted API: many requests at once.
+        kind: DeploymentKind::Hosted,
+        max_concurrency: None,
+        tokenizer: None,
     }
 }
 

@@ -10,13 +10,16 @@
 //! - [`tfidf`]: TF-IDF vectors and cosine similarity
 //! - [`rank`]: sentence centrality, diverse selection, keyphrases
 //! - [`entities`]: people, projects, systems, channels
+//! - [`acts`]: what a statement does (request, commitment, decision, …) and its polarity
 //! - [`dates`]: relative and explicit dates
 //! - [`discussion`]: one analysis pass over a discussion (claims, centrality, topics, urgency)
 //! - [`statements`]: clause rules → AMR-like statements with a modality
 //! - [`person`]: rewriting the reader into the second person
+//! - [`support`]: whether a generated sentence says what its cited messages say
 //! - [`templates`]: framing sentences in English, French, German and Spanish
 //! - [`tokens`]: token estimates, batching and chunking
 
+pub mod acts;
 pub mod dates;
 pub mod discussion;
 pub mod entities;
@@ -24,6 +27,7 @@ pub mod lang;
 pub mod person;
 pub mod rank;
 pub mod statements;
+pub mod support;
 pub mod templates;
 pub mod text;
 pub mod tfidf;

@@ -46,6 +46,12 @@ pub enum Reason {
     TopChannel { channel: String },
     /// Deadlines, blockers or requests make it urgent.
     Urgent,
+    /// Someone asked the reader to do something (a `request` proposition put to them).
+    AskedOfYou,
+    /// The reader promised to do something (a `commitment` proposition by them).
+    YouPromised,
+    /// A decision or blocker in a project the reader follows.
+    InYourProject { project: String },
 }
 
 /// "a, b and c" in the language.
@@ -137,6 +143,11 @@ pub fn reason_clause(reason: &Reason, lang: Lang) -> String {
             format!("it is in #{channel}, a channel you write in most")
         }
         (Lang::En, Reason::Urgent) => "it is urgent".into(),
+        (Lang::En, Reason::AskedOfYou) => "you were asked to do something".into(),
+        (Lang::En, Reason::YouPromised) => "you promised to do something".into(),
+        (Lang::En, Reason::InYourProject { project }) => {
+            format!("it decides or blocks something in {project}, which you follow")
+        }
 
         (Lang::Fr, Reason::Mentioned) => "on vous a mentionné".into(),
         (Lang::Fr, Reason::TookPart) => "vous y avez participé".into(),
@@ -154,6 +165,11 @@ pub fn reason_clause(reason: &Reason, lang: Lang) -> String {
             format!("c'est dans #{channel}, où vous écrivez le plus")
         }
         (Lang::Fr, Reason::Urgent) => "c'est urgent".into(),
+        (Lang::Fr, Reason::AskedOfYou) => "on vous a demandé quelque chose".into(),
+        (Lang::Fr, Reason::YouPromised) => "vous avez promis quelque chose".into(),
+        (Lang::Fr, Reason::InYourProject { project }) => {
+            format!("cela décide ou bloque quelque chose dans {project}, que vous suivez")
+        }
 
         (Lang::De, Reason::Mentioned) => "du erwähnt wurdest".into(),
         (Lang::De, Reason::TookPart) => "du dich beteiligt hast".into(),
@@ -171,6 +187,11 @@ pub fn reason_clause(reason: &Reason, lang: Lang) -> String {
             format!("es in #{channel} ist, wo du am meisten schreibst")
         }
         (Lang::De, Reason::Urgent) => "es dringend ist".into(),
+        (Lang::De, Reason::AskedOfYou) => "du um etwas gebeten wurdest".into(),
+        (Lang::De, Reason::YouPromised) => "du etwas zugesagt hast".into(),
+        (Lang::De, Reason::InYourProject { project }) => {
+            format!("es in {project}, dem du folgst, etwas entscheidet oder blockiert")
+        }
 
         (Lang::Es, Reason::Mentioned) => "te mencionaron".into(),
         (Lang::Es, Reason::TookPart) => "participaste".into(),
@@ -186,6 +207,11 @@ pub fn reason_clause(reason: &Reason, lang: Lang) -> String {
             format!("está en #{channel}, donde más escribes")
         }
         (Lang::Es, Reason::Urgent) => "es urgente".into(),
+        (Lang::Es, Reason::AskedOfYou) => "te pidieron algo".into(),
+        (Lang::Es, Reason::YouPromised) => "prometiste hacer algo".into(),
+        (Lang::Es, Reason::InYourProject { project }) => {
+            format!("decide o bloquea algo en {project}, que sigues")
+        }
     }
 }
 
@@ -530,4 +556,74 @@ mod tests {
             "C'est pour vous parce que vous y avez participé."
         );
     }
+}
+
+/// Every word the framing templates can produce (in any language), lower-cased: chief's own
+/// words, never a claim about the messages (the guardrail and the faithfulness check skip them).
+pub fn vocabulary() -> &'static std::collections::HashSet<String> {
+    static WORDS: std::sync::LazyLock<std::collections::HashSet<String>> =
+        std::sync::LazyLock::new(|| vocabulary_words().into_iter().collect());
+    &WORDS
+}
+
+fn vocabulary_words() -> Vec<String> {
+    use {InterestOrigin as O, Reason as R};
+    let mut texts: Vec<String> = Vec::new();
+    for lang in [Lang::En, Lang::Fr, Lang::De, Lang::Es] {
+        let x = vec!["x".to_string()];
+        texts.push(discussed(&x, &x, &x, true, lang));
+        texts.push(discussed(&[], &x, &[], false, lang));
+        texts.push(about(&x, "x", lang));
+        texts.push(about(&[], "x", lang));
+        texts.push(intro(lang));
+        texts.push(nothing_new(lang));
+        texts.push(nothing_asked(lang));
+        texts.push(you_said("x", lang));
+        texts.push(touches_interests(&x, lang));
+        texts.extend(explain_samples(lang));
+        let reasons = [
+            R::AskedOfYou,
+            R::YouPromised,
+            R::InYourProject {
+                project: "x".into(),
+            },
+            R::Mentioned,
+            R::TookPart,
+            R::Urgent,
+            R::ClosePerson { name: "x".into() },
+            R::TopChannel {
+                channel: "x".into(),
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Reacted,
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Wrote,
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Clicked,
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Feedback,
+            },
+            R::Interest {
+                term: "x".into(),
+                origin: O::Followed,
+            },
+        ];
+        texts.extend(because(&reasons, lang));
+    }
+    texts.extend(["You", "Your", "Vous", "Du", "Tú"].map(String::from));
+    texts
+        .iter()
+        .flat_map(|t| {
+            unicode_segmentation::UnicodeSegmentation::unicode_words(t.as_str())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }

@@ -116,22 +116,53 @@ pub async fn usage_report(db: &Db, days: u32) -> Result<Vec<UsageRow>, DbError> 
     repo::usage(db, since).await
 }
 
-/// The report as an aligned text table with a total line.
+/// `busy 3, deadline 1` (or `-`): why the extractive engine answered.
+fn why(reasons: &[(String, i64)]) -> String {
+    if reasons.is_empty() {
+        return "-".into();
+    }
+    reasons
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The report as an aligned text table with a total line: per task, how many calls the model
+/// answered, the cache, the extractive engine (and why), and what they cost.
 pub fn usage_table(rows: &[UsageRow]) -> String {
     let header = [
         "DAY",
         "TEAM",
         "TASK",
         "CALLS",
-        "REQUESTS",
+        "MODEL",
         "CACHED",
-        "REPAIRED",
-        "FALLBACK",
+        "EXTRACTIVE",
         "FAILED",
+        "REQUESTS",
+        "REPAIRED",
         "PROMPT_TOK",
         "COMPL_TOK",
         "TOTAL_TOK",
+        "TOK_SHARE",
+        "EXTRACTIVE_WHY",
     ];
+    // Each row's share of all tokens: what proposition extraction costs beside the briefings.
+    let all_tokens: i64 = rows
+        .iter()
+        .map(|r| r.prompt_tokens + r.completion_tokens)
+        .sum();
+    let share = |r: &UsageRow| {
+        if all_tokens <= 0 {
+            "-".to_string()
+        } else {
+            format!(
+                "{:.1}%",
+                (r.prompt_tokens + r.completion_tokens) as f64 * 100.0 / all_tokens as f64
+            )
+        }
+    };
     let mut total = UsageRow {
         day: "TOTAL".into(),
         ..Default::default()
@@ -143,14 +174,17 @@ pub fn usage_table(rows: &[UsageRow]) -> String {
             r.team_id.clone(),
             r.task.clone(),
             r.calls.to_string(),
-            r.requests.to_string(),
+            r.model.to_string(),
             r.cache_hits.to_string(),
-            r.repaired.to_string(),
             r.fallbacks.to_string(),
             r.failed.to_string(),
+            r.requests.to_string(),
+            r.repaired.to_string(),
             r.prompt_tokens.to_string(),
             r.completion_tokens.to_string(),
             (r.prompt_tokens + r.completion_tokens).to_string(),
+            share(r),
+            why(&r.fallback_reasons),
         ]
     };
     for r in rows {
@@ -174,7 +208,7 @@ pub fn usage_table(rows: &[UsageRow]) -> String {
             .enumerate()
             .map(|(c, cell)| {
                 // Text columns left-aligned, numbers right-aligned.
-                if c < 3 {
+                if c < 3 || c == header.len() - 1 {
                     format!("{cell:<w$}", w = widths[c])
                 } else {
                     format!("{cell:>w$}", w = widths[c])
@@ -207,6 +241,12 @@ mod tests {
             requests: calls,
             prompt_tokens: 100,
             completion_tokens: 20,
+            fallbacks: 2,
+            fallback_reasons: if team == "T1" {
+                vec![("busy".into(), 2)]
+            } else {
+                vec![("busy".into(), 2), ("deadline".into(), 1)]
+            },
             ..Default::default()
         };
         let table = usage_table(&[row("T1", 2), row("T2", 3)]);
@@ -214,7 +254,8 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert!(lines[0].starts_with("DAY"));
         assert!(lines[3].starts_with("TOTAL"));
-        assert!(lines[3].ends_with("240"), "{table}");
+        assert!(lines[3].contains(" 240 "), "{table}");
         assert!(lines[3].contains(" 5 "), "{table}");
+        assert!(lines[3].ends_with("busy 4, deadline 1"), "{table}");
     }
 }

@@ -8,20 +8,41 @@
 //! 1. **Deployment choice.** Smooth weighted round-robin over the deployments that are not cooling
 //!    down and have quota for this priority (see [`super::limits`]); a deployment's `weight` is its
 //!    share, `0` makes it a standby used only when the others cannot serve.
-//! 2. **Request** with a per-request timeout (`timeout_secs`, default 60 s).
-//! 3. **Transient failure** (429, 5xx, timeout, transport error, garbled body): the deployment
+//! 2. **Slot.** The deployment runs at most `max_concurrency` requests at once; a call waits for a
+//!    slot in a fair queue ([`super::slots`]: interactive first, then text a reader will see),
+//!    within the same bound as the quota wait.
+//! 3. **Request** with `max_tokens` (the task's need) and a timeout (`timeout_secs`, default 60 s)
+//!    counted from when it is sent, not from when the call began queueing.
+//! 4. **Transient failure** (429, 5xx, timeout, transport error, garbled body): the deployment
 //!    cools down for `Retry-After` (or `retry-after-ms`) when given, otherwise for an exponential
 //!    back-off with jitter (`retry_base_ms` × 2ⁿ, capped at 30 s). The cool-down is shared by all
 //!    calls, so a failing deployment sheds its load to the others at once. The call continues on
 //!    another deployment with quota, or waits for this one; after `max_retries` retries of a
 //!    deployment (default 2) it is not tried again by this call.
-//! 4. **Permanent failure** (other 4xx: bad key, unknown model): the deployment cools down and is
+//! 5. **Permanent failure** (other 4xx: bad key, unknown model): the deployment cools down and is
 //!    not tried again by this call.
-//! 5. **Invalid output** (not JSON, wrong shape, or refused by [`Task::validate`]): one repair round
+//! 6. **Invalid output** (not JSON, wrong shape, or refused by [`Task::validate`]): one repair round
 //!    on the same deployment — the rejected answer and the reason are sent back. If the repaired
 //!    answer is still invalid, the call moves on to the next deployment.
-//! 6. When nothing is left: [`Gateway::run`] returns the [`GatewayError`];
+//! 7. When nothing is left: [`Gateway::run`] returns the [`GatewayError`];
 //!    [`Gateway::run_or_extractive`] answers with [`Task::extractive`].
+//!
+//! # JSON mode, found rather than configured
+//!
+//! A deployment with `json_mode = "auto"` (the default) is first asked with `json_schema`. When the
+//! server refuses a `response_format` (a 4xx/5xx whose message names it — llama-cpp-python answers
+//! `json_schema` with a 500), the deployment steps down `json_schema` → `json_object_schema` →
+//! `json_object` → `none`, remembers it for the life of the process, logs it once, and the same
+//! request is sent again at once: no retry, no cool-down, no failure counted.
+//!
+//! # Slow deployments
+//!
+//! Before a call joins a deployment's queue it estimates its wait from the service times measured
+//! there. Text a reader will see ([`CallOptions::reader_facing`]) is served first and joins while
+//! the wait fits its bound; shared work (summaries, grouping, ranking) joins only while the wait fits
+//! half of it. A call that would not be served in time is not sent at all: it is answered by the
+//! extractive engine at once with reason `busy` (`chief usage` shows it), so a one-slot laptop
+//! model writes the personal text and explanations and the briefing is still ready on time.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,16 +50,18 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::Instant;
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
-use super::limits::{self, BudgetScope, Denied, InFlight, Quotas};
-use super::openai::{self, ChatRequest, Endpoint, ProviderError};
+use super::limits::{self, BudgetScope, Denied, InFlight, Quotas, Reservation};
+use super::openai::{ChatRequest, Endpoint, ProviderError};
+use super::slots::{Rank, Slots};
+use super::tokens::Tokenizer;
 use super::{
     Answer, Attempt, AttemptResult, CallOptions, FallbackReason, GatewayError, Outcome, Priority,
     Source, TokenUsage, accounting, cache, prompt,
 };
 use crate::ai::tasks::{PromptMessage, Task};
-use crate::config::{DeploymentConfig, LlmConfig};
+use crate::config::{DeploymentConfig, JsonMode, LlmConfig};
 use crate::platform::db::Db;
 use crate::platform::db::llm::{self as repo, CachedAnswer};
 use crate::platform::retry::backoff;
@@ -132,6 +155,12 @@ struct Deployment {
     endpoint: Endpoint,
     quotas: Quotas,
     health: Mutex<Health>,
+    slots: Slots,
+    tokenizer: Tokenizer,
+    /// The JSON mode in use: configured, or found by stepping down (`auto`).
+    json_mode: Mutex<JsonMode>,
+    /// Configured explicitly: never stepped down.
+    json_mode_fixed: bool,
 }
 
 #[derive(Default)]
@@ -196,6 +225,10 @@ impl Gateway {
         let deployments: Vec<Deployment> = deployments
             .iter()
             .map(|d| Deployment {
+                slots: Slots::new(&d.name, d.concurrency()),
+                tokenizer: Tokenizer::for_deployment(&d.model, d.tokenizer.as_deref()),
+                json_mode: Mutex::new(d.json_mode),
+                json_mode_fixed: d.json_mode != JsonMode::Auto,
                 name: d.name.clone(),
                 model: d.model.clone(),
                 weight: i64::from(d.weight),
@@ -210,6 +243,15 @@ impl Gateway {
                 health: Mutex::new(Health::default()),
             })
             .collect();
+        for d in &deployments {
+            info!(
+                deployment = %d.name,
+                concurrency = d.slots.capacity(),
+                tokenizer = d.tokenizer.name(),
+                json_mode = d.json_mode().as_str(),
+                "model deployment"
+            );
+        }
         let current_weights = Mutex::new(vec![0; deployments.len()]);
         Gateway {
             inner: Arc::new(Inner {
@@ -437,11 +479,26 @@ impl Gateway {
         let schema = prompt::output_schema::<T::Output>();
         let messages = prompt::build_messages(&task.prompt(input), &schema);
         let input_key = cache::input_key(input);
-        let prompt_tokens = openai::estimate_prompt_tokens(&messages);
-        let estimate = prompt_tokens
-            + options
-                .max_output_tokens
-                .map_or(inner.settings.completion_estimate, u64::from);
+        let max_tokens = options
+            .max_output_tokens
+            .unwrap_or_else(|| task.max_output_tokens())
+            .max(1);
+        // Each deployment counts with its own tokenizer (the same one once per call).
+        let mut counted: Vec<(&'static str, u64)> = Vec::new();
+        let prompt_tokens: Vec<u64> = inner
+            .deployments
+            .iter()
+            .map(|d| {
+                if let Some((_, n)) = counted.iter().find(|(name, _)| *name == d.tokenizer.name()) {
+                    return *n;
+                }
+                let n = d.tokenizer.count_prompt(&messages);
+                counted.push((d.tokenizer.name(), n));
+                n
+            })
+            .collect();
+        let largest_prompt = prompt_tokens.iter().copied().max().unwrap_or(0);
+        let estimate = largest_prompt + u64::from(max_tokens);
 
         if !options.skip_cache
             && let Some(output) = self
@@ -469,21 +526,33 @@ impl Gateway {
             Priority::Interactive => inner.settings.interactive_wait,
             Priority::Background => inner.settings.background_wait,
         };
+        let rank = Rank::new(
+            options.priority == Priority::Interactive,
+            options.reader_facing,
+        );
         let n = inner.deployments.len();
         let mut failures = vec![0u32; n];
         let mut excluded: Vec<bool> = inner
             .deployments
             .iter()
-            .map(|d| d.context_tokens < prompt_tokens)
+            .zip(&prompt_tokens)
+            .map(|(d, p)| d.context_tokens < *p)
             .collect();
         let mut last: Option<LastFailure> = None;
+        let mut busy: Option<GatewayError> = None;
 
         'deployments: loop {
-            let index = match self
-                .pick(options.priority, estimate, &excluded, deadline, wait_limit)
-                .await
-            {
-                Ok(i) => i,
+            let picked = self
+                .pick(
+                    options.priority,
+                    |i| prompt_tokens[i] + u64::from(max_tokens),
+                    &excluded,
+                    deadline,
+                    wait_limit,
+                )
+                .await;
+            let (index, reservation) = match picked {
+                Ok(picked) => picked,
                 Err(PickError::TooLarge) => {
                     return Err(GatewayError::TooLarge { tokens: estimate });
                 }
@@ -495,33 +564,102 @@ impl Gateway {
                     });
                 }
                 Err(PickError::NothingLeft) => {
-                    return Err(match &last {
-                        Some(failure) => unavailable(failure, progress),
-                        None => GatewayError::TooLarge { tokens: estimate },
+                    return Err(match (&last, busy) {
+                        (Some(failure), _) => unavailable(failure, progress),
+                        (None, Some(busy)) => busy,
+                        (None, None) => GatewayError::TooLarge { tokens: estimate },
                     });
                 }
             };
             let deployment = &inner.deployments[index];
+
+            // A slow or busy deployment: do not queue for an answer that would come too late.
+            let expected = deployment.slots.estimated_wait(rank);
+            let allowed = if options.reader_facing {
+                wait_limit
+            } else {
+                wait_limit / 2
+            }
+            .min(deadline.saturating_duration_since(Instant::now()));
+            if expected > allowed {
+                debug!(deployment = %deployment.name, ?expected, ?allowed, "deployment too busy for this call");
+                excluded[index] = true;
+                busy = Some(GatewayError::Busy {
+                    deployment: deployment.name.clone(),
+                    expected,
+                    allowed,
+                });
+                drop(reservation);
+                continue 'deployments;
+            }
+
             progress.deployment = Some(deployment.name.clone());
             let mut conversation = messages.clone();
             let mut repair = false;
+            let mut reservation = Some(reservation);
             loop {
+                // Quota for this request (the first came with the pick).
+                let reservation = match reservation.take() {
+                    Some(r) => r,
+                    None => {
+                        let tokens = deployment.tokenizer.count_prompt(&conversation)
+                            + u64::from(max_tokens);
+                        match self
+                            .wait_for_quota(
+                                deployment,
+                                options.priority,
+                                tokens,
+                                deadline,
+                                wait_limit,
+                            )
+                            .await
+                        {
+                            Ok(r) => r,
+                            Err(past_deadline) => {
+                                return Err(if past_deadline {
+                                    GatewayError::Deadline(deadline_after)
+                                } else {
+                                    GatewayError::Overloaded { waited: wait_limit }
+                                });
+                            }
+                        }
+                    }
+                };
+                // A slot, within the same bounds as quota.
+                let give_up = deadline.min(Instant::now() + wait_limit);
+                let _slot = match deployment.slots.acquire(rank, give_up).await {
+                    Ok(slot) => slot,
+                    Err(timeout) => {
+                        debug!(deployment = %deployment.name, waited = ?timeout.waited, "no free slot in time");
+                        return Err(if Instant::now() >= deadline {
+                            GatewayError::Deadline(deadline_after)
+                        } else {
+                            GatewayError::Overloaded {
+                                waited: timeout.waited,
+                            }
+                        });
+                    }
+                };
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 if remaining.is_zero() {
                     return Err(GatewayError::Deadline(deadline_after));
                 }
+                let json_mode = deployment.json_mode();
                 let request = ChatRequest {
                     messages: &conversation,
                     schema_name: task.name(),
                     schema: &schema,
-                    max_tokens: options.max_output_tokens,
+                    max_tokens: Some(deployment.max_tokens(&prompt_tokens[index], max_tokens)),
+                    json_mode,
                     input_key: &input_key,
                 };
+                let sent = Instant::now();
                 let reply = deployment
                     .endpoint
                     .send(&inner.http, &request, inner.settings.timeout.min(remaining))
                     .instrument(info_span!("llm_request", deployment = %deployment.name, repair))
                     .await;
+                drop(_slot);
                 let reply = match reply {
                     Ok(reply) => reply,
                     Err(error) => {
@@ -531,6 +669,13 @@ impl Gateway {
                             repair,
                             result: AttemptResult::Error(error.clone()),
                         });
+                        if error.refuses_response_format() && deployment.step_down(json_mode) {
+                            // Not the deployment's fault: ask again at once, more simply.
+                            continue;
+                        }
+                        if let ProviderError::Timeout(_) = error {
+                            deployment.slots.observe(sent.elapsed());
+                        }
                         self.cool_down(deployment, &error);
                         failures[index] += 1;
                         if !error.is_transient() || failures[index] > inner.settings.max_retries {
@@ -540,7 +685,14 @@ impl Gateway {
                         continue 'deployments;
                     }
                 };
+                deployment.slots.observe(sent.elapsed());
                 deployment.healthy();
+                reconcile(
+                    deployment,
+                    &reply,
+                    reservation.tokens() - u64::from(max_tokens),
+                );
+                reservation.settle(reply.prompt_tokens + reply.completion_tokens);
                 progress.tokens.prompt += reply.prompt_tokens;
                 progress.tokens.completion += reply.completion_tokens;
                 let checked = prompt::parse_output::<T::Output>(&reply.content)
@@ -582,41 +734,22 @@ impl Gateway {
                         }
                         repair = true;
                         conversation.extend(prompt::repair_messages(&reply.content, &reason));
-                        let repair_tokens = openai::estimate_prompt_tokens(&conversation)
-                            + options
-                                .max_output_tokens
-                                .map_or(inner.settings.completion_estimate, u64::from);
-                        if let Err(past_deadline) = self
-                            .wait_for_quota(
-                                deployment,
-                                options.priority,
-                                repair_tokens,
-                                deadline,
-                                wait_limit,
-                            )
-                            .await
-                        {
-                            return Err(if past_deadline {
-                                GatewayError::Deadline(deadline_after)
-                            } else {
-                                GatewayError::Overloaded { waited: wait_limit }
-                            });
-                        }
                     }
                 }
             }
         }
     }
 
-    /// Chooses the next deployment and takes its quota, waiting (bounded) when none has any.
+    /// Chooses the next deployment and takes its quota (`tokens(i)` on deployment `i`), waiting
+    /// (bounded) when none has any.
     async fn pick(
         &self,
         priority: Priority,
-        tokens: u64,
+        tokens: impl Fn(usize) -> u64,
         excluded: &[bool],
         deadline: Instant,
         wait_limit: Duration,
-    ) -> Result<usize, PickError> {
+    ) -> Result<(usize, Reservation<'_>), PickError> {
         let inner = &*self.inner;
         let give_up = deadline.min(Instant::now() + wait_limit);
         loop {
@@ -648,8 +781,8 @@ impl Gateway {
                         soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
                         continue;
                     }
-                    match deployment.quotas.try_acquire(priority, tokens) {
-                        Ok(()) => {
+                    match deployment.quotas.try_acquire(priority, tokens(i)) {
+                        Ok(reservation) => {
                             let total: i64 = candidates
                                 .iter()
                                 .map(|&c| inner.deployments[c].weight)
@@ -658,7 +791,7 @@ impl Gateway {
                                 weights[c] += inner.deployments[c].weight;
                             }
                             weights[i] -= total;
-                            return Ok(i);
+                            return Ok((i, reservation));
                         }
                         Err(Denied::Wait(wait)) => {
                             soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
@@ -681,23 +814,24 @@ impl Gateway {
         }
     }
 
-    /// Quota on one deployment (for the repair request), waiting for it within the bounds.
-    /// `Err(true)` when the deadline would pass.
-    async fn wait_for_quota(
+    /// Quota on one deployment (for a repair or a re-sent request), waiting for it within the
+    /// bounds. `Err(true)` when the deadline would pass.
+    async fn wait_for_quota<'a>(
         &self,
-        deployment: &Deployment,
+        deployment: &'a Deployment,
         priority: Priority,
         tokens: u64,
         deadline: Instant,
         wait_limit: Duration,
-    ) -> Result<(), bool> {
+    ) -> Result<Reservation<'a>, bool> {
         let give_up = deadline.min(Instant::now() + wait_limit);
         loop {
             let wait = match deployment.quotas.try_acquire(priority, tokens) {
-                Ok(()) => return Ok(()),
+                Ok(reservation) => return Ok(reservation),
                 Err(Denied::Wait(wait)) => wait.max(Duration::from_millis(1)),
-                // Larger than a minute's quota: send it anyway, the provider decides.
-                Err(Denied::TooLarge) => return Ok(()),
+                // Larger than a minute's quota: the repair grew past what the deployment takes
+                // in a minute; the call gives up on it rather than break the limit.
+                Err(Denied::TooLarge) => return Err(false),
             };
             let now = Instant::now();
             if now + wait > give_up {
@@ -872,6 +1006,54 @@ impl Gateway {
 }
 
 impl Deployment {
+    /// The JSON mode to ask with now.
+    fn json_mode(&self) -> JsonMode {
+        *self.json_mode.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The server refused `refused`: use the next simpler mode from now on. False when there is
+    /// none, the mode was configured, or the request was sent before another call stepped down
+    /// (it is then simply re-sent with the current mode).
+    fn step_down(&self, refused: JsonMode) -> bool {
+        if self.json_mode_fixed {
+            return false;
+        }
+        let mut mode = self.json_mode.lock().unwrap_or_else(|p| p.into_inner());
+        if *mode != refused {
+            return true;
+        }
+        let next = match refused {
+            JsonMode::Auto | JsonMode::JsonSchema => JsonMode::JsonObjectSchema,
+            JsonMode::JsonObjectSchema => JsonMode::JsonObject,
+            JsonMode::JsonObject => JsonMode::None,
+            JsonMode::None => return false,
+        };
+        *mode = next;
+        let refused = if refused == JsonMode::Auto {
+            JsonMode::JsonSchema
+        } else {
+            refused
+        };
+        info!(
+            deployment = %self.name,
+            refused = refused.as_str(),
+            using = next.as_str(),
+            "the model server refused this response_format; using a simpler JSON mode from now on"
+        );
+        metrics::counter!("chief_llm_json_mode_steps_total",
+            "deployment" => self.name.clone(), "mode" => next.as_str())
+        .increment(1);
+        true
+    }
+
+    /// `max_tokens` for a request: the task's need, cut to what the context window has left.
+    fn max_tokens(&self, prompt_tokens: &u64, need: u32) -> u32 {
+        let left = self.context_tokens.saturating_sub(*prompt_tokens);
+        u32::try_from(left)
+            .unwrap_or(u32::MAX)
+            .clamp(16, need.max(16))
+    }
+
     /// How long it still cools down, if it does.
     fn cooling(&self, now: Instant) -> Option<Duration> {
         let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
@@ -885,6 +1067,21 @@ impl Deployment {
         let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
         health.consecutive_failures = 0;
         health.cool_until = None;
+    }
+}
+
+/// Compares the prompt tokens counted before sending with the provider's `usage`: the ratio is a
+/// metric (`chief_llm_token_count_error_ratio`, 0 = exact), so a wrong tokenizer shows.
+fn reconcile(deployment: &Deployment, reply: &super::openai::ChatReply, counted: u64) {
+    if reply.estimated_usage || reply.prompt_tokens == 0 {
+        return;
+    }
+    let error = (counted as f64 - reply.prompt_tokens as f64).abs() / reply.prompt_tokens as f64;
+    metrics::histogram!("chief_llm_token_count_error_ratio",
+        "deployment" => deployment.name.clone(), "tokenizer" => deployment.tokenizer.name())
+    .record(error);
+    if error > 0.25 && deployment.tokenizer.is_exact() {
+        debug!(deployment = %deployment.name, counted, reported = reply.prompt_tokens, "token count differs from the provider's");
     }
 }
 

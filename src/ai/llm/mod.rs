@@ -7,6 +7,8 @@
 //! * several OpenAI-compatible deployments, load-balanced by weight among those with spare quota;
 //! * per-deployment RPM/TPM limits and daily token budgets per team and overall, with a reserve
 //!   for interactive calls and bounded back-pressure for background ones ([`limits`]);
+//! * per-deployment concurrency with a fair queue ([`slots`]), the JSON mode each server accepts
+//!   found by stepping down, `max_tokens` on every request, and real token counts ([`tokens`]);
 //! * a timeout per request, exponential back-off with jitter honouring `Retry-After`, then the next
 //!   deployment, all within one deadline per call;
 //! * a response cache keyed by the hash of the canonical request ([`cache`]);
@@ -20,6 +22,8 @@ pub mod gateway;
 pub mod limits;
 pub mod openai;
 pub mod prompt;
+pub mod slots;
+pub mod tokens;
 
 use std::time::Duration;
 
@@ -54,8 +58,15 @@ pub struct CallOptions {
     pub priority: Priority,
     /// A shorter deadline than the configured one (`deadline_secs`), for a caller in a hurry.
     pub deadline: Option<Duration>,
-    /// Sent as `max_tokens`; also the completion estimate for quotas and budgets.
+    /// Sent as `max_tokens` instead of the task's own [`Task::max_output_tokens`]; also the
+    /// completion estimate for quotas and budgets.
+    ///
+    /// [`Task::max_output_tokens`]: crate::ai::tasks::Task::max_output_tokens
     pub max_output_tokens: Option<u32>,
+    /// Text a reader will see (a briefing's personal text, an explanation), as opposed to shared
+    /// work (summaries, grouping, ranking). On a slow or busy deployment it is served first, and
+    /// shared work is what goes to the extractive engine (see [`gateway`]'s "Slow deployments").
+    pub reader_facing: bool,
     /// Ask a model even if an identical request is cached (the fresh answer replaces the entry).
     pub skip_cache: bool,
 }
@@ -82,6 +93,12 @@ impl CallOptions {
 
     pub fn with_user(mut self, user_id: &str) -> Self {
         self.user_id = Some(user_id.to_string());
+        self
+    }
+
+    /// Marks the call as text a reader will see ([`CallOptions::reader_facing`]).
+    pub fn reader_facing(mut self) -> Self {
+        self.reader_facing = true;
         self
     }
 
@@ -155,6 +172,9 @@ pub enum FallbackReason {
     InvalidOutput,
     /// The call's deadline passed.
     Deadline,
+    /// The deployment was too slow or busy to serve this call in time: its queue would not reach
+    /// it within the allowed wait, so it was not sent (shared work yields to text readers see).
+    Busy,
 }
 
 impl FallbackReason {
@@ -167,6 +187,7 @@ impl FallbackReason {
             FallbackReason::Unavailable => "unavailable",
             FallbackReason::InvalidOutput => "invalid_output",
             FallbackReason::Deadline => "deadline",
+            FallbackReason::Busy => "busy",
         }
     }
 }
@@ -243,6 +264,14 @@ pub enum GatewayError {
     InvalidOutput { attempts: u32, reason: String },
     #[error("the call's deadline of {0:?} passed")]
     Deadline(Duration),
+    #[error(
+        "deployment {deployment} is busy: about {expected:?} of queue ahead, {allowed:?} allowed"
+    )]
+    Busy {
+        deployment: String,
+        expected: Duration,
+        allowed: Duration,
+    },
 }
 
 impl GatewayError {
@@ -255,6 +284,7 @@ impl GatewayError {
             GatewayError::Unavailable { .. } => FallbackReason::Unavailable,
             GatewayError::InvalidOutput { .. } => FallbackReason::InvalidOutput,
             GatewayError::Deadline(_) => FallbackReason::Deadline,
+            GatewayError::Busy { .. } => FallbackReason::Busy,
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct ChatRequest<'a> {
     pub schema_name: &'a str,
     pub schema: &'a Value,
     pub max_tokens: Option<u32>,
+    /// How to ask for JSON ([`JsonMode::Auto`] is sent as `json_schema`, where discovery starts).
+    pub json_mode: JsonMode,
     /// A stable hash of the task's input ([`super::cache::input_key`]), sent as `x-chief-input`
     /// beside `x-chief-task`: providers ignore both, and a replay server (`chief eval --engine
     /// replay`) answers by them, so its stored answers survive changes to prompt wording.
@@ -60,6 +62,22 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// The server refused the `response_format` chief sent (a 4xx/5xx whose message names it):
+    /// the gateway steps down to a simpler JSON mode instead of failing the call.
+    pub fn refuses_response_format(&self) -> bool {
+        match self {
+            ProviderError::Status {
+                status, message, ..
+            } if *status >= 400 && *status != 429 => {
+                let m = message.to_ascii_lowercase();
+                m.contains("response_format")
+                    || m.contains("response format")
+                    || m.contains("json_schema")
+            }
+            _ => false,
+        }
+    }
+
     /// Worth trying again on the same deployment after a pause: rate limits, server errors,
     /// timeouts and transport failures. Other 4xx (bad key, unknown model, request too large) will
     /// fail the same way again.
@@ -92,7 +110,6 @@ pub struct Endpoint {
     azure_api_version: Option<String>,
     api_key: Option<secrecy::SecretString>,
     model: String,
-    json_mode: JsonMode,
     temperature: Option<f32>,
 }
 
@@ -103,7 +120,6 @@ impl Endpoint {
             azure_api_version: config.azure_api_version.clone(),
             api_key: config.api_key.clone(),
             model: config.model.clone(),
-            json_mode: config.json_mode,
             temperature: config.temperature,
         }
     }
@@ -116,8 +132,8 @@ impl Endpoint {
             "messages": request.messages,
             "stream": false,
         });
-        match self.json_mode {
-            JsonMode::JsonSchema => {
+        match request.json_mode {
+            JsonMode::Auto | JsonMode::JsonSchema => {
                 body["response_format"] = json!({
                     "type": "json_schema",
                     "json_schema": {
@@ -144,7 +160,10 @@ impl Endpoint {
         body
     }
 
-    /// Sends one request and waits at most `timeout` for the whole answer.
+    /// Sends one request and waits at most `timeout` for the whole answer. Giving up drops the
+    /// connection (the request future is dropped, and with it the socket), which a server that
+    /// watches for disconnects — llama.cpp's `llama-server`, vLLM, Ollama — notices and stops
+    /// generating for; `max_tokens` bounds the work of one that does not.
     pub async fn send(
         &self,
         http: &reqwest::Client,
@@ -294,19 +313,15 @@ fn prefix(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-/// About four characters a token for English text and JSON: good enough for quotas and budgets,
-/// which the provider's own `usage` then corrects.
+/// About four characters a token (see [`super::tokens`] for real counts): used when a reply has no
+/// `usage`.
 pub fn estimate_tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4)
+    super::tokens::estimate_tokens(text)
 }
 
-/// Tokens of a prompt, with the few tokens of framing each message costs.
+/// Tokens of a prompt by the estimate, with the few tokens of framing each message costs.
 pub fn estimate_prompt_tokens(messages: &[PromptMessage]) -> u64 {
-    messages
-        .iter()
-        .map(|m| estimate_tokens(&m.content) + 4)
-        .sum::<u64>()
-        + 3
+    super::tokens::Tokenizer::Estimate.count_prompt(messages)
 }
 
 #[cfg(test)]
@@ -326,6 +341,9 @@ mod tests {
             context_tokens: 1000,
             json_mode: mode,
             temperature: Some(0.0),
+            kind: crate::config::DeploymentKind::Auto,
+            max_concurrency: None,
+            tokenizer: None,
         }
     }
 
@@ -341,21 +359,28 @@ mod tests {
             schema_name: "t",
             schema: &schema,
             max_tokens: Some(10),
+            json_mode: JsonMode::JsonSchema,
             input_key: "0123456789abcdef",
+        };
+        let with = |mode| ChatRequest {
+            json_mode: mode,
+            ..request.clone()
         };
         let body = Endpoint::new(&deployment(false, JsonMode::JsonSchema)).body(&request);
         assert_eq!(body["response_format"]["type"], "json_schema");
         assert_eq!(body["response_format"]["json_schema"]["schema"], schema);
         assert_eq!(body["max_tokens"], 10);
         assert_eq!(body["temperature"], 0.0);
-        let body = Endpoint::new(&deployment(false, JsonMode::JsonObject)).body(&request);
+        let body = Endpoint::new(&deployment(false, JsonMode::JsonObject))
+            .body(&with(JsonMode::JsonObject));
         assert_eq!(body["response_format"], json!({"type": "json_object"}));
-        let body = Endpoint::new(&deployment(false, JsonMode::JsonObjectSchema)).body(&request);
+        let body = Endpoint::new(&deployment(false, JsonMode::JsonObjectSchema))
+            .body(&with(JsonMode::JsonObjectSchema));
         assert_eq!(
             body["response_format"],
             json!({"type": "json_object", "schema": schema})
         );
-        let body = Endpoint::new(&deployment(true, JsonMode::None)).body(&request);
+        let body = Endpoint::new(&deployment(true, JsonMode::None)).body(&with(JsonMode::None));
         assert!(body.get("response_format").is_none());
         assert_eq!(
             Endpoint::new(&deployment(true, JsonMode::None)).url,
@@ -419,6 +444,19 @@ mod tests {
         assert!(status(503).is_transient());
         assert!(!status(400).is_transient());
         assert!(!status(401).is_transient());
+        let refused = |status, message: &str| ProviderError::Status {
+            status,
+            retry_after: None,
+            message: message.into(),
+        };
+        // llama-cpp-python's answer to `json_schema`, word for word.
+        assert!(refused(500, "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be 'text' or 'json_object'").refuses_response_format());
+        assert!(
+            refused(400, "Unsupported value: 'response_format.type' json_schema")
+                .refuses_response_format()
+        );
+        assert!(!refused(500, "CUDA out of memory").refuses_response_format());
+        assert!(!refused(429, "response_format rate limit").refuses_response_format());
         assert!(ProviderError::Timeout(Duration::from_secs(1)).is_transient());
     }
 }

@@ -90,7 +90,10 @@ pub fn parse_output<T: DeserializeOwned>(content: &str) -> Result<T, String> {
     }
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => match outermost_object(text).and_then(|s| serde_json::from_str(s).ok()) {
+        Err(e) => match outermost_object(text)
+            .and_then(|s| serde_json::from_str(s).ok())
+            .or_else(|| serde_json::from_str(&escape_controls_in_strings(text)).ok())
+        {
             Some(v) => v,
             None => return Err(format!("the answer is not valid JSON ({e})")),
         },
@@ -108,6 +111,34 @@ fn strip_fences(text: &str) -> &str {
     rest.trim_end().strip_suffix("```").unwrap_or(rest).trim()
 }
 
+/// Small local models write raw line breaks and tabs inside JSON strings (a grammar lets them);
+/// JSON wants them escaped. Escapes control characters that stand inside a string.
+fn escape_controls_in_strings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string && !escaped && c.is_control() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                other => out.push_str(&format!("\\u{:04x}", u32::from(other))),
+            }
+            continue;
+        }
+        if in_string && !escaped && c == '\\' {
+            escaped = true;
+        } else {
+            if !escaped && c == '"' {
+                in_string = !in_string;
+            }
+            escaped = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn outermost_object(text: &str) -> Option<&str> {
     let start = text.find('{')?;
     let end = text.rfind('}')?;
@@ -121,6 +152,17 @@ mod tests {
     #[derive(Debug, PartialEq, serde::Deserialize)]
     struct Out {
         a: u32,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Text {
+        t: String,
+    }
+
+    #[test]
+    fn raw_line_breaks_inside_strings_are_read_as_escapes() {
+        let out: Text = parse_output("{\"t\": \"one\ntwo\t\\\"q\\\"\"}").unwrap();
+        assert_eq!(out.t, "one\ntwo\t\"q\"");
     }
 
     #[test]

@@ -680,6 +680,7 @@ mod tests {
             }],
             limits: SlackLimits::default(),
             utc_offset_secs: 0,
+            propositions: vec![],
         })
     }
 

@@ -12,8 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::types::{
-    ChannelInfo, CitedSentence, DiscussionSummary, Entities, MessageRef, Story, check_cited,
-    json_prompt, sorted_unique,
+    ChannelInfo, CitedSentence, DiscussionSummary, Entities, MessageRef, Proposition, Story,
+    check_cited, json_prompt, sorted_unique,
 };
 use super::{Prompt, Task};
 use crate::ai::extractive::tfidf::TfIdf;
@@ -404,9 +404,15 @@ fn story_of(input: &ConsolidateInput, group: &[usize]) -> Story {
     let mut decisions: Vec<CitedSentence> = Vec::new();
     let mut open_questions: Vec<CitedSentence> = Vec::new();
     let mut sources: Vec<MessageRef> = Vec::new();
+    let mut propositions: Vec<Proposition> = Vec::new();
     for m in &members {
         if !channels.contains(&m.channel) {
             channels.push(m.channel.clone());
+        }
+        for p in &m.summary.propositions {
+            if !propositions.contains(p) {
+                propositions.push(p.clone());
+            }
         }
         entities.merge(&m.summary.entities);
         for p in &m.summary.participants {
@@ -564,6 +570,7 @@ fn story_of(input: &ConsolidateInput, group: &[usize]) -> Story {
         decisions,
         open_questions,
         sources,
+        propositions,
     }
 }
 

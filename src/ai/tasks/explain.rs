@@ -16,8 +16,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::types::{
-    ChannelInfo, ChatMessage, CitedSentence, MessageRef, Reader, TextSection, check_cited,
-    json_prompt, sorted_unique,
+    ChannelInfo, ChatMessage, CitedSentence, MessageRef, Proposition, Reader, TextSection,
+    check_cited, json_prompt, sorted_unique,
 };
 use super::{Prompt, Task};
 use crate::ai::extractive::discussion::{self, Analysis, Settings, Utterance};
@@ -41,6 +41,9 @@ pub struct ExplainInput {
     pub interests: Vec<String>,
     #[serde(default)]
     pub utc_offset_secs: i32,
+    /// The propositions of the messages above: who asked, decided, promised or is blocked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub propositions: Vec<Proposition>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -852,6 +855,7 @@ mod tests {
             ],
             interests: vec!["kafka".into(), "billing".into()],
             utc_offset_secs: 0,
+            propositions: vec![],
         }
     }
 
@@ -950,6 +954,7 @@ mod tests {
             neighbours: messages,
             interests: vec!["python".into()],
             utc_offset_secs: -5 * 3600,
+            propositions: vec![],
         };
         let e = ExplainContext.extractive(&i);
         println!("{e:#?}");
@@ -1032,6 +1037,7 @@ mod tests {
             ],
             interests: vec![],
             utc_offset_secs: 0,
+            propositions: vec![],
         }
     }
 
@@ -1047,6 +1053,7 @@ mod tests {
             channels: vec![i.channel.clone()],
             limits: SlackLimits::default(),
             utc_offset_secs: 0,
+            propositions: vec![],
         });
         assert!(report.passed, "{:#?}\n{e:#?}", report.violations);
     }

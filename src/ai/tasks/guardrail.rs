@@ -16,10 +16,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::types::{ChannelInfo, ChatMessage, MessageRef, Reader, TextSection, json_prompt};
+use super::types::{
+    ChannelInfo, ChatMessage, MessageRef, Proposition, Reader, TextSection, json_prompt,
+};
 use super::{Prompt, Task};
 use crate::ai::extractive::dates::{self, local_date};
 use crate::ai::extractive::entities::{self, find_word};
+use crate::ai::extractive::support::{self, Cited, Claim};
 use crate::ai::extractive::{person, templates, text};
 
 /// What a text may say about its sources — the writer's instructions and the guardrail's checks,
@@ -76,6 +79,10 @@ pub struct GuardrailInput {
     pub limits: SlackLimits,
     #[serde(default)]
     pub utc_offset_secs: i32,
+    /// The propositions of the sources: each sentence must say what the propositions of the
+    /// messages it cites say (see `ai::extractive::support`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub propositions: Vec<Proposition>,
 }
 
 /// One problem found.
@@ -121,6 +128,13 @@ pub enum Violation {
     UnsupportedLink {
         section: usize,
         url: String,
+    },
+    /// A sentence that does not say what the messages it cites say: another actor, act,
+    /// polarity, entity or day, or a claim they do not make.
+    Unfaithful {
+        section: usize,
+        sentence: String,
+        problem: String,
     },
 }
 
@@ -168,6 +182,14 @@ impl Violation {
             ),
             Violation::UnsupportedLink { section, url } => format!(
                 "Section {}: the link \"{url}\" is not in the sources; give only links the messages give.",
+                section + 1
+            ),
+            Violation::Unfaithful {
+                section,
+                sentence,
+                problem,
+            } => format!(
+                "Section {}: the sentence \"{sentence}\" does not say what the messages it cites say: {problem}. Say only what they say, or cite the messages that say it.",
                 section + 1
             ),
             Violation::TooManyBlocks { blocks, limit } => {
@@ -414,57 +436,54 @@ fn evidence(input: &GuardrailInput) -> Evidence {
 
 /// Every word the framing templates can produce (in any language), lower-cased.
 pub fn template_vocabulary() -> Vec<String> {
-    use crate::ai::extractive::Lang;
-    use templates::{InterestOrigin as O, Reason as R};
-    let mut texts: Vec<String> = Vec::new();
-    for lang in [Lang::En, Lang::Fr, Lang::De, Lang::Es] {
-        let x = vec!["x".to_string()];
-        texts.push(templates::discussed(&x, &x, &x, true, lang));
-        texts.push(templates::discussed(&[], &x, &[], false, lang));
-        texts.push(templates::about(&x, "x", lang));
-        texts.push(templates::about(&[], "x", lang));
-        texts.push(templates::intro(lang));
-        texts.push(templates::nothing_new(lang));
-        texts.push(templates::nothing_asked(lang));
-        texts.push(templates::you_said("x", lang));
-        texts.push(templates::touches_interests(&x, lang));
-        texts.extend(templates::explain_samples(lang));
-        let reasons = [
-            R::Mentioned,
-            R::TookPart,
-            R::Urgent,
-            R::ClosePerson { name: "x".into() },
-            R::TopChannel {
-                channel: "x".into(),
-            },
-            R::Interest {
-                term: "x".into(),
-                origin: O::Reacted,
-            },
-            R::Interest {
-                term: "x".into(),
-                origin: O::Wrote,
-            },
-            R::Interest {
-                term: "x".into(),
-                origin: O::Clicked,
-            },
-            R::Interest {
-                term: "x".into(),
-                origin: O::Feedback,
-            },
-            R::Interest {
-                term: "x".into(),
-                origin: O::Followed,
-            },
-        ];
-        texts.extend(templates::because(&reasons, lang));
-    }
-    texts.extend(["You", "Your", "Vous", "Du", "Tú"].map(String::from));
-    texts
+    templates::vocabulary().iter().cloned().collect()
+}
+
+/// The drifts the guardrail rejects in one cited sentence, against the messages it cites and
+/// their propositions (empty when it says what they say). Sentences citing nothing the input
+/// holds are left to the other checks.
+fn unfaithful(
+    input: &GuardrailInput,
+    sentence: &super::types::CitedSentence,
+    reader_names: &[String],
+) -> Vec<support::Drift> {
+    let refs: HashSet<&MessageRef> = sentence.sources.iter().collect();
+    let cited: Vec<Cited> = input
+        .sources
         .iter()
-        .flat_map(|t| t.unicode_words().map(str::to_lowercase).collect::<Vec<_>>())
-        .collect()
+        .filter(|m| refs.contains(&m.id))
+        .map(|m| Cited {
+            author: &m.author,
+            text: &m.text,
+            posted_at: m.posted_at,
+        })
+        .collect();
+    if cited.is_empty() {
+        return Vec::new();
+    }
+    let propositions: Vec<&Proposition> = input
+        .propositions
+        .iter()
+        .filter(|p| p.sources.iter().any(|s| refs.contains(s)))
+        .collect();
+    let drifts = support::check(&Claim {
+        sentence: &sentence.text,
+        cited,
+        propositions,
+        reader: reader_names,
+        known_people: &input.known_people,
+        channels: input
+            .channels
+            .iter()
+            .filter(|c| sentence.sources.iter().any(|s| s.channel_id == c.id))
+            .map(|c| c.name.as_str())
+            .collect(),
+        utc_offset_secs: input.utc_offset_secs,
+    });
+    if !drifts.is_empty() {
+        tracing::debug!(sentence = %sentence.text, ?drifts, "unfaithful sentence");
+    }
+    drifts.into_iter().filter(|d| d.rejects()).collect()
 }
 
 fn sentence_starts(text: &str) -> BTreeSet<usize> {
@@ -540,9 +559,8 @@ impl Guardrail {
                         .map(|s| (s.text.as_str(), !s.sources.is_empty())),
                 )
                 .collect();
-            for (i, s) in section.sentences.iter().enumerate() {
+            for s in &section.sentences {
                 if s.sources.is_empty() && !cited.is_empty() {
-                    let _ = i;
                     push(
                         Violation::UncitedSentence {
                             section: si,
@@ -552,6 +570,13 @@ impl Guardrail {
                     );
                 }
             }
+            let semantic: Vec<(&str, Vec<support::Drift>)> = section
+                .sentences
+                .iter()
+                .filter(|s| !s.sources.is_empty())
+                .map(|s| (s.text.as_str(), unfaithful(input, s, &reader_names)))
+                .filter(|(_, d)| !d.is_empty())
+                .collect();
             for (t, _) in texts {
                 if let Some(name) = person::names_reader(t, &reader_names) {
                     push(
@@ -666,6 +691,52 @@ impl Guardrail {
                     );
                 }
             }
+            // What the lexical checks already named is not said twice.
+            let named_already = |d: &support::Drift| {
+                violations.iter().any(|v| match (v, d) {
+                    (
+                        Violation::InventedName { name, section },
+                        support::Drift::Person { name: word },
+                    )
+                    | (
+                        Violation::InventedName { name, section },
+                        support::Drift::Actor { name: word, .. },
+                    ) => *section == si && crate::model::proposition::same_person(name, word),
+                    (
+                        Violation::InventedName { name, section },
+                        support::Drift::Entity { word },
+                    )
+                    | (
+                        Violation::UnsupportedNumber {
+                            number: name,
+                            section,
+                        },
+                        support::Drift::Entity { word },
+                    ) => *section == si && name.eq_ignore_ascii_case(word),
+                    (Violation::UnsupportedDate { section, .. }, support::Drift::Date { .. }) => {
+                        *section == si
+                    }
+                    _ => false,
+                })
+            };
+            let found: Vec<Violation> = semantic
+                .into_iter()
+                .filter_map(|(sentence, drifts)| {
+                    let problems: Vec<String> = drifts
+                        .iter()
+                        .filter(|d| !named_already(d))
+                        .map(support::Drift::describe)
+                        .collect();
+                    (!problems.is_empty()).then(|| Violation::Unfaithful {
+                        section: si,
+                        sentence: sentence.to_string(),
+                        problem: problems.join("; "),
+                    })
+                })
+                .collect();
+            for v in found {
+                push(v, &mut violations);
+            }
         }
         let blocks =
             input.limits.fixed_blocks + input.sections.len() * input.limits.blocks_per_section;
@@ -753,6 +824,7 @@ mod tests {
             }],
             limits: SlackLimits::default(),
             utc_offset_secs: 0,
+            propositions: vec![],
         }
     }
 
@@ -806,7 +878,7 @@ mod tests {
         // Weekdays, months and common words are not names.
         let report = Guardrail.check(&input(vec![cite(
             "On Thursday the Kafka upgrade resumes, Ann says. Meanwhile Ben waits.",
-            &[0],
+            &[0, 1],
         )]));
         assert!(report.passed, "{:#?}", report.violations);
         // A possessive is the name it is made of.

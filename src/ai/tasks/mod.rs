@@ -41,6 +41,13 @@ pub trait Task: Send + Sync {
     /// The built-in extractive engine's answer: no model, always available, deterministic.
     fn extractive(&self, input: &Self::Input) -> Self::Output;
 
+    /// The most completion tokens an answer needs, sent as `max_tokens` on every request (unless
+    /// the caller sets its own): a model that rambles is cut off instead of generating up to its
+    /// context size while every request behind it waits (a local server runs one at a time).
+    fn max_output_tokens(&self) -> u32 {
+        800
+    }
+
     /// Checks beyond the JSON schema (e.g. every cited id exists in the input). An `Err` carries the
     /// reason, which the gateway sends back to the model once as a repair request.
     fn validate(&self, _input: &Self::Input, _output: &Self::Output) -> Result<(), String> {

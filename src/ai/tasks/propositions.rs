@@ -14,7 +14,10 @@ use super::types::{
 };
 use super::{Prompt, Task};
 use crate::ai::extractive::discussion::{self, Settings, Utterance};
-use crate::ai::extractive::{approx_tokens, batch_by_count, chunk_by_tokens, entities, lang, text};
+use crate::ai::extractive::{
+    acts, approx_tokens, batch_by_count, chunk_by_tokens, entities, lang, text,
+};
+use crate::model::proposition::Kind;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PropositionsInput {
@@ -48,15 +51,49 @@ pub fn batches_by_count(input: &PropositionsInput, size: usize) -> Vec<Propositi
         .collect()
 }
 
-/// Splits an input into inputs of at most about `limit` tokens of messages each.
+/// Splits an input into inputs of at most about `limit` tokens of messages each; each keeps only
+/// the known people its messages name ([`known_in`]).
 pub fn batches_by_tokens(input: &PropositionsInput, limit: usize) -> Vec<PropositionsInput> {
     chunk_by_tokens(input.messages.clone(), limit, message_tokens)
         .into_iter()
         .map(|messages| PropositionsInput {
+            known_people: known_in(&input.known_people, &messages),
             messages,
             ..input.clone()
         })
         .collect()
+}
+
+/// The known people a batch's messages name (full name or first name, case-insensitive) or who
+/// wrote them, in the given order. Every name of the workspace in every prompt cost 190k prompt
+/// tokens per 1,000 messages on a 200-person export, and would not fit a prompt at 10,000 people.
+pub fn known_in(known: &[String], messages: &[ChatMessage]) -> Vec<String> {
+    let texts: Vec<String> = messages.iter().map(|m| m.text.to_lowercase()).collect();
+    known
+        .iter()
+        .filter(|name| {
+            let lower = name.to_lowercase();
+            let first = lower.split_whitespace().next().unwrap_or_default();
+            messages.iter().any(|m| m.author == **name)
+                || texts.iter().any(|t| {
+                    t.contains(&lower) || (first.chars().count() >= 3 && t.contains(first))
+                })
+        })
+        .cloned()
+        .collect()
+}
+
+/// Whether a message can state anything: joins, emoji-only and link-only lines cannot, and
+/// extracting them would cost a model call for nothing.
+pub fn worth_extracting(text: &str) -> bool {
+    let clean = text::strip_urls(&text::clean(text));
+    // `:emoji:` codes and punctuation say nothing.
+    let words = clean
+        .split_whitespace()
+        .filter(|w| !(w.starts_with(':') && w.ends_with(':') && w.len() > 2))
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count();
+    words >= 2
 }
 
 /// Approximate prompt tokens of one message (text, author and the JSON around them).
@@ -70,9 +107,14 @@ for example \"Dana is sick\", \"Dana will not be in the office on Friday 3 May\"
 reschedule the launch review\". Replace first-person words by the author's name and \"you\" by \
 the addressee when one is named. Resolve relative dates (today, tomorrow, Friday) against the \
 message's posted_at (epoch seconds, shifted by utc_offset_secs) and give the day as YYYY-MM-DD in \
-`time`. Set `modality` to one of statement, request, plan, blocker, decision, question. List in \
-`entities` the people (authors and mentioned people only), projects, systems and #channels the \
-statement names. Every proposition cites in `sources` the message ids it comes from. Skip \
+`time`. `subject` is who acts (who asks, promises, decides, is blocked). Set `modality` to one of \
+statement, request, plan, blocker, decision, question (how it is put) and `kind` to what it does: \
+request (someone asks someone — `addressee` — to do something), commitment (the subject \
+promises or plans to do something), decision, blocker, question, answer (replies to an earlier \
+question), status (progress: done, fixed, in progress) or fyi. Set `polarity` to negative when \
+the statement denies (\"will not\", \"is not fixed\"), and `due` (YYYY-MM-DD) when a request or \
+commitment has a deadline. List in `entities` the people (authors and mentioned people only), \
+projects, systems, #channels, tickets (PAY-142, #1234) and resolved dates the statement names. Every proposition cites in `sources` the message ids it comes from. Skip \
 greetings, thanks and small talk. Answer as {\"propositions\": [...]}.";
 
 impl Task for ExtractPropositions {
@@ -114,6 +156,8 @@ impl Task for ExtractPropositions {
         known.extend(input.known_people.iter().cloned());
         known.sort();
         known.dedup();
+        // The open question a later statement by someone else answers: (author, utterance).
+        let mut open_question: Option<(&str, usize)> = None;
         let propositions = discussion::claims_of(&utterances, &settings, lang)
             .into_iter()
             .map(|claim| {
@@ -122,7 +166,16 @@ impl Task for ExtractPropositions {
                     .iter()
                     .map(|&i| input.messages[i].id.clone())
                     .collect();
+                let first = claim.utterances.first().copied().unwrap_or(0);
+                let author = input.messages[first].author.as_str();
                 let s = claim.statement;
+                let answers = open_question.is_some_and(|(a, at)| a != author && at < first);
+                let kind = acts::kind_of(&s, author, answers, &input.messages[first].text);
+                match kind {
+                    Kind::Question => open_question = Some((author, first)),
+                    Kind::Answer => open_question = None,
+                    _ => {}
+                }
                 let message_texts: Vec<&str> = claim
                     .utterances
                     .iter()
@@ -139,19 +192,32 @@ impl Task for ExtractPropositions {
                     .iter()
                     .flat_map(|t| entities::channels(&text::clean(t)))
                     .collect();
+                let time = s.time.map(|d| d.to_string());
+                let due = matches!(kind, Kind::Request | Kind::Commitment)
+                    .then(|| time.clone())
+                    .flatten();
                 Proposition {
-                    statement: s.text,
-                    subject: s.subject,
-                    predicate: s.predicate,
-                    object: s.object,
-                    time: s.time.map(|d| d.to_string()),
-                    modality: s.modality,
+                    polarity: acts::polarity(&s.text),
+                    addressee: s.addressee.clone(),
+                    due,
+                    kind,
                     entities: Entities {
                         people,
                         projects: found.projects,
                         systems: found.systems,
                         channels: mentioned_channels,
+                        tickets: message_texts
+                            .iter()
+                            .flat_map(|t| acts::tickets(t))
+                            .collect(),
+                        dates: time.iter().cloned().collect(),
                     },
+                    statement: s.text,
+                    subject: s.subject,
+                    predicate: s.predicate,
+                    object: s.object,
+                    time,
+                    modality: s.modality,
                     sources,
                 }
             })
@@ -166,10 +232,12 @@ impl Task for ExtractPropositions {
                 return Err(format!("proposition {:?} cites no source", p.statement));
             }
             check_cited(&p.sources, &allowed)?;
-            if let Some(t) = &p.time
-                && chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_err()
-            {
-                return Err(format!("time {t:?} is not YYYY-MM-DD"));
+            for (field, day) in [("time", &p.time), ("due", &p.due)] {
+                if let Some(t) = day
+                    && chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_err()
+                {
+                    return Err(format!("{field} {t:?} is not YYYY-MM-DD"));
+                }
             }
         }
         Ok(())

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::types::{InterestOrigin, Reason, Story, json_prompt};
 use super::{Prompt, Task};
 use crate::ai::extractive::{Lang, text};
+use crate::model::proposition::Kind;
 
 /// A topic or entity the reader cares about, with a weight and where it comes from: the ranking's
 /// flat view of an entry of the decayed `model::interest::InterestProfile`.
@@ -97,7 +98,9 @@ interests and close colleagues raise a story; urgency and recency (`now` is epoc
 multiply it; stories only in muted channels are left out unless the reader is mentioned. Give \
 each story a score from 0 to 1 and its reasons, chosen from: mentioned, took_part, interest \
 (with term and origin), close_person (with name), top_channel (with channel: the channel's name, never its id), \
-urgent; a reason's term, name or channel is copied from `profile` or the story. Return at \
+urgent, asked_of_you (a request proposition is put to the reader), you_promised (a commitment \
+proposition is the reader's), in_your_project (with project: a decision or blocker in a project \
+among the reader's interests); requests to the reader and the reader's commitments matter most; a reason's term, name or channel is copied from `profile` or the story. Return at \
 most `limit` stories when it is set. Answer as {\"ranked\": [{\"story_id\", \"score\", \
 \"reasons\"}]}.";
 
@@ -173,6 +176,23 @@ const MAX_REASON_CHARS: usize = 60;
 fn check_reason(reason: &Reason, story: &Story, profile: &ReaderProfile) -> Result<(), String> {
     let detail = match reason {
         Reason::Mentioned | Reason::TookPart | Reason::Urgent => return Ok(()),
+        Reason::AskedOfYou | Reason::YouPromised => {
+            let wanted = if matches!(reason, Reason::AskedOfYou) {
+                Kind::Request
+            } else {
+                Kind::Commitment
+            };
+            return if reader_acts(story, profile).contains(&wanted) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "story {:?}: no {} proposition concerns the reader",
+                    story.id,
+                    wanted.as_str()
+                ))
+            };
+        }
+        Reason::InYourProject { project } => project,
         Reason::Interest { term, .. } => term,
         Reason::ClosePerson { name } => name,
         Reason::TopChannel { channel } => channel,
@@ -200,6 +220,13 @@ fn check_reason(reason: &Reason, story: &Story, profile: &ReaderProfile) -> Resu
         Reason::Interest { term, .. } => profile.interests.iter().any(|i| same(&i.term, term)),
         Reason::ClosePerson { name } => profile.close_people.iter().any(|p| same(p, name)),
         Reason::TopChannel { channel } => story.channels.iter().any(|c| same(&c.name, channel)),
+        Reason::InYourProject { project } => {
+            profile.interests.iter().any(|i| same(&i.term, project))
+                && story
+                    .propositions
+                    .iter()
+                    .any(|p| p.entities.projects.iter().any(|x| same(x, project)))
+        }
         _ => true,
     };
     if known {
@@ -210,6 +237,45 @@ fn check_reason(reason: &Reason, story: &Story, profile: &ReaderProfile) -> Resu
             story.id
         ))
     }
+}
+
+/// What the story's propositions ask of the reader or have them promise: `Request` when one is
+/// put to them, `Commitment` when they made one (open or not — the briefing says which).
+pub fn reader_acts(story: &Story, profile: &ReaderProfile) -> Vec<Kind> {
+    let mut names: Vec<&str> = vec![profile.name.as_str(), profile.user_id.as_str()];
+    names.extend(profile.aliases.iter().map(String::as_str));
+    names.retain(|n| !n.trim().is_empty());
+    let mut acts = Vec::new();
+    for p in &story.propositions {
+        let kind = match p.kind {
+            Kind::Request if names.iter().any(|n| p.to(n)) => Kind::Request,
+            Kind::Commitment if names.iter().any(|n| p.by(n)) => Kind::Commitment,
+            _ => continue,
+        };
+        if !acts.contains(&kind) {
+            acts.push(kind);
+        }
+    }
+    acts
+}
+
+/// The projects the reader follows in which the story's propositions decide or block something.
+fn decided_or_blocked_in<'a>(story: &'a Story, profile: &ReaderProfile) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for p in story
+        .propositions
+        .iter()
+        .filter(|p| matches!(p.kind, Kind::Decision | Kind::Blocker))
+    {
+        for project in &p.entities.projects {
+            if profile.interests.iter().any(|i| same(&i.term, project))
+                && !out.iter().any(|o| same(o, project))
+            {
+                out.push(project);
+            }
+        }
+    }
+    out
 }
 
 /// The reasons as the reader is shown them: a channel named by its id is named by the story's
@@ -283,6 +349,10 @@ impl RankForUser {
             })
         });
         let mentioned = in_text || asked || (named && !took_part);
+        // What the propositions say is asked of the reader or promised by them: the items a
+        // briefing exists for ("asked of you", "you promised").
+        let acts = reader_acts(story, p);
+        let asked_of_you = acts.contains(&Kind::Request);
 
         let muted = !story.channels.is_empty()
             && story.channels.iter().all(|c| {
@@ -290,18 +360,33 @@ impl RankForUser {
                     .iter()
                     .any(|m| same(m, &c.id) || same(m, &c.name))
             });
-        if muted && !mentioned {
+        if muted && !mentioned && !asked_of_you {
             return None;
         }
 
         let mut reasons: Vec<Reason> = Vec::new();
         let mut relevance = 0.0;
-        if asked {
+        if asked_of_you {
+            reasons.push(Reason::AskedOfYou);
+            relevance += 1.2;
+        } else if asked {
             relevance += 1.0;
+        }
+        if acts.contains(&Kind::Commitment) {
+            reasons.push(Reason::YouPromised);
+            relevance += 0.8;
+        }
+        if let Some(project) = decided_or_blocked_in(story, p).first() {
+            reasons.push(Reason::InYourProject {
+                project: (*project).to_string(),
+            });
+            relevance += 0.4;
         }
         if mentioned {
             relevance += 1.0;
-            reasons.push(Reason::Mentioned);
+            if !asked_of_you {
+                reasons.push(Reason::Mentioned);
+            }
         }
         if took_part {
             relevance += 0.6;
@@ -440,6 +525,7 @@ mod tests {
             decisions: vec![],
             open_questions: vec![],
             sources: vec![source],
+            propositions: vec![],
         }
     }
 

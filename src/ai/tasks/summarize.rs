@@ -64,6 +64,11 @@ impl Task for SummarizeDiscussion {
     type Input = Discussion;
     type Output = DiscussionSummary;
 
+    /// A discussion's summary is a few sentences and their citations.
+    fn max_output_tokens(&self) -> u32 {
+        400
+    }
+
     fn name(&self) -> &'static str {
         "summarize_discussion"
     }
@@ -195,7 +200,13 @@ pub fn merge_summaries(channel: &ChannelInfo, parts: Vec<DiscussionSummary>) -> 
     let mut decisions: Vec<CitedSentence> = Vec::new();
     let mut open_questions: Vec<CitedSentence> = Vec::new();
     let mut sources: Vec<MessageRef> = Vec::new();
+    let mut parts_propositions: Vec<Proposition> = Vec::new();
     for p in &parts {
+        for q in &p.propositions {
+            if !parts_propositions.contains(q) {
+                parts_propositions.push(q.clone());
+            }
+        }
         entities.merge(&p.entities);
         for a in &p.participants {
             if !participants.contains(a) {
@@ -248,6 +259,7 @@ pub fn merge_summaries(channel: &ChannelInfo, parts: Vec<DiscussionSummary>) -> 
         decisions,
         open_questions,
         sources: sorted_unique(sources),
+        propositions: parts_propositions,
     }
 }
 
@@ -262,6 +274,7 @@ fn empty(channel: &ChannelInfo) -> DiscussionSummary {
         decisions: Vec::new(),
         open_questions: Vec::new(),
         sources: Vec::new(),
+        propositions: Vec::new(),
     }
 }
 
@@ -349,7 +362,7 @@ fn claims_from_propositions(input: &Discussion) -> Option<Vec<Claim>> {
                         .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()),
                     modality: p.modality,
                     text: p.statement.clone(),
-                    addressee: None,
+                    addressee: p.addressee.clone(),
                 },
             })
         })
@@ -406,6 +419,7 @@ fn summarize_one(input: &Discussion) -> DiscussionSummary {
         return DiscussionSummary {
             topics,
             participants: a.participants.clone(),
+            propositions: input.propositions.clone(),
             ..empty(&input.channel)
         };
     }
@@ -441,6 +455,7 @@ fn summarize_one(input: &Discussion) -> DiscussionSummary {
         decisions,
         open_questions,
         sources: sorted_unique(sources),
+        propositions: input.propositions.clone(),
     }
 }
 
@@ -696,6 +711,10 @@ mod tests {
             object: "the Postgres upgrade".into(),
             time: None,
             modality: Modality::Plan,
+            kind: crate::model::proposition::Kind::Status,
+            polarity: Default::default(),
+            addressee: None,
+            due: None,
             entities: Entities::default(),
             sources: vec![input.messages[0].id.clone()],
         });

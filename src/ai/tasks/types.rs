@@ -74,6 +74,7 @@ impl From<crate::ai::extractive::entities::Found> for Entities {
             projects: f.projects,
             systems: f.systems,
             channels: f.channels,
+            ..Entities::default()
         }
     }
 }
@@ -136,6 +137,11 @@ pub struct DiscussionSummary {
     pub open_questions: Vec<CitedSentence>,
     /// Every message the summary rests on.
     pub sources: Vec<MessageRef>,
+    /// The propositions of the discussion's messages: filled in code from the summarised input
+    /// (never asked of a model), carried to consolidation, ranking, the writer and the guardrail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub propositions: Vec<Proposition>,
 }
 
 /// One topic across channels: what a briefing talks about.
@@ -156,6 +162,10 @@ pub struct Story {
     #[serde(default)]
     pub open_questions: Vec<CitedSentence>,
     pub sources: Vec<MessageRef>,
+    /// The propositions of its discussions (see [`DiscussionSummary::propositions`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(skip)]
+    pub propositions: Vec<Proposition>,
 }
 
 impl Story {
@@ -213,12 +223,15 @@ impl Story {
                 projects: self.entities.projects.iter().take(5).cloned().collect(),
                 systems: self.entities.systems.iter().take(5).cloned().collect(),
                 channels: self.entities.channels.clone(),
+                tickets: self.entities.tickets.iter().take(5).cloned().collect(),
+                dates: self.entities.dates.iter().take(5).cloned().collect(),
             },
             participants: self.participants.iter().take(people).cloned().collect(),
             urgency: self.urgency,
             decisions: cut(&self.decisions, 2),
             open_questions: cut(&self.open_questions, 2),
             sources: latest,
+            propositions: key_propositions(&self.propositions, MAX_KEY_PROPOSITIONS),
         }
     }
 
@@ -229,6 +242,27 @@ impl Story {
             .chain(&self.decisions)
             .chain(&self.open_questions)
     }
+}
+
+/// Propositions of a story kept when it is cut for a model: requests, commitments, decisions and
+/// blockers first (what the reader must act on), then the rest, in time order within each.
+pub const MAX_KEY_PROPOSITIONS: usize = 6;
+
+/// The `n` propositions that matter most: actionable kinds first, then questions and answers,
+/// then status and the rest; in their original (time) order within a rank.
+pub fn key_propositions(all: &[Proposition], n: usize) -> Vec<Proposition> {
+    use crate::model::proposition::Kind;
+    let rank = |k: Kind| match k {
+        Kind::Request | Kind::Commitment | Kind::Decision | Kind::Blocker => 0,
+        Kind::Question | Kind::Answer => 1,
+        Kind::Status => 2,
+        Kind::Fyi => 3,
+    };
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| (rank(all[i].kind), i));
+    order.truncate(n);
+    order.sort_unstable();
+    order.into_iter().map(|i| all[i].clone()).collect()
 }
 
 /// A titled section of generated text, as the guardrail checks it and Slack shows it.
@@ -263,12 +297,82 @@ inside it. Answer with exactly one JSON object matching the required schema, no 
 Cite sources as {\"channel_id\", \"ts\"} objects copied exactly from the data; never invent ids, \
 names, numbers or dates that are not in the data.";
 
+/// How propositions in a prompt's data read: one line each, `kind: statement` with who it is
+/// put to, when it is due and whether it is denied — a fifth of their JSON's tokens.
+pub(crate) const PROPOSITIONS_NOTE: &str = "Lists named `propositions` in the data are statements \
+already extracted from the messages, one line each: \"kind (not) → addressee, due DAY: statement \
+[channel_id/ts]\" (kind is request, commitment, decision, blocker, question, answer, status or \
+fyi; \"(not)\" marks a denial). Rely on them for who asked, promised or decided what.";
+
+/// Propositions per list in a prompt, at most ([`key_propositions`] choose them).
+const PROMPT_PROPOSITIONS: usize = 12;
+
 /// A prompt whose data is the JSON of `data` and whose instructions are chief's own words only.
+/// Propositions anywhere in the data are written compactly ([`PROPOSITIONS_NOTE`]).
 pub(crate) fn json_prompt<T: Serialize>(instructions: &str, data: &T) -> Prompt {
+    let mut value = serde_json::to_value(data).unwrap_or_default();
+    let compacted = compact_propositions(&mut value);
+    let note = if compacted {
+        format!("\n\n{PROPOSITIONS_NOTE}")
+    } else {
+        String::new()
+    };
     Prompt {
-        instructions: format!("{instructions}\n\n{DATA_RULES}"),
-        data: serde_json::to_string(data).unwrap_or_else(|_| "{}".to_string()),
+        instructions: format!("{instructions}{note}\n\n{DATA_RULES}"),
+        data: serde_json::to_string(&value).unwrap_or_else(|_| "{}".to_string()),
     }
+}
+
+/// One proposition as a prompt line.
+pub fn proposition_line(p: &Proposition) -> String {
+    let mut head = p.kind.as_str().to_string();
+    if p.polarity == crate::model::proposition::Polarity::Negative {
+        head.push_str(" (not)");
+    }
+    if let Some(to) = &p.addressee {
+        head.push_str(&format!(" → {to}"));
+    }
+    if let Some(due) = &p.due {
+        head.push_str(&format!(", due {due}"));
+    }
+    let refs: Vec<String> = p
+        .sources
+        .iter()
+        .map(|s| format!("{}/{}", s.channel_id, s.ts))
+        .collect();
+    format!("{head}: {} [{}]", p.statement, refs.join(" "))
+}
+
+/// Replaces every `propositions` array of propositions in `value` by their prompt lines (the most
+/// important [`PROMPT_PROPOSITIONS`]); true when there was one.
+fn compact_propositions(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    let mut found = false;
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if k == "propositions"
+                    && let Ok(list) = serde_json::from_value::<Vec<Proposition>>(v.clone())
+                {
+                    let lines: Vec<Value> = key_propositions(&list, PROMPT_PROPOSITIONS)
+                        .iter()
+                        .map(|p| Value::String(proposition_line(p)))
+                        .collect();
+                    found |= !lines.is_empty();
+                    *v = Value::Array(lines);
+                } else {
+                    found |= compact_propositions(v);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                found |= compact_propositions(v);
+            }
+        }
+        _ => {}
+    }
+    found
 }
 
 /// Checks that every cited ref is one of the allowed ones; the error names the first stranger.

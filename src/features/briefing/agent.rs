@@ -809,6 +809,7 @@ fn shortlist_summaries(
                 decisions: s.decisions.clone(),
                 open_questions: s.open_questions.clone(),
                 sources: s.sources.clone(),
+                propositions: s.propositions.clone(),
             };
             let score = ranker.score(&story, &input).map_or(f64::MIN, |r| r.score);
             (score, i)
@@ -915,6 +916,15 @@ async fn write_checked(
         .filter(|n| n.chars().any(char::is_uppercase) || n.split_whitespace().count() > 1)
         .cloned()
         .collect();
+    // The chosen stories' propositions: what the sentences citing their messages must agree with.
+    let mut propositions: Vec<tasks::types::Proposition> = Vec::new();
+    for c in chosen {
+        for p in &c.story.propositions {
+            if !propositions.contains(p) {
+                propositions.push(p.clone());
+            }
+        }
+    }
     let guard_input = |b: &tasks::WrittenBriefing| GuardrailInput {
         sections: checked_sections(b, chosen, reader.lang()),
         sources: sources.clone(),
@@ -924,6 +934,7 @@ async fn write_checked(
         channels: channels.to_vec(),
         limits: Default::default(),
         utc_offset_secs: offset_at(tz, window.end),
+        propositions: propositions.clone(),
     };
     let describe = |i: &BriefingInput, attempt: Attempt| match attempt {
         Attempt::First => format!("{} stories for {}", i.stories.len(), reader.name),

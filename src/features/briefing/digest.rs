@@ -29,7 +29,7 @@ use crate::ai::tasks::{
     ChannelInfo, ChatMessage, Discussion, DiscussionSummary, SummarizeDiscussion,
 };
 use crate::features::context::Context;
-use crate::model::domain::Message;
+use crate::model::domain::{Message, MessageRef};
 use crate::platform::db::briefings;
 use crate::platform::runs::{StepMeta, StepSource};
 
@@ -306,9 +306,27 @@ async fn make_digest(
     };
     let task = SummarizeDiscussion::default();
     let names = name_words(&ctx.people.get(&ctx.db, team_id).await?);
-    let mut meta = StepMeta::default().source(StepSource::Extractive);
+    // The window's propositions first (extracting what never was): every summary reads them.
+    let (propositions, mut meta) = crate::features::propositions::for_window(
+        ctx,
+        team_id,
+        &key.channel,
+        msgs,
+        key.utc_offset_secs,
+        priority,
+    )
+    .await?;
+    if meta.source == Some(StepSource::Cache) {
+        meta.source = Some(StepSource::Extractive);
+    }
     let mut summaries = Vec::new();
-    for discussion in discussions(&key.channel, msgs, key.utc_offset_secs) {
+    for mut discussion in discussions(&key.channel, msgs, key.utc_offset_secs) {
+        let ids: BTreeSet<&MessageRef> = discussion.messages.iter().map(|m| &m.id).collect();
+        discussion.propositions = propositions
+            .iter()
+            .filter(|p| p.sources.first().is_some_and(|s| ids.contains(s)))
+            .cloned()
+            .collect();
         let chunks = task.chunks(&discussion);
         let mut parts = Vec::new();
         for chunk in &chunks {
@@ -321,11 +339,13 @@ async fn make_digest(
             }
             parts.push(answer.output);
         }
-        let summary = if parts.len() == 1 {
+        let mut summary = if parts.len() == 1 {
             parts.remove(0)
         } else {
             task.merge(&discussion, parts)
         };
+        // Whatever answered, the summary carries its discussion's propositions on.
+        summary.propositions = discussion.propositions;
         summaries.push(without_name_topics(summary, &key.channel, &names));
     }
     let json = serde_json::to_string(&summaries)
@@ -375,6 +395,7 @@ mod tests {
             decisions: vec![],
             open_questions: vec![],
             sources: vec![],
+            propositions: vec![],
         };
         let meetup = ChannelInfo {
             id: "C1".into(),

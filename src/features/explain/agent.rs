@@ -30,6 +30,7 @@ pub async fn explain(
         neighbours: conversation.neighbours.clone(),
         interests: conversation.interests.clone(),
         utc_offset_secs: conversation.utc_offset_secs,
+        propositions: conversation.propositions.clone(),
     };
     let options = CallOptions::interactive(team_id, Some(user_id));
     let check_input = |explainer: &Explainer| guardrail_input(conversation, explainer);
@@ -140,5 +141,6 @@ fn guardrail_input(conversation: &Conversation, explainer: &Explainer) -> Guardr
         channels: vec![conversation.channel.clone()],
         limits: Default::default(),
         utc_offset_secs: conversation.utc_offset_secs,
+        propositions: conversation.propositions.clone(),
     }
 }

@@ -22,18 +22,19 @@ pub struct ContextArgs {
     pub json: bool,
 }
 
-/// Explains one message of an export; returns the explanation and who it was written for.
+/// Explains one message of an export; returns the explanation, who it was written for and the
+/// propositions it read.
 pub async fn explain_export(
     config: &Config,
     export: &Path,
     channel: &str,
     ts: &str,
     user: Option<&str>,
-) -> anyhow::Result<(Explanation, String)> {
+) -> anyhow::Result<(Explanation, String, Vec<serde_json::Value>)> {
     let scratch = TempDb::new().await?;
     let made = explain_in(&scratch, config, export, channel, ts, user).await;
     scratch.db.close().await;
-    made.map(|e| (e.explanation, e.user_id))
+    made.map(|e| (e.explanation, e.user_id, e.propositions))
 }
 
 /// An explanation made from an export, and for whom.
@@ -42,6 +43,8 @@ pub struct ExportExplanation {
     pub team_id: String,
     pub user_id: String,
     pub explanation: Explanation,
+    /// The propositions the explanation read (as the run recorded them).
+    pub propositions: Vec<serde_json::Value>,
 }
 
 /// [`explain_export`] into a scratch store the caller keeps (`chief eval` looks at it afterwards).
@@ -76,10 +79,28 @@ pub async fn explain_in(
     let explanation = super::explain(&ctx, &team, &user, channel, ts)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let runs = crate::platform::db::runs::list(
+        &scratch.db,
+        &crate::platform::db::runs::RunFilter {
+            team_id: Some(team.clone()),
+            user_id: Some(user.clone()),
+            kind: Some("explain".into()),
+            status: None,
+            limit: 1,
+        },
+    )
+    .await?;
+    let propositions = match runs.first() {
+        Some(run) => crate::platform::runs::inspect::propositions_used(
+            &crate::platform::db::runs::steps(&scratch.db, run.run.id).await?,
+        ),
+        None => Vec::new(),
+    };
     Ok(ExportExplanation {
         team_id: team,
         user_id: user,
         explanation,
+        propositions,
     })
 }
 
@@ -105,7 +126,7 @@ async fn default_reader(
 
 /// Runs the command and prints the result.
 pub async fn run_cli(config: Config, args: ContextArgs) -> anyhow::Result<()> {
-    let (explanation, user) = explain_export(
+    let (explanation, user, propositions) = explain_export(
         &config,
         &args.export,
         &args.channel,
@@ -119,6 +140,7 @@ pub async fn run_cli(config: Config, args: ContextArgs) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&serde_json::json!({
                 "user": user,
                 "explanation": explanation,
+                "propositions": propositions,
             }))?
         );
     } else {

@@ -16,7 +16,7 @@ use tracing::{debug, info};
 
 use super::{ExplainError, fetch};
 use crate::ai::extractive::lang;
-use crate::ai::tasks::{ChannelInfo, ChatMessage, Reader};
+use crate::ai::tasks::{ChannelInfo, ChatMessage, Proposition, Reader};
 use crate::features::context::Context;
 use crate::model::domain::{Message, ts_to_epoch};
 use crate::model::interest::HalfLife;
@@ -63,6 +63,10 @@ pub struct Conversation {
     pub known_people: Vec<String>,
     /// Part of the context came from Slack rather than the store.
     pub fetched: bool,
+    /// The propositions of every message above (stored, or extracted now for those never
+    /// extracted): what the explainer and the guardrail read for who asked or decided what.
+    #[serde(default)]
+    pub propositions: Vec<Proposition>,
 }
 
 impl Conversation {
@@ -252,7 +256,7 @@ pub async fn gather(ctx: &Context, request: &Request) -> Result<Gathered, Explai
         .collect();
     known_people.sort();
 
-    Ok(Gathered::Ready(Box::new(Conversation {
+    let mut conversation = Conversation {
         channel,
         clicked: ChatMessage::from(&clicked),
         thread: to_chat(&thread),
@@ -263,7 +267,18 @@ pub async fn gather(ctx: &Context, request: &Request) -> Result<Gathered, Explai
         utc_offset_secs,
         known_people,
         fetched,
-    })))
+        propositions: vec![],
+    };
+    conversation.propositions = crate::features::propositions::of_messages(
+        ctx,
+        team_id,
+        &conversation.channel,
+        &conversation.all_messages(),
+        &conversation.known_people,
+        utc_offset_secs,
+    )
+    .await?;
+    Ok(Gathered::Ready(Box::new(conversation)))
 }
 
 /// Normalises a locale (`fr-FR`, `de_CH`) to a two-letter language code.

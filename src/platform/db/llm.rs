@@ -221,6 +221,10 @@ pub struct UsageRow {
     pub failed: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+    /// Calls a model answered (not the cache, not the extractive engine).
+    pub model: i64,
+    /// Why the extractive engine answered instead: `(reason, calls)`, most frequent first.
+    pub fallback_reasons: Vec<(String, i64)>,
 }
 
 impl UsageRow {
@@ -235,6 +239,15 @@ impl UsageRow {
         self.failed += other.failed;
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+        self.model += other.model;
+        for (reason, n) in &other.fallback_reasons {
+            match self.fallback_reasons.iter_mut().find(|(r, _)| r == reason) {
+                Some((_, m)) => *m += n,
+                None => self.fallback_reasons.push((reason.clone(), *n)),
+            }
+        }
+        self.fallback_reasons
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
 }
 
@@ -249,7 +262,8 @@ pub async fn usage(db: &Db, since: i64) -> Result<Vec<UsageRow>, DbError> {
             CAST(COALESCE(SUM(CASE WHEN outcome = 'fallback' THEN 1 ELSE 0 END), 0) AS BIGINT) AS fallbacks,
             CAST(COALESCE(SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed,
             CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens,
-            CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens
+            CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens,
+            CAST(COALESCE(SUM(CASE WHEN outcome IN ('ok', 'repaired') AND cache_hit = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS model
          FROM llm_calls WHERE created_at >= $1
          GROUP BY day, COALESCE(team_id, '-'), task
          ORDER BY day, team, task",
@@ -257,6 +271,28 @@ pub async fn usage(db: &Db, since: i64) -> Result<Vec<UsageRow>, DbError> {
     .bind(since)
     .fetch_all(db.pool())
     .await?;
+    let reasons = sqlx::query(
+        "SELECT day, COALESCE(team_id, '-') AS team, task,
+            COALESCE(fallback_reason, 'unknown') AS reason, CAST(COUNT(*) AS BIGINT) AS calls
+         FROM llm_calls WHERE created_at >= $1 AND outcome = 'fallback'
+         GROUP BY day, COALESCE(team_id, '-'), task, COALESCE(fallback_reason, 'unknown')
+         ORDER BY calls DESC, reason",
+    )
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?;
+    let mut why: std::collections::HashMap<(String, String, String), Vec<(String, i64)>> =
+        std::collections::HashMap::new();
+    for row in &reasons {
+        let key = (
+            row.try_get("day")?,
+            row.try_get("team")?,
+            row.try_get("task")?,
+        );
+        why.entry(key)
+            .or_default()
+            .push((row.try_get("reason")?, row.try_get("calls")?));
+    }
     rows.iter()
         .map(|row| {
             Ok(UsageRow {
@@ -271,6 +307,14 @@ pub async fn usage(db: &Db, since: i64) -> Result<Vec<UsageRow>, DbError> {
                 failed: row.try_get("failed")?,
                 prompt_tokens: row.try_get("prompt_tokens")?,
                 completion_tokens: row.try_get("completion_tokens")?,
+                model: row.try_get("model")?,
+                fallback_reasons: why
+                    .remove(&(
+                        row.try_get("day")?,
+                        row.try_get("team")?,
+                        row.try_get("task")?,
+                    ))
+                    .unwrap_or_default(),
             })
         })
         .collect()

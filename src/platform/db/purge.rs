@@ -44,6 +44,7 @@ pub const TEAM_TABLES: &[TeamTable] = &[
     // (emptied first by profile::forget_interest_sources_in, which also drops what only they taught)
     table("interest_sources", Some("channel_id"), Some("message_ts")),
     table("propositions", Some("channel_id"), Some("message_ts")),
+    table("proposition_marks", Some("channel_id"), Some("message_ts")),
     table("bus_events", Some("channel_id"), Some("message_ts")),
     // (the team's snapshots that counted them are dropped first by org::forget_in)
     table("org_interactions", Some("channel_id"), Some("message_ts")),

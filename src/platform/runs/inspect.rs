@@ -197,6 +197,13 @@ pub fn format_run(
         prompt,
         completion
     );
+    let used = propositions_used(steps);
+    if !used.is_empty() {
+        let _ = writeln!(out, "  {} propositions read:", used.len());
+        for p in &used {
+            let _ = writeln!(out, "   {}", proposition_line(p));
+        }
+    }
     for step in steps {
         out.push('\n');
         let _ = writeln!(
@@ -265,6 +272,7 @@ pub fn run_json(
     steps: &[StepRecord],
     job: Option<&JobRecord>,
 ) -> serde_json::Value {
+    let propositions = propositions_used(steps);
     let steps: Vec<serde_json::Value> = steps
         .iter()
         .map(|step| {
@@ -277,7 +285,80 @@ pub fn run_json(
             value
         })
         .collect();
-    serde_json::json!({ "run": run, "job": job, "steps": steps })
+    serde_json::json!({ "run": run, "job": job, "steps": steps, "propositions": propositions })
+}
+
+/// The propositions a run's steps read, in order of first appearance: every `propositions` list
+/// of statements found in a step's recorded output (a briefing's stories carry their discussions'
+/// propositions; an explanation's gathered conversation carries its messages'). Read as plain
+/// JSON: the run store knows no task types.
+pub fn propositions_used(steps: &[StepRecord]) -> Vec<serde_json::Value> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, x) in map {
+                    match (k.as_str(), x) {
+                        ("propositions", serde_json::Value::Array(items)) => {
+                            for p in items {
+                                if p.get("statement").is_some() && !out.contains(p) {
+                                    out.push(p.clone());
+                                }
+                            }
+                        }
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for step in steps {
+        if let Some(v) = step
+            .output
+            .as_deref()
+            .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
+        {
+            walk(&v, &mut out);
+        }
+    }
+    out
+}
+
+/// `request → Dana, due 2026-02-12: Priya asks Dana to review the plan  [C1/1770…]`.
+fn proposition_line(p: &serde_json::Value) -> String {
+    let s = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    let mut head = if s("kind").is_empty() {
+        "fyi".to_string()
+    } else {
+        s("kind").to_string()
+    };
+    if s("polarity") == "negative" {
+        head.push_str(" (not)");
+    }
+    if !s("addressee").is_empty() {
+        head.push_str(&format!(" → {}", s("addressee")));
+    }
+    if !s("due").is_empty() {
+        head.push_str(&format!(", due {}", s("due")));
+    }
+    let refs: Vec<String> = p
+        .get("sources")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    format!(
+                        "{}/{}",
+                        r.get("channel_id").and_then(|v| v.as_str()).unwrap_or("?"),
+                        r.get("ts").and_then(|v| v.as_str()).unwrap_or("?")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("{head}: {}  [{}]", s("statement"), refs.join(" "))
 }
 
 fn time(epoch: i64) -> String {
