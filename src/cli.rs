@@ -41,6 +41,10 @@ pub enum Command {
     /// Prepare one person's briefing from a Slack export and print it (Markdown or JSON); needs no
     /// Slack and no model (with one configured, it is used).
     Brief(crate::features::briefing::cli::BriefArgs),
+    /// What a person's Today's Priorities agent would watch at the end of a day of an export:
+    /// requests to them, their commitments, blockers in their channels, each with its state and
+    /// sources.
+    Priorities(crate::features::priorities::PrioritiesArgs),
     /// Fetch recent history of the channels chief is in (or one channel) from Slack.
     Backfill {
         /// Only this channel id.
@@ -171,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::features::ingest::import::run_cli(config, &path, team).await
         }
         Command::Brief(args) => crate::features::briefing::cli::run_cli(config, args).await,
+        Command::Priorities(args) => crate::features::priorities::run_cli(config, args).await,
         Command::Eval(args) => crate::eval::run_cli(config, args).await,
         Command::Backfill {
             channel,

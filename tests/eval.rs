@@ -80,7 +80,10 @@ async fn the_extractive_engine_is_cited_faithful_and_no_worse_than_recorded() {
     // ≤ 0.05; the floors are what QUALITY.md records).
     assert!(report.extra["drift_cases"].as_u64() >= Some(150), "{table}");
     assert!(metric(&report, "faithfulness_detection") >= 0.37, "{table}");
-    assert!(metric(&report, "faithfulness_false_alarm") <= 0.06, "{table}");
+    assert!(
+        metric(&report, "faithfulness_false_alarm") <= 0.06,
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

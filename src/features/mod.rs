@@ -12,6 +12,7 @@ pub mod context;
 pub mod explain;
 pub mod home;
 pub mod ingest;
+pub mod priorities;
 pub mod propositions;
 pub mod retention;
 

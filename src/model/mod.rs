@@ -7,5 +7,6 @@ pub mod activity;
 pub mod domain;
 pub mod events;
 pub mod interest;
+pub mod priorities;
 pub mod proposition;
 pub mod settings;
