@@ -32,6 +32,61 @@ pub const LOOKBACK_DAYS: i64 = 7;
 /// An open item with no progress for this many working hours (a working day) is stalled.
 pub const STALL_AFTER_SECS: i64 = 8 * 3600;
 
+/// The person's items now, from the stored propositions of what they can see in the last
+/// [`LOOKBACK_DAYS`] (messages never extracted get the extractive engine's, not stored: an answer
+/// to `/chief priorities` never waits for a model).
+pub async fn current(
+    ctx: &Context,
+    team: &str,
+    user: &str,
+) -> Result<Vec<Item>, crate::platform::db::DbError> {
+    let now = crate::platform::db::now();
+    let visible =
+        messages::visible_to(&ctx.db, team, user, now - LOOKBACK_DAYS * 86_400, now + 1).await?;
+    let mut by_channel: BTreeMap<String, Vec<Message>> = BTreeMap::new();
+    for m in visible {
+        by_channel.entry(m.channel_id.clone()).or_default().push(m);
+    }
+    let ids: Vec<String> = by_channel.keys().cloned().collect();
+    let names = directory::channel_names(&ctx.db, team, &ids).await?;
+    let person = directory::get_user(&ctx.db, team, user).await?;
+    let settings = crate::platform::db::profile::get_settings(&ctx.db, team, user).await?;
+    let reader = reader_of(user, person.as_ref(), &settings);
+    let tz = UserTz::resolve(
+        person.as_ref().and_then(|u| u.tz.as_deref()),
+        person.as_ref().and_then(|u| u.tz_offset),
+        None,
+    );
+    let offset = offset_at(&tz, now);
+    let known = ctx.people.get(&ctx.db, team).await?;
+    let mut propositions = Vec::new();
+    for (id, msgs) in &by_channel {
+        let channel = ChannelInfo {
+            id: id.clone(),
+            name: names.get(id).cloned().unwrap_or_else(|| id.clone()),
+        };
+        let chat: Vec<crate::ai::tasks::ChatMessage> = msgs
+            .iter()
+            .map(crate::ai::tasks::ChatMessage::from)
+            .collect();
+        propositions.extend(
+            crate::features::propositions::of_messages(ctx, team, &channel, &chat, &known, offset)
+                .await?,
+        );
+    }
+    let person_names = reader.names();
+    Ok(priorities::items(
+        &propositions,
+        &Watch {
+            names: &person_names,
+            channels: &ids,
+            now,
+            stall_after_secs: STALL_AFTER_SECS,
+            utc_offset_secs: offset,
+        },
+    ))
+}
+
 /// Options of `chief priorities`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct PrioritiesArgs {

@@ -43,6 +43,8 @@ pub enum ChiefCommand {
     /// `language fr` / `language auto`: the language briefings and explanations are written in
     /// (`None`: follow the Slack locale).
     Language(Option<String>),
+    /// `priorities`: what chief watches for you (requests to you, your commitments, blockers).
+    Priorities,
     /// `pause`: no briefings until `resume`.
     Pause,
     /// `resume`
@@ -65,6 +67,7 @@ impl ChiefCommand {
             ChiefCommand::Mute(_) => "mute",
             ChiefCommand::Unmute(_) => "unmute",
             ChiefCommand::Language(_) => "language",
+            ChiefCommand::Priorities => "priorities",
             ChiefCommand::Pause => "pause",
             ChiefCommand::Resume => "resume",
             ChiefCommand::Help { .. } => "help",
@@ -285,6 +288,7 @@ pub fn parse(text: &str) -> ChiefCommand {
             "language" | "lang" | "langue" | "sprache" | "idioma" => parse_language(rest)
                 .map(ChiefCommand::Language)
                 .map_err(|e| e.0),
+            "priorities" | "todo" => no_args("priorities", rest, ChiefCommand::Priorities),
             "pause" => no_args("pause", rest, ChiefCommand::Pause),
             "resume" | "unpause" => no_args("resume", rest, ChiefCommand::Resume),
             _ => Err(format!(
@@ -416,6 +420,10 @@ pub const SUBCOMMANDS: &[(&str, &str)] = &[
     (
         "language <en|fr|de|es> | language auto",
         "Write your briefings and explanations in this language, or `auto`: your Slack language (the default).",
+    ),
+    (
+        "priorities",
+        "What I watch for you: requests to you, your commitments, blockers in your channels — open, stalled or done.",
     ),
     ("pause", "No briefings until you `resume`."),
     ("resume", "Start your briefings again."),
@@ -767,6 +775,7 @@ mod tests {
             ("mute #x", parse("mute #x")),
             ("unmute #x", parse("unmute #x")),
             ("language fr", parse("language fr")),
+            ("priorities", ChiefCommand::Priorities),
             ("pause", ChiefCommand::Pause),
             ("resume", ChiefCommand::Resume),
             ("help", ChiefCommand::Help { error: None }),
