@@ -292,8 +292,8 @@ mod tests {
     fn weekends_and_nights_are_not_working_time() {
         let friday_16 = MONDAY_9 - 3 * 86_400 + 7 * 3_600;
         assert_eq!(working_secs(friday_16, MONDAY_9 + 3_600, 0), 2 * 3_600);
-        // The same instants, two hours east: Friday 18:00 → Monday 11:00 local.
-        assert_eq!(working_secs(friday_16, MONDAY_9 + 3_600, 7_200), 2 * 3_600);
+        // The same instants, two hours east: Friday 18:00 → Monday 12:00 local.
+        assert_eq!(working_secs(friday_16, MONDAY_9 + 3_600, 7_200), 3 * 3_600);
     }
 
     #[test]
