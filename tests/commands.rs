@@ -315,21 +315,7 @@ async fn priorities_list_requests_to_you_until_you_say_they_are_done() {
     );
 
     let t = chief::platform::db::now() - 3600;
-    let post = |at: i64, user: &str, text: &str| chief::model::events::PostedMessage {
-        channel_id: CHANNEL.into(),
-        ts: ts(at),
-        thread_ts: None,
-        user_id: Some(user.into()),
-        bot_id: None,
-        subtype: None,
-        text: text.into(),
-        mentions: vec![],
-        posted_at: at,
-        edited_at: None,
-        reply_count: None,
-        channel_private: None,
-        reactions: vec![],
-    };
+    let post = |at: i64, user: &str, text: &str| posted(CHANNEL, at, user, text, None);
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
     let ask = post(
         t,

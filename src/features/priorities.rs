@@ -11,20 +11,19 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::{Duration as Days, NaiveDate, NaiveTime};
-use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
 use crate::ai::llm::Priority;
 use crate::ai::tasks::ChannelInfo;
 use crate::config::Config;
 use crate::features::briefing::agent::{offset_at, reader_of};
+use crate::features::briefing::cli::{ExportDay, export_day};
 use crate::features::context::Context;
-use crate::features::ingest::import::{self, ImportOptions};
 use crate::model::activity::UserTz;
 use crate::model::domain::{Message, permalink};
 use crate::model::priorities::{self, Item, Watch};
 use crate::model::settings::UserSettings;
-use crate::platform::db::{TempDb, briefings, directory, messages};
+use crate::platform::db::{TempDb, directory, messages};
 use crate::slack::web::FALLBACK_WORKSPACE_URL;
 
 /// How far back the agent looks for open items.
@@ -117,36 +116,16 @@ pub struct ExportPriorities {
 /// Imports the export into `scratch` and derives the person's items at the end of the day.
 pub async fn priorities_in(
     scratch: &TempDb,
-    mut config: Config,
+    config: Config,
     args: &PrioritiesArgs,
 ) -> anyhow::Result<ExportPriorities> {
-    let summary = import::import_path(
-        &scratch.db,
-        &args.export,
-        &ImportOptions {
-            team_id: None,
-            ingest_bot_messages: config.ingest_bot_messages,
-        },
-        0,
-        &ProgressBar::hidden(),
-    )
-    .await?;
-    let team = summary.team_id.clone();
-    config.database_url = scratch.url.clone();
-    let ctx = Context::new(config, scratch.db.clone());
-    let user = directory::get_user(&ctx.db, &team, &args.user)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user {} is not in the export's users.json", args.user))?;
-    let tz = UserTz::resolve(user.tz.as_deref(), user.tz_offset, None);
-    let date = match args.date {
-        Some(d) => d,
-        None => {
-            let last = briefings::last_visible_message_at(&ctx.db, &team, &args.user)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("{} can see no messages", args.user))?;
-            tz.local(last).date()
-        }
-    };
+    let ExportDay {
+        ctx,
+        team_id: team,
+        user,
+        tz,
+        date,
+    } = export_day(scratch, config, &args.export, &args.user, args.date).await?;
     let end = tz.instant(date + Days::days(1), NaiveTime::MIN);
     let start = end - LOOKBACK_DAYS * 86_400;
     let visible = messages::visible_to(&ctx.db, &team, &args.user, start, end).await?;
