@@ -44,6 +44,10 @@ pub enum Command {
     /// The org chart chief infers (teams, leads): from a Slack export (`--export PATH`), or
     /// `chief org rebuild` to replay the interaction log of the configured database.
     Org(crate::features::org::cli::OrgArgs),
+    /// What a person's Today's Priorities agent would watch at the end of a day of an export:
+    /// requests to them, their commitments, blockers in their channels, each with its state and
+    /// sources.
+    Priorities(crate::features::priorities::PrioritiesArgs),
     /// Fetch recent history of the channels chief is in (or one channel) from Slack.
     Backfill {
         /// Only this channel id.
@@ -179,6 +183,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Brief(args) => crate::features::briefing::cli::run_cli(config, args).await,
         Command::Org(args) => crate::features::org::cli::run_cli(config, args).await,
+        Command::Priorities(args) => crate::features::priorities::run_cli(config, args).await,
         Command::Eval(args) => crate::eval::run_cli(config, args).await,
         Command::Backfill {
             channel,

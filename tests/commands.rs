@@ -299,3 +299,59 @@ async fn settings_commands(backend: Backend) {
 }
 
 on_both_backends!(backend: settings_commands);
+
+/// `/chief priorities`: a request to the reader is listed as open with its link; once the reader
+/// says it is done, it is listed as done (pending items first).
+#[tokio::test]
+async fn priorities_list_requests_to_you_until_you_say_they_are_done() {
+    let app = spawn_app(Backend::Sqlite).await;
+    seed_directory(&app.ctx.db).await;
+    let empty = chief(&app, "priorities", "t-pri-0").await;
+    assert!(empty.ack.is_none());
+    assert!(
+        empty.reply().contains("Nothing is waiting on you"),
+        "{}",
+        empty.reply()
+    );
+
+    let t = chief::platform::db::now() - 3600;
+    let post = |at: i64, user: &str, text: &str| posted(CHANNEL, at, user, text, None);
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    let ask = post(
+        t,
+        ALICE,
+        "@dana can you review the cutover checklist before Thursday?",
+    );
+    chief::platform::db::messages::upsert(
+        &mut conn,
+        TEAM,
+        &ask,
+        chief::platform::db::messages::Source::Event,
+    )
+    .await
+    .unwrap();
+    let open = chief(&app, "priorities", "t-pri-1").await;
+    let text = open.reply();
+    assert!(text.contains("*open* request"), "{text}");
+    assert!(text.contains("review the cutover checklist"), "{text}");
+    assert!(
+        text.contains(&format!("/archives/{CHANNEL}/p")),
+        "a link: {text}"
+    );
+
+    let done = post(t + 600, READER, "Done, I reviewed the cutover checklist.");
+    chief::platform::db::messages::upsert(
+        &mut conn,
+        TEAM,
+        &done,
+        chief::platform::db::messages::Source::Event,
+    )
+    .await
+    .unwrap();
+    let closed = chief(&app, "priorities", "t-pri-2").await;
+    assert!(
+        closed.reply().contains("*done* request"),
+        "{}",
+        closed.reply()
+    );
+}

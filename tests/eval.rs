@@ -72,9 +72,18 @@ async fn the_extractive_engine_is_cited_faithful_and_no_worse_than_recorded() {
     assert!(metric(&report, "duplicate_stories") <= 1.0, "{table}");
     assert_eq!(metric(&report, "model_calls_per_briefing"), 0.0, "{table}");
     // Floors: the figures QUALITY.md records for this engine.
-    assert!(metric(&report, "key_fact_recall") >= 0.56, "{table}");
+    assert!(metric(&report, "key_fact_recall") >= 0.58, "{table}");
     assert!(metric(&report, "reader_item_recall") >= 0.85, "{table}");
     assert!(metric(&report, "explain_fact_recall") >= 0.69, "{table}");
+    // The drift set (`eval/drift/`, 172 hand-judged sentences): what the guardrail's semantic
+    // check catches and how rarely it rejects a good paraphrase (issue 15 targets ≥ 0.9 and
+    // ≤ 0.05; the floors are what QUALITY.md records).
+    assert!(report.extra["drift_cases"].as_u64() >= Some(150), "{table}");
+    assert!(metric(&report, "faithfulness_detection") >= 0.37, "{table}");
+    assert!(
+        metric(&report, "faithfulness_false_alarm") <= 0.06,
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +102,7 @@ async fn with_a_capable_model_replayed_no_briefing_is_emptied_and_every_citation
         metric(&report, "guardrail_false_rejects") <= 0.05,
         "{table}"
     );
-    assert!(metric(&report, "key_fact_recall") >= 0.68, "{table}");
-    assert!(metric(&report, "reader_item_recall") >= 0.9, "{table}");
+    assert!(metric(&report, "key_fact_recall") >= 0.72, "{table}");
+    assert!(metric(&report, "reader_item_recall") >= 0.95, "{table}");
     assert!(metric(&report, "explain_fact_recall") >= 0.9, "{table}");
 }

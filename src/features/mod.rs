@@ -13,6 +13,7 @@ pub mod explain;
 pub mod home;
 pub mod ingest;
 pub mod org;
+pub mod priorities;
 pub mod propositions;
 pub mod retention;
 

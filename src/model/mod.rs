@@ -8,5 +8,6 @@ pub mod domain;
 pub mod events;
 pub mod interest;
 pub mod org;
+pub mod priorities;
 pub mod proposition;
 pub mod settings;

@@ -36,9 +36,10 @@ pub enum Modality {
     Question,
 }
 
-/// What a statement does in the work — the question every later step asks of it ("is something
-/// asked of the reader?", "did someone promise?", "was it decided?"). `modality` says how it was
-/// put; the kind says what it is for.
+// What a statement does in the work — the question every later step asks of it ("is something
+// asked of the reader?", "did someone promise?", "was it decided?"). `modality` says how it was
+// put; the kind says what it is for. Plain comments on these output types: doc comments become
+// the JSON schema's descriptions, which every extraction call sends to the model.
 #[derive(
     Clone,
     Copy,
@@ -55,18 +56,18 @@ pub enum Modality {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// Someone asks someone (`addressee`, or anyone) to do something, possibly by a `due` day.
+    // Someone asks someone (`addressee`, or anyone) to do something, possibly by a `due` day.
     Request,
-    /// Someone (the `subject`) promises or plans to do something, possibly by a `due` day.
+    // Someone (the `subject`) promises or plans to do something, possibly by a `due` day.
     Commitment,
     Decision,
     Blocker,
     Question,
-    /// A reply that answers an earlier question.
+    // A reply that answers an earlier question.
     Answer,
-    /// Progress: done, fixed, shipped, in progress.
+    // Progress: done, fixed, shipped, in progress.
     Status,
-    /// Anything else worth knowing.
+    // Anything else worth knowing.
     #[default]
     Fyi,
 }
@@ -106,8 +107,8 @@ impl Kind {
     }
 }
 
-/// Whether the statement affirms or denies its predicate ("will" / "won't", "is fixed" / "is not
-/// fixed"): the difference the guardrail must never let a paraphrase flip.
+// Whether the statement affirms or denies its predicate ("will" / "won't", "is fixed" / "is not
+// fixed"): the difference the guardrail must never let a paraphrase flip.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Polarity {
@@ -135,10 +136,10 @@ pub struct Entities {
     /// Channel names (without `#`).
     #[serde(default)]
     pub channels: Vec<String>,
-    /// Tickets, issues and pull requests (`PAY-142`, `#1234`).
+    /// Tickets, issues, pull requests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tickets: Vec<String>,
-    /// Calendar days the text refers to, resolved (`2024-05-03`).
+    /// Days named, as YYYY-MM-DD.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dates: Vec<String>,
 }
@@ -180,7 +181,7 @@ impl Entities {
 pub struct Proposition {
     /// The statement as a short sentence ("Bob asks to reschedule the project Lavender meeting").
     pub statement: String,
-    /// Who: the actor (who asks, promises, decides, is blocked).
+    /// Who acts (asks, promises, decides, is blocked).
     pub subject: String,
     pub predicate: String,
     #[serde(default)]
@@ -189,7 +190,7 @@ pub struct Proposition {
     #[serde(default)]
     pub time: Option<String>,
     pub modality: Modality,
-    /// What it does in the work. Defaulted: propositions stored before kinds existed are `fyi`.
+    // What it does in the work. Defaulted: propositions stored before kinds existed are `fyi`.
     #[serde(default)]
     pub kind: Kind,
     #[serde(default, skip_serializing_if = "Polarity::is_positive")]

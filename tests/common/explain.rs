@@ -37,7 +37,7 @@ pub fn ts(t: i64) -> String {
     format!("{t}.000100")
 }
 
-fn posted(channel: &str, t: i64, user: &str, text: &str, thread: Option<i64>) -> PostedMessage {
+pub fn posted(channel: &str, t: i64, user: &str, text: &str, thread: Option<i64>) -> PostedMessage {
     PostedMessage {
         channel_id: channel.into(),
         ts: ts(t),

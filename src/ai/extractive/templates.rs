@@ -496,68 +496,6 @@ pub fn explain_samples(lang: Lang) -> Vec<String> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn framing_sentences_exist_in_four_languages() {
-        let topics = s(&["Postgres migration"]);
-        let channels = s(&["infra", "ops"]);
-        let people = s(&["Alice"]);
-        assert_eq!(
-            discussed(&topics, &channels, &people, true, Lang::En),
-            "Postgres migration came up in #infra and #ops, with Alice and you."
-        );
-        assert_eq!(
-            discussed(&topics, &channels, &people, true, Lang::Fr),
-            "Sujet abordé dans #infra et #ops : Postgres migration, avec Alice et vous."
-        );
-        assert_eq!(
-            discussed(&topics, &channels, &people, true, Lang::De),
-            "Thema in #infra und #ops: Postgres migration, mit Alice und dir."
-        );
-        assert_eq!(
-            discussed(&topics, &channels, &people, false, Lang::Es),
-            "Tema tratado en #infra y #ops: Postgres migration, con Alice."
-        );
-    }
-
-    #[test]
-    fn reasons_read_as_one_sentence() {
-        let reasons = vec![
-            Reason::Mentioned,
-            Reason::Interest {
-                term: "Postgres".into(),
-                origin: InterestOrigin::Reacted,
-            },
-            Reason::Urgent,
-        ];
-        assert_eq!(
-            because(&reasons, Lang::En).unwrap(),
-            "This is for you because you were mentioned, you reacted to Postgres and it is urgent."
-        );
-        assert!(
-            because(&reasons, Lang::De)
-                .unwrap()
-                .starts_with("Das betrifft dich, weil du erwähnt wurdest")
-        );
-        assert!(because(&[], Lang::En).is_none());
-        assert_eq!(
-            because(&[Reason::Mentioned], Lang::Fr).unwrap(),
-            "C'est pour vous parce qu'on vous a mentionné."
-        );
-        assert_eq!(
-            because(&[Reason::TookPart], Lang::Fr).unwrap(),
-            "C'est pour vous parce que vous y avez participé."
-        );
-    }
-}
-
 /// Every word the framing templates can produce (in any language), lower-cased: chief's own
 /// words, never a claim about the messages (the guardrail and the faithfulness check skip them).
 pub fn vocabulary() -> &'static std::collections::HashSet<String> {
@@ -626,4 +564,66 @@ fn vocabulary_words() -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn framing_sentences_exist_in_four_languages() {
+        let topics = s(&["Postgres migration"]);
+        let channels = s(&["infra", "ops"]);
+        let people = s(&["Alice"]);
+        assert_eq!(
+            discussed(&topics, &channels, &people, true, Lang::En),
+            "Postgres migration came up in #infra and #ops, with Alice and you."
+        );
+        assert_eq!(
+            discussed(&topics, &channels, &people, true, Lang::Fr),
+            "Sujet abordé dans #infra et #ops : Postgres migration, avec Alice et vous."
+        );
+        assert_eq!(
+            discussed(&topics, &channels, &people, true, Lang::De),
+            "Thema in #infra und #ops: Postgres migration, mit Alice und dir."
+        );
+        assert_eq!(
+            discussed(&topics, &channels, &people, false, Lang::Es),
+            "Tema tratado en #infra y #ops: Postgres migration, con Alice."
+        );
+    }
+
+    #[test]
+    fn reasons_read_as_one_sentence() {
+        let reasons = vec![
+            Reason::Mentioned,
+            Reason::Interest {
+                term: "Postgres".into(),
+                origin: InterestOrigin::Reacted,
+            },
+            Reason::Urgent,
+        ];
+        assert_eq!(
+            because(&reasons, Lang::En).unwrap(),
+            "This is for you because you were mentioned, you reacted to Postgres and it is urgent."
+        );
+        assert!(
+            because(&reasons, Lang::De)
+                .unwrap()
+                .starts_with("Das betrifft dich, weil du erwähnt wurdest")
+        );
+        assert!(because(&[], Lang::En).is_none());
+        assert_eq!(
+            because(&[Reason::Mentioned], Lang::Fr).unwrap(),
+            "C'est pour vous parce qu'on vous a mentionné."
+        );
+        assert_eq!(
+            because(&[Reason::TookPart], Lang::Fr).unwrap(),
+            "C'est pour vous parce que vous y avez participé."
+        );
+    }
 }

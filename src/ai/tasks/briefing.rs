@@ -289,6 +289,11 @@ impl Task for GenerateBriefing {
             })
             .collect();
         let names = input.reader.names();
+        // A briefing with chosen stories and no item would tell the reader "nothing needs you"
+        // while something does (a small local model answers `{"items": []}`).
+        if !input.stories.is_empty() && output.items.is_empty() {
+            return Err("no item was written: write one item per story in `stories`".into());
+        }
         for item in &output.items {
             let Some(allowed) = stories.get(item.story_id.as_str()) else {
                 return Err(format!("story id {:?} is not in the input", item.story_id));

@@ -155,6 +155,11 @@ impl Task for RankForUser {
                 }
             }
         }
+        // Stories that matter and none ranked would empty the briefing: the extractive ranker
+        // keeps every story not muted for the reader, and so must an answer.
+        if output.ranked.is_empty() && !self.extractive(input).ranked.is_empty() {
+            return Err("no story was ranked: rank the stories in `stories`".into());
+        }
         if let Some(limit) = input.limit
             && output.ranked.len() > limit
         {

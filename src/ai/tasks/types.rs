@@ -305,7 +305,7 @@ already extracted from the messages, one line each: \"kind (not) → addressee, 
 fyi; \"(not)\" marks a denial). Rely on them for who asked, promised or decided what.";
 
 /// Propositions per list in a prompt, at most ([`key_propositions`] choose them).
-const PROMPT_PROPOSITIONS: usize = 12;
+const PROMPT_PROPOSITIONS: usize = 8;
 
 /// A prompt whose data is the JSON of `data` and whose instructions are chief's own words only.
 /// Propositions anywhere in the data are written compactly ([`PROPOSITIONS_NOTE`]).

@@ -45,6 +45,66 @@ pub struct BriefArgs {
     pub workspace_url: String,
 }
 
+/// An export imported into a scratch store, and one person's day in it.
+pub struct ExportDay {
+    /// chief's context over the scratch store (its configuration's database is the scratch one).
+    pub ctx: std::sync::Arc<Context>,
+    pub team_id: String,
+    pub user: crate::model::events::User,
+    pub tz: UserTz,
+    /// The day asked for, else the last day with messages the person can see, in their zone.
+    pub date: NaiveDate,
+}
+
+/// Imports `export` into `scratch` and finds `user` and their day: what `chief brief` and
+/// `chief priorities` start from.
+pub async fn export_day(
+    scratch: &TempDb,
+    mut config: Config,
+    export: &std::path::Path,
+    user_id: &str,
+    date: Option<NaiveDate>,
+) -> anyhow::Result<ExportDay> {
+    let summary = import::import_path(
+        &scratch.db,
+        export,
+        &ImportOptions {
+            team_id: None,
+            ingest_bot_messages: config.ingest_bot_messages,
+        },
+        0,
+        &ProgressBar::hidden(),
+    )
+    .await?;
+    let team_id = summary.team_id.clone();
+    config.database_url = scratch.url.clone();
+    let ctx = Context::new(config, scratch.db.clone());
+    let user = directory::get_user(&ctx.db, &team_id, user_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user {user_id} is not in the export's users.json"))?;
+    let tz = UserTz::resolve(user.tz.as_deref(), user.tz_offset, None);
+    let date = match date {
+        Some(date) => date,
+        None => {
+            let last = briefings::last_visible_message_at(&ctx.db, &team_id, user_id)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{user_id} can see no messages in this export (not a member of any channel?)"
+                    )
+                })?;
+            tz.local(last).date()
+        }
+    };
+    Ok(ExportDay {
+        ctx,
+        team_id,
+        user,
+        tz,
+        date,
+    })
+}
+
 /// A briefing made from an export.
 #[derive(Clone, Debug)]
 pub struct ExportBriefing {
@@ -71,45 +131,19 @@ pub async fn brief_export(config: Config, args: &BriefArgs) -> anyhow::Result<Ex
 /// left there (`chief eval` reads the model calls and the reader's messages).
 pub async fn brief_in(
     scratch: &TempDb,
-    mut config: Config,
+    config: Config,
     args: &BriefArgs,
 ) -> anyhow::Result<ExportBriefing> {
-    let summary = import::import_path(
-        &scratch.db,
-        &args.export,
-        &ImportOptions {
-            team_id: None,
-            ingest_bot_messages: config.ingest_bot_messages,
-        },
-        0,
-        &ProgressBar::hidden(),
-    )
-    .await?;
-    let team_id = summary.team_id.clone();
-    config.database_url = scratch.url.clone();
-    let ctx = Context::new(config, scratch.db.clone());
+    let ExportDay {
+        ctx,
+        team_id,
+        user,
+        tz,
+        date,
+    } = export_day(scratch, config, &args.export, &args.user, args.date).await?;
     // Never ask Slack: the export is not necessarily the workspace of any configured token.
     briefings::set_workspace_url(&ctx.db, &team_id, args.workspace_url.trim_end_matches('/'))
         .await?;
-
-    let user = directory::get_user(&ctx.db, &team_id, &args.user)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user {} is not in the export's users.json", args.user))?;
-    let tz = UserTz::resolve(user.tz.as_deref(), user.tz_offset, None);
-    let date = match args.date {
-        Some(date) => date,
-        None => {
-            let last = briefings::last_visible_message_at(&ctx.db, &team_id, &args.user)
-                .await?
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "{} can see no messages in this export (not a member of any channel?)",
-                        args.user
-                    )
-                })?;
-            tz.local(last).date()
-        }
-    };
     let start = tz.instant(date, NaiveTime::MIN);
     let end = tz.instant(date + Days::days(1), NaiveTime::MIN);
     let row = agent::prepare_with(

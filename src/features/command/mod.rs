@@ -185,6 +185,12 @@ pub async fn run(
             reply(ctx, request, &text, None).await;
             Ok(())
         }
+        ChiefCommand::Priorities => {
+            let items = crate::features::priorities::current(ctx, team, user).await?;
+            let text = priorities_text(ctx, team, &items).await;
+            reply(ctx, request, &text, None).await;
+            Ok(())
+        }
         ChiefCommand::InterestsAdd(topics) => {
             change_interests(ctx, request, &topics, true, item_id).await
         }
@@ -417,6 +423,47 @@ pub async fn resolve_channels(
     }
     ids.dedup();
     Ok((ids, unknown))
+}
+
+/// The person's watched items, pending first, for `/chief priorities`: state, kind, what, due,
+/// and a link to where it was said.
+async fn priorities_text(
+    ctx: &Context,
+    team: &str,
+    items: &[crate::model::priorities::Item],
+) -> String {
+    if items.is_empty() {
+        return "Nothing is waiting on you: no open request to you, no commitment of yours and no                 blocker in your channels in the last week."
+            .to_string();
+    }
+    let workspace = ctx.workspace_url(team).await;
+    let mut sorted: Vec<&crate::model::priorities::Item> = items.iter().collect();
+    sorted.sort_by_key(|i| (!i.state.is_pending(), i.last_progress));
+    let mut out = String::from("*What I watch for you* (the last week):");
+    for i in sorted.iter().take(15) {
+        let due = i
+            .due
+            .as_deref()
+            .map(|d| format!(", due {d}"))
+            .unwrap_or_default();
+        let link = i
+            .sources
+            .first()
+            .map(|s| {
+                format!(
+                    " <{}|source>",
+                    crate::model::domain::permalink(&workspace, &s.channel_id, &s.ts, None)
+                )
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n• *{}* {}{due}: {}{link}",
+            i.state.as_str(),
+            i.kind.as_str(),
+            blocks::escape(&i.text)
+        ));
+    }
+    out
 }
 
 /// The user's top interests with their scores, for `/chief interests`.

@@ -47,6 +47,8 @@ pub enum ChiefCommand {
     Team,
     /// `team set <name>` / `team reset` (`None`): correct it, or go back to the inference.
     TeamSet(Option<String>),
+    /// `priorities`: what chief watches for you (requests to you, your commitments, blockers).
+    Priorities,
     /// `pause`: no briefings until `resume`.
     Pause,
     /// `resume`
@@ -71,6 +73,7 @@ impl ChiefCommand {
             ChiefCommand::Language(_) => "language",
             ChiefCommand::Team => "team",
             ChiefCommand::TeamSet(_) => "team set",
+            ChiefCommand::Priorities => "priorities",
             ChiefCommand::Pause => "pause",
             ChiefCommand::Resume => "resume",
             ChiefCommand::Help { .. } => "help",
@@ -292,6 +295,7 @@ pub fn parse(text: &str) -> ChiefCommand {
                 .map(ChiefCommand::Language)
                 .map_err(|e| e.0),
             "team" => parse_team(rest),
+            "priorities" | "todo" => no_args("priorities", rest, ChiefCommand::Priorities),
             "pause" => no_args("pause", rest, ChiefCommand::Pause),
             "resume" | "unpause" => no_args("resume", rest, ChiefCommand::Resume),
             _ => Err(format!(
@@ -457,6 +461,10 @@ pub const SUBCOMMANDS: &[(&str, &str)] = &[
     (
         "team set <name> | team reset",
         "Correct your team (it becomes a fact I keep), or go back to what I infer.",
+    ),
+    (
+        "priorities",
+        "What I watch for you: requests to you, your commitments, blockers in your channels — open, stalled or done.",
     ),
     ("pause", "No briefings until you `resume`."),
     ("resume", "Start your briefings again."),
@@ -810,6 +818,7 @@ mod tests {
             ("language fr", parse("language fr")),
             ("team", ChiefCommand::Team),
             ("team set payments", parse("team set payments")),
+            ("priorities", ChiefCommand::Priorities),
             ("pause", ChiefCommand::Pause),
             ("resume", ChiefCommand::Resume),
             ("help", ChiefCommand::Help { error: None }),
