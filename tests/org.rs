@@ -386,3 +386,55 @@ async fn reactions_and_membership_are_recorded_once(scratch: &ScratchDb) {
 }
 
 on_both_backends!(reactions_and_membership_are_recorded_once);
+
+/// The org chart feeds the ranking: the person who assigns the reader work is one of their close
+/// people, and the briefing says so.
+async fn the_ranking_knows_who_the_reader_works_with(scratch: &ScratchDb) {
+    use chief::features::briefing::agent::{PrepareRequest, prepare_with};
+    let fake = slack_knowing_everyone(&["U1", "U2"]).await;
+    let ctx = common::context(scratch, &fake, None);
+    const T: &str = "T1";
+    let base = chief::platform::db::now() - 3_600;
+    for (i, text) in [
+        "<@U2> can you take the billing migration?",
+        "<@U2> can you also review the ledger export?",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ts = format!("{base}.00010{i}");
+        deliver(&ctx, &message_event(T, "C1", "U1", &ts, text)).await;
+    }
+    agent(&ctx.db).await;
+    let view = org::team_view(&ctx.db, T, "U2").await.unwrap().expect("U2");
+    assert_eq!(view.user.collaborators[0].0, "U1");
+    let now = chief::platform::db::now();
+    let today = chrono::DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .date_naive();
+    let row = prepare_with(
+        &ctx,
+        &PrepareRequest::on_demand(
+            T,
+            "U2",
+            today,
+            1,
+            now,
+            chief::ai::llm::Priority::Interactive,
+        ),
+    )
+    .await
+    .unwrap();
+    let whys: Vec<&str> = row
+        .briefing
+        .stories
+        .iter()
+        .map(|s| s.why.as_str())
+        .collect();
+    assert!(
+        whys.iter().any(|w| w.contains("whom you work with")),
+        "{whys:?}"
+    );
+}
+
+on_both_backends!(the_ranking_knows_who_the_reader_works_with);

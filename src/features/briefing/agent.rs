@@ -58,6 +58,8 @@ const GENERATE_SENTENCES: usize = 3;
 const GENERATE_SOURCES: usize = 5;
 /// Sources linked under one story, at most.
 const MAX_SOURCES: usize = 5;
+/// Close people handed to the ranking, at most (interest-model ones first, then the org chart's).
+const MAX_CLOSE: usize = 8;
 /// Interests handed to the ranking, at most.
 const MAX_INTERESTS: usize = 30;
 /// A story whose topics add up to this interest or less was "less like this"-ed: left out.
@@ -272,12 +274,30 @@ async fn rank_profile(
             }
         })
         .collect();
-    let close_ids: Vec<String> = profile
+    let mut close_ids: Vec<String> = profile
         .close_people(5, now)
         .into_iter()
         .map(|(id, _)| id)
         .filter(|id| *id != reader.id)
         .collect();
+    // The org chart's view: the reader's leads (a request from one's lead weighs more) and their
+    // closest collaborators. Advisory: a workspace without interactions yet has none.
+    match crate::features::org::team_view(&ctx.db, team_id, &reader.id).await {
+        Ok(Some(view)) => {
+            let from_org = view
+                .user
+                .leads
+                .iter()
+                .chain(view.user.collaborators.iter().map(|(id, _)| id).take(3));
+            for id in from_org {
+                if *id != reader.id && !close_ids.contains(id) && close_ids.len() < MAX_CLOSE {
+                    close_ids.push(id.clone());
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "org chart unavailable for ranking"),
+    }
     let names = directory::user_names(&ctx.db, team_id, &close_ids).await?;
     let close_people = close_ids
         .iter()
