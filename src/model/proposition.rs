@@ -73,17 +73,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::Request,
-        Kind::Commitment,
-        Kind::Decision,
-        Kind::Blocker,
-        Kind::Question,
-        Kind::Answer,
-        Kind::Status,
-        Kind::Fyi,
-    ];
-
     /// The snake_case name, as stored and serialized.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,14 +85,6 @@ impl Kind {
             Kind::Status => "status",
             Kind::Fyi => "fyi",
         }
-    }
-
-    /// Whether the kind is an act later steps single out (asked, promised, decided, blocked).
-    pub fn is_actionable(self) -> bool {
-        matches!(
-            self,
-            Kind::Request | Kind::Commitment | Kind::Decision | Kind::Blocker
-        )
     }
 }
 

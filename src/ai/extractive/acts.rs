@@ -66,17 +66,20 @@ pub fn negations(text: &str) -> usize {
     NEGATION.find_iter(text).count()
 }
 
-/// Whether the text denies what it says: an odd number of negation cues ("won't", "not yet",
+static FRENCH_NE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bn(?:e\b|')").expect("static regex"));
+
+/// How many times a lower-cased text negates: its negation cues, with French "ne … pas/jamais/
+/// rien" — one negation written twice — counted once.
+pub fn negation_count(lower: &str) -> usize {
+    let n = negations(lower);
+    n - FRENCH_NE.find_iter(lower).count().min(n / 2)
+}
+
+/// Whether the text denies what it says: an odd number of negations ("won't", "not yet",
 /// "ne … pas" counts once).
 pub fn polarity(text: &str) -> Polarity {
-    let lower = text.to_lowercase();
-    let mut n = negations(&lower);
-    // French "ne … pas/jamais/rien" is one negation written twice.
-    let ne = Regex::new(r"\bn(?:e\b|')").map(|r| r.find_iter(&lower).count());
-    if let Ok(ne) = ne {
-        n -= ne.min(n / 2);
-    }
-    if n % 2 == 1 {
+    if negation_count(&text.to_lowercase()) % 2 == 1 {
         Polarity::Negative
     } else {
         Polarity::Positive

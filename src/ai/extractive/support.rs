@@ -249,11 +249,9 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "followed",
         "following",
         "followup",
-        "asked",
         "questions",
         "question",
         "whether",
-        "request",
         "discussion",
         "discussed",
         "discusses",
@@ -382,7 +380,6 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "ready",
         "new",
         "current",
-        "plan",
         "idea",
         "ideas",
         "thing",
@@ -410,7 +407,6 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "moved",
         "move",
         "moves",
-        "need",
         "sure",
         "okay",
         "fine",
@@ -453,7 +449,6 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "currently",
         "recently",
         "finally",
-        "soon",
         "asap",
         "please",
         "thanks",
@@ -520,13 +515,11 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "never",
         "nothing",
         "none",
-        "without",
         "along",
         "together",
         "separately",
         "original",
         "originally",
-        "earlier",
         "slot",
         "call",
         "meeting",
@@ -602,7 +595,6 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "signalé",
         "accepté",
         "proposé",
-        "propose",
         "confirmé",
         "donc",
         "aussi",
@@ -623,9 +615,7 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "prévu",
         "prévue",
         "sujet",
-        "point",
         "équipe",
-        "message",
         "fil",
         "canal",
         // German
@@ -669,7 +659,6 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "müssen",
         "kann",
         "können",
-        "will",
         "möchte",
         "geplant",
         "zugesagt",
@@ -724,7 +713,6 @@ static PARAPHRASE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         "equipo",
         "tema",
         "hilo",
-        "canal",
         // Portuguese
         "foi",
         "foram",
@@ -814,19 +802,22 @@ static PASSIVE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
-/// A word of the sentence with its position, lower-cased.
+/// A word of a text: as written, lower-cased, and where it starts (byte offset).
 #[derive(Clone, Debug)]
 struct Word {
     raw: String,
     lower: String,
+    start: usize,
 }
 
+/// The words of a text, as `text::words` reads them (UAX #29), with their offsets.
 fn tokens(text: &str) -> Vec<Word> {
-    text::words(text)
-        .into_iter()
-        .map(|w| Word {
+    use unicode_segmentation::UnicodeSegmentation;
+    text.unicode_word_indices()
+        .map(|(start, w)| Word {
             raw: w.to_string(),
             lower: w.to_lowercase().replace('’', "'"),
+            start,
         })
         .collect()
 }
@@ -870,10 +861,11 @@ fn digit_groups(word: &str) -> Vec<String> {
 
 impl<'a> Support<'a> {
     fn new(claim: &'a Claim<'a>) -> Self {
-        let texts: Vec<String> = claim
-            .cited
+        // The cited texts cleaned once (mentions, links, emoji), then lower-cased.
+        let cleaned: Vec<String> = claim.cited.iter().map(|c| text::clean(c.text)).collect();
+        let texts: Vec<String> = cleaned
             .iter()
-            .map(|c| text::clean(c.text).to_lowercase().replace('’', "'"))
+            .map(|t| t.to_lowercase().replace('’', "'"))
             .collect();
         let lang = lang::detect_many(claim.cited.iter().map(|c| c.text));
         let mut words = HashSet::new();
@@ -893,7 +885,6 @@ impl<'a> Support<'a> {
         };
         for (c, t) in claim.cited.iter().zip(&texts) {
             add(t, &mut words, &mut stems);
-            add(&text::clean(c.text), &mut words, &mut stems);
             add(c.author, &mut words, &mut stems);
             // A link's host names its site ("reddit.com" → "reddit").
             for host in t
@@ -916,10 +907,10 @@ impl<'a> Support<'a> {
             }
         }
         let mut days = HashSet::new();
-        for c in &claim.cited {
+        for (c, clean) in claim.cited.iter().zip(&cleaned) {
             let posted = local_date(c.posted_at, claim.utc_offset_secs);
             days.insert((posted.month(), posted.day()));
-            for d in dates::find_dates(&text::clean(c.text), c.posted_at, claim.utc_offset_secs) {
+            for d in dates::find_dates(clean, c.posted_at, claim.utc_offset_secs) {
                 days.insert((d.date.month(), d.date.day()));
             }
         }
@@ -947,8 +938,8 @@ impl<'a> Support<'a> {
                         .any(|k| same_person(k, s))
                 }),
         );
-        for (c, t) in claim.cited.iter().zip(&texts) {
-            people.extend(super::entities::mentions(&text::clean(c.text)));
+        for (clean, t) in cleaned.iter().zip(&texts) {
+            people.extend(super::entities::mentions(clean));
             for k in claim.known_people {
                 if mentions_person(t, k) {
                     people.push(k.clone());
@@ -1096,12 +1087,11 @@ fn people_named(
 const DENYING: &[&str] = &[
     "miss", "skip", "lack", "refuse", "decline", "fail", "unable", "absent", "cancel", "drop",
     "reject", "stop", "manqu", "refus", "annul", "verpass", "absag", "ablehn", "fall", "rechaz",
-    "cancel", "perd", "falt",
+    "perd", "falt",
 ];
 
 /// Negation cues of a clause, denying verbs included.
 fn denials(lower: &str, lang: Lang) -> usize {
-    let explicit = acts::negations(lower);
     // Denying verbs count as negations: "will miss it" agrees with "won't make it".
     let implicit = tokens(lower)
         .iter()
@@ -1112,12 +1102,7 @@ fn denials(lower: &str, lang: Lang) -> usize {
                 .any(|d| stem.starts_with(d) || w.lower.starts_with(d))
         })
         .count();
-    // French "ne … pas" is one negation written twice.
-    let ne = tokens(lower)
-        .iter()
-        .filter(|w| w.lower == "ne" || w.lower == "n")
-        .count();
-    explicit + implicit - ne.min(explicit / 2)
+    acts::negation_count(lower) + implicit
 }
 
 /// A text's clauses: split at punctuation and at "and"/"but" in each language.
@@ -1155,24 +1140,32 @@ fn flipped_clause(clause: &str, support: &Support, lang: Lang) -> Option<String>
     if mine.len() < 2 {
         return None;
     }
-    let mut best: Option<(usize, String, String)> = None;
+    // The most similar cited clause: (shared stems, its text), the first of equals.
+    let mut best: Option<(HashSet<String>, String)> = None;
     for t in &support.texts {
         for sentence in text::sentences(t) {
             for c in clauses(&sentence) {
                 let theirs = content_stems(&c, support.lang);
-                let shared: Vec<&String> = mine.intersection(&theirs).collect();
+                let shared: HashSet<String> = mine.intersection(&theirs).cloned().collect();
                 let smaller = mine.len().min(theirs.len());
                 let enough = (shared.len() >= 2 || smaller == 1) && shared.len() * 2 >= smaller;
-                if enough && best.as_ref().is_none_or(|(n, _, _)| shared.len() > *n) {
-                    best = Some((shared.len(), c.clone(), shared[0].clone()));
+                if enough && best.as_ref().is_none_or(|(n, _)| shared.len() > n.len()) {
+                    best = Some((shared, c.clone()));
                 }
             }
         }
     }
-    let (_, theirs, word) = best?;
+    let (shared, theirs) = best?;
     let a = denials(&clause.to_lowercase(), lang) % 2;
     let b = denials(&theirs, support.lang) % 2;
-    (a != b).then_some(word)
+    // Named by the clause's first shared word, as written: the critique is stable from run to
+    // run (it is part of the correction prompt, and so of its cache key).
+    (a != b).then(|| {
+        tokens(clause)
+            .into_iter()
+            .find(|w| shared.contains(&text::stem(&w.lower, lang)))
+            .map_or_else(|| clause.to_string(), |w| w.raw)
+    })
 }
 
 /// Lower-cased words joined by single spaces, for finding a quote in a message.
@@ -1298,10 +1291,7 @@ pub fn check(claim: &Claim) -> Vec<Drift> {
     };
     let subject = people
         .iter()
-        .find(|(i, _)| {
-            let pos = byte_of_word(sentence, &words, *i);
-            !possessive(*i) && first_act.is_none_or(|a| pos < a)
-        })
+        .find(|(i, _)| !possessive(*i) && first_act.is_none_or(|a| words[*i].start < a))
         .map(|(_, n)| n.clone());
     let act_of_person = said.iter().copied().find(|k| {
         matches!(
@@ -1372,6 +1362,16 @@ pub fn check(claim: &Claim) -> Vec<Drift> {
         }
     }
 
+    // The days the sentence names, resolved from the latest cited message (read once: the
+    // number check skips their digits, the date check compares them).
+    let latest = claim.cited.iter().map(|c| c.posted_at).max().unwrap_or(0);
+    let sentence_days = dates::find_dates(sentence, latest, claim.utc_offset_secs);
+    let in_date = |w: &Word| {
+        sentence_days
+            .iter()
+            .any(|d| d.start <= w.start && w.start < d.end)
+    };
+
     // Entities: numbers, tickets, capitalised names of the cited messages.
     let german = lang_s == Lang::De;
     let starts = sentence_starts(&words, sentence);
@@ -1385,7 +1385,7 @@ pub fn check(claim: &Claim) -> Vec<Drift> {
                 .iter()
                 .any(|n| text::is_calendar_word(&n.lower));
             let is_time = w.lower.ends_with(['h', 'm']) || w.lower.contains(':');
-            if in_date_phrase(sentence, &words, i, claim) || (near_calendar && !is_time) {
+            if in_date(w) || (near_calendar && !is_time) {
                 continue;
             }
             let groups = digit_groups(&w.lower);
@@ -1417,8 +1417,7 @@ pub fn check(claim: &Claim) -> Vec<Drift> {
     }
 
     // Dates: every day the sentence names is one the cited messages name or imply.
-    let latest = claim.cited.iter().map(|c| c.posted_at).max().unwrap_or(0);
-    for d in dates::find_dates(sentence, latest, claim.utc_offset_secs) {
+    for d in &sentence_days {
         if !support.days.contains(&(d.date.month(), d.date.day())) {
             // A weekday alone resolves forward from the latest message; one of the messages'
             // days with that weekday is the same day.
@@ -1573,49 +1572,18 @@ fn first_act_position(lower: &str) -> Option<usize> {
     ACT.find(lower).map(|m| m.start())
 }
 
-fn byte_of_word(sentence: &str, words: &[Word], i: usize) -> usize {
-    let mut from = 0;
-    for (j, w) in words.iter().enumerate() {
-        let Some(at) = sentence[from..].find(w.raw.as_str()) else {
-            return from;
-        };
-        if j == i {
-            return from + at;
-        }
-        from += at + w.raw.len();
-    }
-    from
-}
-
 /// Words that start a sentence or clause (their capital says nothing).
 fn sentence_starts(words: &[Word], sentence: &str) -> HashSet<usize> {
     let mut out = HashSet::new();
-    let mut from = 0;
-    let mut expect = true;
+    let mut previous_end = 0;
     for (i, w) in words.iter().enumerate() {
-        let Some(at) = sentence[from..].find(w.raw.as_str()) else {
-            break;
-        };
-        let gap = &sentence[from..from + at];
-        if gap.contains(['.', '!', '?', ':', ';', '"', '“', '(', '—', '–', '\n']) {
-            expect = true;
-        }
-        if expect {
+        let gap = &sentence[previous_end..w.start];
+        if i == 0 || gap.contains(['.', '!', '?', ':', ';', '"', '“', '(', '—', '–', '\n']) {
             out.insert(i);
         }
-        expect = false;
-        from += at + w.raw.len();
+        previous_end = w.start + w.raw.len();
     }
     out
-}
-
-/// Whether word `i` (with digits) is part of a date or time phrase the date check covers.
-fn in_date_phrase(sentence: &str, words: &[Word], i: usize, claim: &Claim) -> bool {
-    let latest = claim.cited.iter().map(|c| c.posted_at).max().unwrap_or(0);
-    let pos = byte_of_word(sentence, words, i);
-    dates::find_dates(sentence, latest, claim.utc_offset_secs)
-        .iter()
-        .any(|d| d.start <= pos && pos < d.end)
 }
 
 #[cfg(test)]

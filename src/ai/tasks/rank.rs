@@ -244,12 +244,18 @@ fn check_reason(reason: &Reason, story: &Story, profile: &ReaderProfile) -> Resu
     }
 }
 
-/// What the story's propositions ask of the reader or have them promise: `Request` when one is
-/// put to them, `Commitment` when they made one (open or not — the briefing says which).
-pub fn reader_acts(story: &Story, profile: &ReaderProfile) -> Vec<Kind> {
+/// Every name that means the reader in a story: display name, user id and aliases.
+fn reader_names(profile: &ReaderProfile) -> Vec<&str> {
     let mut names: Vec<&str> = vec![profile.name.as_str(), profile.user_id.as_str()];
     names.extend(profile.aliases.iter().map(String::as_str));
     names.retain(|n| !n.trim().is_empty());
+    names
+}
+
+/// What the story's propositions ask of the reader or have them promise: `Request` when one is
+/// put to them, `Commitment` when they made one (open or not — the briefing says which).
+pub fn reader_acts(story: &Story, profile: &ReaderProfile) -> Vec<Kind> {
+    let names = reader_names(profile);
     let mut acts = Vec::new();
     for p in &story.propositions {
         let kind = match p.kind {
@@ -332,9 +338,7 @@ impl RankForUser {
     /// The reader's score for one story, `None` when the story is muted for them.
     pub fn score(&self, story: &Story, input: &RankInput) -> Option<RankedStory> {
         let p = &input.profile;
-        let mut names: Vec<&str> = vec![p.name.as_str(), p.user_id.as_str()];
-        names.extend(p.aliases.iter().map(String::as_str));
-        names.retain(|n| !n.trim().is_empty());
+        let names = reader_names(p);
         let is_reader = |who: &str| names.iter().any(|n| same(n, who));
 
         let took_part = story.participants.iter().any(|a| is_reader(a));
